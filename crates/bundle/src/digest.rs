@@ -1,0 +1,75 @@
+//! A reader that hashes and counts the compressed bytes as they pass, and stops at a size cap.
+
+use std::io::{self, Read};
+
+use sha2::{Digest, Sha256};
+
+/// What went through a [`DigestReader`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Digested {
+    /// sha256 of every byte read, lowercase hex.
+    pub sha256: String,
+    /// How many bytes were read.
+    pub size: u64,
+}
+
+/// Hashes and counts everything read through it; fails once more than `cap` bytes arrive.
+pub(crate) struct DigestReader<R> {
+    inner: R,
+    hasher: Sha256,
+    size: u64,
+    cap: u64,
+}
+
+/// The marker error a [`DigestReader`] raises at its cap, recognised by [`crate::extract`].
+#[derive(Debug)]
+pub(crate) struct OverCap(pub u64);
+
+impl std::fmt::Display for OverCap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "more than {} bytes", self.0)
+    }
+}
+
+impl std::error::Error for OverCap {}
+
+impl<R: Read> DigestReader<R> {
+    pub(crate) fn new(inner: R, cap: u64) -> Self {
+        Self {
+            inner,
+            hasher: Sha256::new(),
+            size: 0,
+            cap,
+        }
+    }
+
+    pub(crate) fn finish(self) -> Digested {
+        Digested {
+            sha256: hex(&self.hasher.finalize()),
+            size: self.size,
+        }
+    }
+}
+
+impl<R: Read> Read for DigestReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.size += n as u64;
+        if self.size > self.cap {
+            return Err(io::Error::other(OverCap(self.cap)));
+        }
+        Ok(n)
+    }
+}
+
+/// Lowercase hex of a digest.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}

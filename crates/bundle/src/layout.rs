@@ -1,0 +1,166 @@
+//! The bundle layout as an allowlist: which names may appear, and as what.
+//!
+//! A name is accepted only if it is valid UTF-8, relative, made of normal components (an
+//! optional leading `./` aside), and falls under `vmlinux`, `initrd.img` or `modules/`.
+//! Accepted names are carried as [`BundlePath`], so code past this point never sees a raw name.
+
+use crate::BundleError;
+
+/// Longest accepted entry name, in bytes.
+pub const MAX_NAME_LEN: usize = 1024;
+/// Longest accepted single component, in bytes (the usual file-system limit).
+pub const MAX_COMPONENT_LEN: usize = 255;
+
+/// A validated entry name: its normal components, without any leading `./`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BundlePath(Vec<String>);
+
+/// Where an entry sits in the layout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// `vmlinux` or `initrd.img`: must be a regular file.
+    TopFile,
+    /// `modules` itself: must be a directory.
+    ModulesRoot,
+    /// Anything below `modules/`: a file, directory or symlink.
+    InModules,
+}
+
+impl BundlePath {
+    /// Validate a raw tar name. `Ok(None)` is the archive root (`./`), which carries nothing.
+    pub fn parse(raw: &[u8]) -> Result<Option<Self>, BundleError> {
+        let shown = String::from_utf8_lossy(raw);
+        let reject = |reason: &str| BundleError::rejected(&shown, reason);
+        let name = std::str::from_utf8(raw).map_err(|_| reject("the name is not valid UTF-8"))?;
+        if name.len() > MAX_NAME_LEN {
+            return Err(reject("the name is too long"));
+        }
+        if name.contains('\0') {
+            return Err(reject("the name contains a NUL byte"));
+        }
+        if name.contains('\\') {
+            return Err(reject("the name contains a backslash"));
+        }
+        if name.starts_with('/') {
+            return Err(reject("absolute names are not allowed"));
+        }
+        let trimmed = name.strip_suffix('/').unwrap_or(name);
+        let mut parts = trimmed.split('/').peekable();
+        while parts.peek() == Some(&".") {
+            parts.next();
+        }
+        let mut components = Vec::new();
+        for part in parts {
+            match part {
+                ".." => return Err(reject("`..` components are not allowed")),
+                "" | "." => return Err(reject("empty or `.` components are not allowed")),
+                part if part.len() > MAX_COMPONENT_LEN => {
+                    return Err(reject("a component is too long"))
+                }
+                part => components.push(part.to_owned()),
+            }
+        }
+        if components.is_empty() {
+            return Ok(None);
+        }
+        let path = Self(components);
+        path.place().ok_or_else(|| {
+            reject("only `vmlinux`, `initrd.img` and `modules/` may appear in a bundle")
+        })?;
+        Ok(Some(path))
+    }
+
+    /// Where this name sits in the layout; `None` if it has no place there.
+    pub fn place(&self) -> Option<Place> {
+        match self.0.as_slice() {
+            [one] if one == "vmlinux" || one == "initrd.img" => Some(Place::TopFile),
+            [one] if one == "modules" => Some(Place::ModulesRoot),
+            [first, ..] if first == "modules" => Some(Place::InModules),
+            _ => None,
+        }
+    }
+
+    /// The components.
+    pub fn components(&self) -> &[String] {
+        &self.0
+    }
+
+    /// The parent, or `None` at the top level.
+    pub fn parent(&self) -> Option<Self> {
+        (self.0.len() > 1).then(|| Self(self.0[..self.0.len() - 1].to_vec()))
+    }
+
+    /// Every proper ancestor, outermost first.
+    pub fn ancestors(&self) -> impl Iterator<Item = Self> + '_ {
+        (1..self.0.len()).map(|n| Self(self.0[..n].to_vec()))
+    }
+
+    /// The relative path inside the staging directory.
+    pub fn to_path_buf(&self) -> std::path::PathBuf {
+        self.0.iter().collect()
+    }
+
+    pub(crate) fn from_components(components: Vec<String>) -> Self {
+        Self(components)
+    }
+}
+
+impl std::fmt::Display for BundlePath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.join("/"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_layout_names() {
+        for (raw, shown) in [
+            ("vmlinux", "vmlinux"),
+            ("./vmlinux", "vmlinux"),
+            ("initrd.img", "initrd.img"),
+            ("modules/", "modules"),
+            ("./modules/6.12.3/kernel/a.ko", "modules/6.12.3/kernel/a.ko"),
+            ("modules/..hidden", "modules/..hidden"),
+        ] {
+            assert_eq!(
+                BundlePath::parse(raw.as_bytes())
+                    .unwrap()
+                    .unwrap()
+                    .to_string(),
+                shown
+            );
+        }
+        assert_eq!(BundlePath::parse(b"./").unwrap(), None);
+    }
+
+    #[test]
+    fn rejects_hostile_names() {
+        let long = format!("modules/{}", "a".repeat(MAX_COMPONENT_LEN + 1));
+        let cases: &[(&[u8], &str)] = &[
+            (b"/vmlinux", "absolute"),
+            (b"../vmlinux", "`..`"),
+            (b"modules/../../etc/passwd", "`..`"),
+            (b"modules/a/../b", "`..`"),
+            (b"modules\\a", "backslash"),
+            (b"modules/a\0b", "NUL"),
+            (b"modules/\xff", "UTF-8"),
+            (b"modules//a", "empty"),
+            (b"modules/./a", "`.`"),
+            (b"etc/passwd", "only `vmlinux`"),
+            (b"vmlinux/x", "only `vmlinux`"),
+            (b"System.map", "only `vmlinux`"),
+            (long.as_bytes(), "too long"),
+        ];
+        for (raw, reason) in cases {
+            let err = BundlePath::parse(raw).unwrap_err().to_string();
+            assert!(
+                err.contains(reason),
+                "{:?}: `{err}` should mention {reason}",
+                String::from_utf8_lossy(raw)
+            );
+        }
+    }
+}

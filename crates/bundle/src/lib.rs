@@ -1,0 +1,364 @@
+//! Kernel bundles (`<name>-<arch>.tar.zst`): the layout rules and safe extraction.
+//!
+//! [`extract`] streams a bundle once: bytes → sha256 and byte count → zstd (with a window
+//! limit) → the `tar` crate as a parser only → files written under a directory handle that
+//! cannot be escaped. It enforces the layout allowlist ([`layout`]), refuses every entry kind
+//! the layout does not need, caps sizes and counts, and creates symlinks last, after checking
+//! them against the archive's own tree.
+//!
+//! It does not decide whether the digest is the right one, and it does not clean up after a
+//! failure: the caller owns the staging directory, compares [`Extracted::digest`] with what it
+//! trusts, and removes the directory on any error.
+#![forbid(unsafe_code)]
+
+mod digest;
+mod error;
+pub mod layout;
+mod tree;
+
+use std::{
+    collections::HashSet,
+    io::{self, Read},
+    path::Path,
+};
+
+use cap_std::fs::{Dir, DirBuilder, DirBuilderExt, OpenOptions, OpenOptionsExt};
+
+pub use digest::{hex, Digested};
+use digest::{DigestReader, OverCap};
+pub use error::BundleError;
+use layout::{BundlePath, Place};
+use tree::{Node, Tree};
+
+/// Mode of every extracted file, whatever the archive says.
+pub const FILE_MODE: u32 = 0o644;
+/// Mode of every extracted directory, whatever the archive says.
+pub const DIR_MODE: u32 = 0o755;
+
+/// Caps on what one bundle may hold.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Compressed bytes read from the stream.
+    pub max_compressed: u64,
+    /// Sum of all file sizes once unpacked.
+    pub max_unpacked: u64,
+    /// Size of any one file.
+    pub max_entry_size: u64,
+    /// Number of archive entries.
+    pub max_entries: u64,
+    /// Largest zstd window accepted, as log2 of bytes; bounds the decoder's memory.
+    pub window_log_max: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_compressed: 4 << 30,
+            max_unpacked: 16 << 30,
+            max_entry_size: 4 << 30,
+            max_entries: 200_000,
+            // 128 MiB, enough for `zstd --long`; level 19 itself uses 8 MiB.
+            window_log_max: 27,
+        }
+    }
+}
+
+/// What [`extract`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Extracted {
+    /// sha256 and size of the compressed stream, every byte of it.
+    pub digest: Digested,
+    /// Regular files written.
+    pub files: u64,
+    /// Bytes of file content written.
+    pub unpacked: u64,
+}
+
+/// Extract a bundle stream into the existing, empty directory `dest`, reading the stream to its
+/// end so the digest covers every byte.
+pub fn extract(stream: impl Read, dest: &Path, limits: &Limits) -> Result<Extracted, BundleError> {
+    let dir = Dir::open_ambient_dir(dest, cap_std::ambient_authority()).map_err(|source| {
+        BundleError::Write {
+            entry: ".".into(),
+            source,
+        }
+    })?;
+    let mut reader = DigestReader::new(stream, limits.max_compressed);
+    let (files, unpacked) = {
+        let mut decoder =
+            zstd::stream::read::Decoder::new(&mut reader).map_err(|e| read_error(e, limits))?;
+        decoder
+            .window_log_max(limits.window_log_max)
+            .map_err(|e| read_error(e, limits))?;
+        let counts = Unpacker::new(&dir, limits).run(tar::Archive::new(&mut decoder))?;
+        // The tar end marker may leave padding, and the frame may be followed by more frames:
+        // drain both so that every compressed byte is hashed and counted.
+        io::copy(&mut decoder, &mut io::sink()).map_err(|e| read_error(e, limits))?;
+        io::copy(&mut decoder.finish(), &mut io::sink()).map_err(|e| read_error(e, limits))?;
+        counts
+    };
+    Ok(Extracted {
+        digest: reader.finish(),
+        files,
+        unpacked,
+    })
+}
+
+/// Writes accepted entries; holds the state of one extraction.
+struct Unpacker<'a> {
+    dir: &'a Dir,
+    limits: &'a Limits,
+    tree: Tree,
+    created_dirs: HashSet<BundlePath>,
+    symlinks: Vec<(BundlePath, String)>,
+    entries: u64,
+    files: u64,
+    unpacked: u64,
+}
+
+impl<'a> Unpacker<'a> {
+    fn new(dir: &'a Dir, limits: &'a Limits) -> Self {
+        Self {
+            dir,
+            limits,
+            tree: Tree::default(),
+            created_dirs: HashSet::new(),
+            symlinks: Vec::new(),
+            entries: 0,
+            files: 0,
+            unpacked: 0,
+        }
+    }
+
+    fn run<R: Read>(mut self, mut archive: tar::Archive<R>) -> Result<(u64, u64), BundleError> {
+        for entry in archive.entries().map_err(|e| read_error(e, self.limits))? {
+            let entry = entry.map_err(|e| read_error(e, self.limits))?;
+            self.entry(entry)?;
+        }
+        if self.tree.get(&vmlinux()) != Some(&Node::File) {
+            return Err(BundleError::Invalid("`vmlinux` is missing".into()));
+        }
+        self.symlinks.sort();
+        for (link, target) in &self.symlinks {
+            self.tree
+                .resolve(link)
+                .map_err(|reason| BundleError::rejected(&link.to_string(), reason))?;
+            self.dir
+                .symlink(target, link.to_path_buf())
+                .map_err(|source| write_error(link, source))?;
+        }
+        Ok((self.files, self.unpacked))
+    }
+
+    fn entry<R: Read>(&mut self, mut entry: tar::Entry<'_, R>) -> Result<(), BundleError> {
+        self.entries += 1;
+        if self.entries > self.limits.max_entries {
+            return Err(BundleError::Invalid(format!(
+                "more than {} entries",
+                self.limits.max_entries
+            )));
+        }
+        let raw = entry.path_bytes().into_owned();
+        let shown = String::from_utf8_lossy(&raw).into_owned();
+        let kind = entry.header().entry_type();
+        let Some(path) = BundlePath::parse(&raw)? else {
+            return match kind {
+                tar::EntryType::Directory => Ok(()),
+                _ => Err(BundleError::rejected(
+                    &shown,
+                    "the archive root must be a directory",
+                )),
+            };
+        };
+        if let Some(extensions) = entry
+            .pax_extensions()
+            .map_err(|e| read_error(e, self.limits))?
+        {
+            for extension in extensions {
+                let extension = extension.map_err(|e| read_error(e, self.limits))?;
+                if extension.key_bytes().starts_with(b"GNU.sparse") {
+                    return Err(BundleError::rejected(
+                        &shown,
+                        "sparse files are not allowed",
+                    ));
+                }
+            }
+        }
+        let place = path
+            .place()
+            .expect("BundlePath::parse accepts only placed names");
+        match kind {
+            tar::EntryType::Regular | tar::EntryType::Continuous => {
+                if place == Place::ModulesRoot {
+                    return Err(BundleError::rejected(
+                        &shown,
+                        "`modules` must be a directory",
+                    ));
+                }
+                let size = entry.size();
+                if size > self.limits.max_entry_size {
+                    return Err(BundleError::rejected(
+                        &shown,
+                        format!(
+                            "its {size} bytes exceed the per-file limit of {}",
+                            self.limits.max_entry_size
+                        ),
+                    ));
+                }
+                self.unpacked += size;
+                if self.unpacked > self.limits.max_unpacked {
+                    return Err(BundleError::Invalid(format!(
+                        "it unpacks to more than {} bytes",
+                        self.limits.max_unpacked
+                    )));
+                }
+                self.tree.add(&path, Node::File)?;
+                self.write_file(&path, &mut entry)?;
+                self.files += 1;
+            }
+            tar::EntryType::Directory => {
+                if place == Place::TopFile {
+                    return Err(BundleError::rejected(&shown, "it must be a regular file"));
+                }
+                self.tree.add(&path, Node::Dir { explicit: true })?;
+                self.ensure_dir(&path)?;
+            }
+            tar::EntryType::Symlink => {
+                if place != Place::InModules {
+                    return Err(BundleError::rejected(
+                        &shown,
+                        "symlinks are allowed only inside `modules/`",
+                    ));
+                }
+                let target = entry
+                    .link_name_bytes()
+                    .ok_or_else(|| BundleError::rejected(&shown, "the symlink has no target"))?;
+                let target = symlink_target(&target)
+                    .map_err(|reason| BundleError::rejected(&shown, reason))?;
+                self.tree.add(&path, Node::Symlink(target.clone()))?;
+                self.symlinks.push((path, target));
+            }
+            tar::EntryType::Link => {
+                return Err(BundleError::rejected(&shown, "hard links are not allowed"))
+            }
+            tar::EntryType::Char | tar::EntryType::Block => {
+                return Err(BundleError::rejected(
+                    &shown,
+                    "device nodes are not allowed",
+                ))
+            }
+            tar::EntryType::Fifo => {
+                return Err(BundleError::rejected(&shown, "FIFOs are not allowed"))
+            }
+            tar::EntryType::GNUSparse => {
+                return Err(BundleError::rejected(
+                    &shown,
+                    "sparse files are not allowed",
+                ))
+            }
+            other => {
+                return Err(BundleError::rejected(
+                    &shown,
+                    format!("entries of type {other:?} are not allowed"),
+                ))
+            }
+        }
+        Ok(())
+    }
+
+    fn write_file(
+        &mut self,
+        path: &BundlePath,
+        content: &mut impl Read,
+    ) -> Result<(), BundleError> {
+        if let Some(parent) = path.parent() {
+            self.ensure_dir(&parent)?;
+        }
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true).mode(FILE_MODE);
+        let mut file = self
+            .dir
+            .open_with(path.to_path_buf(), &options)
+            .map_err(|source| write_error(path, source))?;
+        io::copy(content, &mut file).map_err(|e| match find_over_cap(&e) {
+            Some(limit) => BundleError::TooLarge { limit },
+            None => write_error(path, e),
+        })?;
+        Ok(())
+    }
+
+    /// Create `path` and any missing ancestors, each once, with [`DIR_MODE`].
+    fn ensure_dir(&mut self, path: &BundlePath) -> Result<(), BundleError> {
+        let mut builder = DirBuilder::new();
+        builder.mode(DIR_MODE);
+        for dir in path.ancestors().chain(std::iter::once(path.clone())) {
+            if self.created_dirs.contains(&dir) {
+                continue;
+            }
+            self.dir
+                .create_dir_with(dir.to_path_buf(), &builder)
+                .map_err(|source| write_error(&dir, source))?;
+            self.created_dirs.insert(dir);
+        }
+        Ok(())
+    }
+}
+
+fn vmlinux() -> BundlePath {
+    BundlePath::parse(b"vmlinux")
+        .ok()
+        .flatten()
+        .expect("`vmlinux` is a valid name")
+}
+
+/// Check a symlink's own target text; where it leads is checked later against the tree.
+fn symlink_target(raw: &[u8]) -> Result<String, String> {
+    let target =
+        std::str::from_utf8(raw).map_err(|_| "the symlink target is not valid UTF-8".to_owned())?;
+    if target.is_empty() {
+        return Err("the symlink target is empty".into());
+    }
+    if target.starts_with('/') {
+        return Err(format!("the symlink target `{target}` is absolute"));
+    }
+    if target.contains('\0') || target.contains('\\') {
+        return Err(format!(
+            "the symlink target `{target}` contains a NUL or backslash"
+        ));
+    }
+    if target.len() > layout::MAX_NAME_LEN {
+        return Err("the symlink target is too long".into());
+    }
+    Ok(target.to_owned())
+}
+
+fn write_error(path: &BundlePath, source: io::Error) -> BundleError {
+    BundleError::Write {
+        entry: path.to_string(),
+        source,
+    }
+}
+
+fn read_error(error: io::Error, limits: &Limits) -> BundleError {
+    match find_over_cap(&error) {
+        Some(_) => BundleError::TooLarge {
+            limit: limits.max_compressed,
+        },
+        None => BundleError::Read(error),
+    }
+}
+
+/// Find the [`OverCap`] marker inside an I/O error, through the tar and zstd wrappers.
+fn find_over_cap(error: &io::Error) -> Option<u64> {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = current {
+        if let Some(over) = e.downcast_ref::<OverCap>() {
+            return Some(over.0);
+        }
+        current = match e.downcast_ref::<io::Error>().and_then(|io| io.get_ref()) {
+            Some(inner) => Some(inner),
+            None => e.source(),
+        };
+    }
+    None
+}

@@ -1,0 +1,43 @@
+//! Errors from reading and validating a catalog; each names the file or URL it came from.
+
+use std::path::PathBuf;
+
+/// A catalog could not be read or is not valid.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// The file could not be read.
+    #[error("cannot read catalog `{}`", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The text is not JSON of the catalog's shape.
+    #[error("catalog `{origin}` is not valid JSON")]
+    Json {
+        origin: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The schema number is not one this build reads.
+    #[error(
+        "catalog `{origin}` has schema {found}; this banger reads schema {}",
+        crate::SCHEMA
+    )]
+    Schema { origin: String, found: u32 },
+    /// One entry breaks a rule.
+    #[error("entry {index} (`{name}`) in catalog `{origin}`: {problem}")]
+    Entry {
+        origin: String,
+        index: usize,
+        name: String,
+        problem: String,
+    },
+    /// Two entries share (name, arch).
+    #[error("catalog `{origin}` has a duplicate entry `{name}` for {arch}")]
+    Duplicate {
+        origin: String,
+        name: String,
+        arch: String,
+    },
+}

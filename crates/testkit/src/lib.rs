@@ -1,0 +1,21 @@
+//! Test fixtures shared by banger's test suites. Nothing here ships in a binary.
+//!
+//! - [`kernel`]: a fake kernel build tree with a small ELF `vmlinux` and a `Linux version` banner;
+//! - [`archive`]: bundles packed by GNU tar and the zstd CLI, and hand-built hostile archives;
+//! - [`server`]: an HTTP(S) file server on 127.0.0.1 with a CA made at test time, a request
+//!   log and fault injection.
+#![forbid(unsafe_code)]
+
+pub mod archive;
+pub mod kernel;
+pub mod server;
+
+use sha2::{Digest, Sha256};
+
+/// sha256 of `bytes`, lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
