@@ -68,6 +68,19 @@ impl PluginError {
         }
     }
 
+    /// An error of `kind` whose message is `error` followed by each of its causes, so that the
+    /// whole chain survives the trip across the boundary as text.
+    pub fn from_error(kind: ErrorKind, error: &dyn std::error::Error) -> Self {
+        let mut message = error.to_string();
+        let mut source = error.source();
+        while let Some(cause) = source {
+            message.push_str(": ");
+            message.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        Self::new(kind, message)
+    }
+
     /// A [`ErrorKind::NOT_FOUND`] error.
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::NOT_FOUND, message)

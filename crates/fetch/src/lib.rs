@@ -60,18 +60,6 @@ impl FetchError {
     pub fn is_not_found(&self) -> bool {
         matches!(self, Self::NotFound { .. })
     }
-
-    /// The message with all its causes, for crossing the plugin boundary as text.
-    pub fn chain(&self) -> String {
-        let mut message = self.to_string();
-        let mut source = std::error::Error::source(self);
-        while let Some(cause) = source {
-            message.push_str(": ");
-            message.push_str(&cause.to_string());
-            source = cause.source();
-        }
-        message
-    }
 }
 
 /// A configured client.

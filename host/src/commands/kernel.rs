@@ -1,0 +1,373 @@
+//! `banger kernel …`: list, pull, show and remove kernels.
+
+use std::io::Write;
+
+use anyhow::{Context, Result};
+use banger_catalog::{host_arch, validate_arch, validate_name, Catalog};
+use serde::Serialize;
+
+use crate::{
+    cli::{KernelCommand, SourceArgs},
+    hint::Hinted,
+    install::{Expected, Kernels},
+    manifest::{now_rfc3339, Manifest, Trust},
+    plugins::{self, Source},
+    progress,
+    state::State,
+};
+
+/// Sources that move bytes for the trusted catalog: what they deliver is checked against the
+/// catalog's digest, never their own. Any other source is checked against its own declaration.
+const CATALOG_TRANSPORTS: [&str; 1] = ["catalog"];
+
+pub fn run(command: KernelCommand) -> Result<()> {
+    let state = State::from_env()?;
+    let kernels = Kernels::new(state.kernels.clone());
+    match command {
+        KernelCommand::List {
+            available: false,
+            json,
+            ..
+        } => list_installed(&kernels, json),
+        KernelCommand::List {
+            available: true,
+            source,
+            json,
+        } => list_available(&source, json),
+        KernelCommand::Pull {
+            name,
+            source,
+            arch,
+            force,
+            json,
+        } => pull(&kernels, &name, &source, arch.as_deref(), force, json),
+        KernelCommand::Show { name, json } => show(&kernels, &name, json),
+        KernelCommand::Rm { name } => remove(&kernels, &name),
+    }
+}
+
+fn list_installed(kernels: &Kernels, json: bool) -> Result<()> {
+    let manifests = kernels.list()?;
+    if json {
+        return super::print_json(&manifests);
+    }
+    let mut out = std::io::stdout().lock();
+    if manifests.is_empty() {
+        writeln!(
+            out,
+            "no kernels installed; see `banger kernel list --available`"
+        )?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{:<24} {:<7} {:<12} {:<9} INSTALLED",
+        "NAME", "ARCH", "VERSION", "SOURCE"
+    )?;
+    for m in manifests {
+        writeln!(
+            out,
+            "{:<24} {:<7} {:<12} {:<9} {}",
+            m.name, m.arch, m.kernel_version, m.source, m.installed_at
+        )?;
+    }
+    Ok(())
+}
+
+fn list_available(args: &SourceArgs, json: bool) -> Result<()> {
+    let source = open_source(args)?;
+    let entries = source.list()?;
+    if json {
+        return super::print_json(&entries);
+    }
+    let mut out = std::io::stdout().lock();
+    if entries.is_empty() {
+        let what = if source.name() == "catalog" {
+            "the catalog is empty: no kernel bundles have been published yet".to_owned()
+        } else {
+            format!("source `{}` offers no kernels", source.name())
+        };
+        writeln!(out, "{what}")?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{:<24} {:<7} {:<12} {:>10}  DESCRIPTION",
+        "NAME", "ARCH", "VERSION", "SIZE"
+    )?;
+    for e in entries {
+        writeln!(
+            out,
+            "{:<24} {:<7} {:<12} {:>10}  {}",
+            e.name,
+            e.arch,
+            e.kernel_version,
+            super::human_size(e.size),
+            e.description
+        )?;
+    }
+    Ok(())
+}
+
+fn open_source(args: &SourceArgs) -> Result<Source> {
+    let plugin = plugins::find_named(&args.source)?;
+    Source::new(plugin, &args.options)
+}
+
+#[derive(Serialize)]
+struct PullResult<'a> {
+    name: &'a str,
+    arch: &'a str,
+    sha256: &'a str,
+    size: u64,
+    /// `installed`, `replaced` or `unchanged`.
+    status: &'static str,
+    path: String,
+}
+
+fn pull(
+    kernels: &Kernels,
+    name: &str,
+    args: &SourceArgs,
+    arch: Option<&str>,
+    force: bool,
+    json: bool,
+) -> Result<()> {
+    validate_name(name).map_err(anyhow::Error::msg)?;
+    let arch = arch.unwrap_or(host_arch());
+    validate_arch(arch).map_err(anyhow::Error::msg)?;
+    let trusted_entry = if CATALOG_TRANSPORTS.contains(&args.source.as_str()) {
+        let (catalog, origin) = Catalog::trusted()?;
+        let entry = catalog.find(name, arch).cloned();
+        Some(entry.ok_or_else(|| not_in_catalog(&catalog, &origin, name, arch))?)
+    } else {
+        None
+    };
+    let source = open_source(args)?;
+    kernels.ensure_dir()?;
+    let lock = kernels.lock(name)?;
+    let installed = kernels.installed(name)?;
+
+    let (info, stream) = source.open(name, arch)?;
+    let (expected, trust, entry) = match trusted_entry {
+        Some(entry) => (
+            Expected {
+                url: entry.url.clone(),
+                sha256: entry.sha256.clone(),
+                size: entry.size,
+            },
+            Trust::Catalog,
+            entry,
+        ),
+        None => {
+            let entry = source
+                .list()?
+                .into_iter()
+                .find(|e| e.name == name && e.arch == arch)
+                .with_context(|| {
+                    format!(
+                        "source `{}` opened `{name}` but does not list it",
+                        source.name()
+                    )
+                })?;
+            banger_catalog::validate_sha256(&info.sha256).map_err(|e| {
+                anyhow::anyhow!("source `{}` declared a bad sha256: {e}", source.name())
+            })?;
+            (
+                Expected {
+                    url: info.url.clone(),
+                    sha256: info.sha256.clone(),
+                    size: info.size,
+                },
+                Trust::Source,
+                entry,
+            )
+        }
+    };
+
+    let status = match &installed {
+        Some(current) if current.sha256 == expected.sha256 && current.arch == arch => {
+            drop(stream);
+            report_pull(kernels, name, arch, &expected, "unchanged", json)?;
+            return Ok(());
+        }
+        Some(current) if !force => {
+            return Err(Hinted::new(
+                format!(
+                    "kernel `{name}` is already installed with sha256 {} ({}), and source `{}` offers {} ({arch})",
+                    current.sha256,
+                    current.arch,
+                    source.name(),
+                    expected.sha256
+                ),
+                format!("pass --force to replace it: banger kernel pull {name} --force"),
+            ))
+        }
+        Some(_) => "replaced",
+        None => "installed",
+    };
+
+    let manifest = Manifest {
+        name: name.to_owned(),
+        distro: entry.distro.clone(),
+        arch: arch.to_owned(),
+        kernel_version: entry.kernel_version.clone(),
+        source: source.name().to_owned(),
+        url: expected.url.clone(),
+        sha256: expected.sha256.clone(),
+        size: expected.size,
+        verified: trust == Trust::Catalog,
+        trust,
+        installed_at: now_rfc3339(),
+        description: entry.description.clone(),
+    };
+    let (stream, bar) = progress::wrap(stream, expected.size, name);
+    let result = kernels.install(&lock, stream, &expected, &manifest);
+    bar.finish_and_clear();
+    result?;
+    report_pull(kernels, name, arch, &expected, status, json)
+}
+
+fn report_pull(
+    kernels: &Kernels,
+    name: &str,
+    arch: &str,
+    expected: &Expected,
+    status: &'static str,
+    json: bool,
+) -> Result<()> {
+    let path = kernels.path(name).display().to_string();
+    if json {
+        return super::print_json(&PullResult {
+            name,
+            arch,
+            sha256: &expected.sha256,
+            size: expected.size,
+            status,
+            path,
+        });
+    }
+    let mut out = std::io::stdout().lock();
+    match status {
+        "unchanged" => writeln!(
+            out,
+            "kernel `{name}` ({arch}) is already installed with sha256 {}; nothing to do",
+            expected.sha256
+        )?,
+        _ => writeln!(
+            out,
+            "{status} kernel `{name}` ({arch}) in {path}\n  sha256 {} verified",
+            expected.sha256
+        )?,
+    }
+    Ok(())
+}
+
+fn not_in_catalog(catalog: &Catalog, origin: &str, name: &str, arch: &str) -> anyhow::Error {
+    let other_arches: Vec<&str> = catalog
+        .entries
+        .iter()
+        .filter(|e| e.name == name)
+        .map(|e| e.arch.as_str())
+        .collect();
+    let message = format!("no kernel `{name}` for {arch} in the {origin}");
+    if !other_arches.is_empty() {
+        Hinted::new(
+            message,
+            format!("it exists for {}; pass --arch", other_arches.join(", ")),
+        )
+    } else {
+        Hinted::new(
+            message,
+            "run `banger kernel list --available` to see what the catalog offers",
+        )
+    }
+}
+
+#[derive(Serialize)]
+struct ShowResult<'a> {
+    #[serde(flatten)]
+    manifest: &'a Manifest,
+    path: String,
+    vmlinux: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    initrd: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    modules: Option<String>,
+}
+
+fn show(kernels: &Kernels, name: &str, json: bool) -> Result<()> {
+    validate_name(name).map_err(anyhow::Error::msg)?;
+    let Some(manifest) = kernels.installed(name)? else {
+        return Err(not_installed(name));
+    };
+    let dir = kernels.path(name);
+    let existing = |file: &str| {
+        dir.join(file)
+            .exists()
+            .then(|| dir.join(file).display().to_string())
+    };
+    let result = ShowResult {
+        manifest: &manifest,
+        path: dir.display().to_string(),
+        vmlinux: dir.join("vmlinux").display().to_string(),
+        initrd: existing("initrd.img"),
+        modules: existing("modules"),
+    };
+    if json {
+        return super::print_json(&result);
+    }
+    let mut out = std::io::stdout().lock();
+    let m = &manifest;
+    writeln!(out, "name:           {}", m.name)?;
+    writeln!(out, "distro:         {}", m.distro)?;
+    writeln!(out, "arch:           {}", m.arch)?;
+    writeln!(out, "kernel version: {}", m.kernel_version)?;
+    writeln!(out, "description:    {}", m.description)?;
+    writeln!(out, "source:         {} ({})", m.source, m.url)?;
+    writeln!(
+        out,
+        "sha256:         {} ({} bytes, checked against the {})",
+        m.sha256,
+        m.size,
+        trust_label(m.trust)
+    )?;
+    writeln!(out, "installed at:   {}", m.installed_at)?;
+    writeln!(out, "vmlinux:        {}", result.vmlinux)?;
+    writeln!(
+        out,
+        "initrd:         {}",
+        result.initrd.as_deref().unwrap_or("-")
+    )?;
+    writeln!(
+        out,
+        "modules:        {}",
+        result.modules.as_deref().unwrap_or("-")
+    )?;
+    Ok(())
+}
+
+fn trust_label(trust: Trust) -> &'static str {
+    match trust {
+        Trust::Catalog => "trusted catalog",
+        Trust::Source => "source's own declaration",
+    }
+}
+
+fn remove(kernels: &Kernels, name: &str) -> Result<()> {
+    validate_name(name).map_err(anyhow::Error::msg)?;
+    if kernels.installed(name)?.is_none() {
+        return Err(not_installed(name));
+    }
+    let lock = kernels.lock(name)?;
+    kernels.remove(&lock)?;
+    println!("removed kernel `{name}`");
+    Ok(())
+}
+
+fn not_installed(name: &str) -> anyhow::Error {
+    Hinted::new(
+        format!("kernel `{name}` is not installed"),
+        format!("run `banger kernel pull {name}` to install it"),
+    )
+}

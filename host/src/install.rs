@@ -1,0 +1,225 @@
+//! The kernels directory and its transactions: one lock per kernel name, a private staging
+//! directory, verification by the host itself, and an atomic swap into place.
+//!
+//! Every source ends here. The bundle is extracted by `banger_bundle` into
+//! `<kernels>/.staging-<name>~XXXX`, its sha256 and size are compared with what the caller
+//! trusts, `manifest.json` is written, and the staging directory is renamed to
+//! `<kernels>/<name>` (or exchanged with the old install in one `renameat2` call). On any
+//! failure the staging directory is removed and an earlier install is untouched. A crash leaves
+//! only a staging directory, which the next transaction on that name removes.
+//!
+//! Not guaranteed: durability across power loss. Nothing is fsynced yet, so after a power cut
+//! the kernel directory can be present with files the file system had not written out.
+
+use std::{
+    fs::{self, File},
+    io::Read,
+    path::{Path, PathBuf},
+};
+
+use anyhow::{bail, Context, Result};
+use banger_bundle::Limits;
+use rustix::fs::{renameat_with, RenameFlags, CWD};
+
+use crate::manifest::{Manifest, MANIFEST};
+
+const STAGING_PREFIX: &str = ".staging-";
+/// Separates the name from the random suffix; kernel names cannot contain it.
+const STAGING_SEPARATOR: char = '~';
+
+/// What the installed bundle must be, from a source the caller trusts.
+#[derive(Clone, Debug)]
+pub struct Expected {
+    pub url: String,
+    pub sha256: String,
+    pub size: u64,
+}
+
+/// The kernels directory.
+pub struct Kernels {
+    dir: PathBuf,
+}
+
+/// An exclusive hold on one kernel name; released on drop.
+pub struct NameLock {
+    name: String,
+    _file: File,
+}
+
+impl Kernels {
+    pub fn new(dir: PathBuf) -> Self {
+        Self { dir }
+    }
+
+    /// The directory of kernel `name`, installed or not.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// Take the lock on `name`, waiting (and saying so) while another banger holds it. Removes
+    /// what a crashed transaction on `name` left behind.
+    pub fn lock(&self, name: &str) -> Result<NameLock> {
+        let locks = self.dir.join(".locks");
+        fs::create_dir_all(&locks)
+            .with_context(|| format!("cannot create `{}`", locks.display()))?;
+        let path = locks.join(format!("{name}.lock"));
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("cannot open lock file `{}`", path.display()))?;
+        if file.try_lock().is_err() {
+            eprintln!("waiting for another banger to finish with kernel `{name}`...");
+            file.lock()
+                .with_context(|| format!("cannot lock `{}`", path.display()))?;
+        }
+        self.remove_stale_staging(name)?;
+        Ok(NameLock {
+            name: name.to_owned(),
+            _file: file,
+        })
+    }
+
+    fn remove_stale_staging(&self, name: &str) -> Result<()> {
+        let prefix = format!("{STAGING_PREFIX}{name}{STAGING_SEPARATOR}");
+        for entry in fs::read_dir(&self.dir)
+            .with_context(|| format!("cannot read `{}`", self.dir.display()))?
+        {
+            let entry = entry?;
+            if entry
+                .file_name()
+                .to_str()
+                .is_some_and(|n| n.starts_with(&prefix))
+            {
+                fs::remove_dir_all(entry.path()).with_context(|| {
+                    format!("cannot remove leftover `{}`", entry.path().display())
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The manifest of `name`, if it is installed.
+    pub fn installed(&self, name: &str) -> Result<Option<Manifest>> {
+        let dir = self.path(name);
+        if !dir.join(MANIFEST).exists() && !dir.exists() {
+            return Ok(None);
+        }
+        Manifest::read(&dir, name).map(Some)
+    }
+
+    /// Every installed kernel, sorted by name; a broken one is an error naming it.
+    pub fn list(&self) -> Result<Vec<Manifest>> {
+        let entries = match fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot read `{}`", self.dir.display()))
+            }
+        };
+        let mut manifests = Vec::new();
+        for entry in entries {
+            let entry = entry?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str().filter(|n| !n.starts_with('.')) else {
+                continue;
+            };
+            if entry.file_type()?.is_dir() {
+                manifests.push(Manifest::read(&entry.path(), name)?);
+            }
+        }
+        manifests.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(manifests)
+    }
+
+    /// Extract `stream` into staging, check it against `expected`, write `manifest`, and move
+    /// it into place, replacing any install of the same name.
+    pub fn install(
+        &self,
+        lock: &NameLock,
+        stream: impl Read,
+        expected: &Expected,
+        manifest: &Manifest,
+    ) -> Result<()> {
+        let name = &lock.name;
+        let staging = tempfile::Builder::new()
+            .prefix(&format!("{STAGING_PREFIX}{name}{STAGING_SEPARATOR}"))
+            .tempdir_in(&self.dir)
+            .with_context(|| {
+                format!(
+                    "cannot create a staging directory in `{}`",
+                    self.dir.display()
+                )
+            })?;
+        let limits = Limits {
+            max_compressed: expected.size,
+            ..Limits::default()
+        };
+        let extracted = banger_bundle::extract(stream, staging.path(), &limits)
+            .with_context(|| format!("cannot install kernel `{name}` from `{}`", expected.url))?;
+        if extracted.digest.size != expected.size {
+            bail!(
+                "size mismatch for kernel `{name}` from `{}`: expected {} bytes, got {}",
+                expected.url,
+                expected.size,
+                extracted.digest.size
+            );
+        }
+        if extracted.digest.sha256 != expected.sha256 {
+            bail!(
+                "checksum mismatch for kernel `{name}` from `{}`: expected sha256 {}, got {}",
+                expected.url,
+                expected.sha256,
+                extracted.digest.sha256
+            );
+        }
+        manifest.write(staging.path())?;
+        fs::set_permissions(
+            staging.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )?;
+        self.swap_into_place(staging.path(), &self.path(name))
+            .with_context(|| {
+                format!("cannot move kernel `{name}` into `{}`", self.dir.display())
+            })?;
+        // The staging path now holds the old install, if there was one; dropping it removes it.
+        Ok(())
+    }
+
+    /// Move `staging` to `target` in one step: a plain rename when `target` is absent, an
+    /// atomic exchange when it exists.
+    fn swap_into_place(&self, staging: &Path, target: &Path) -> Result<()> {
+        match renameat_with(CWD, staging, CWD, target, RenameFlags::NOREPLACE) {
+            Ok(()) => Ok(()),
+            Err(rustix::io::Errno::EXIST) => {
+                renameat_with(CWD, staging, CWD, target, RenameFlags::EXCHANGE)?;
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Remove kernel `name`: it disappears in one rename, then its files are deleted.
+    pub fn remove(&self, lock: &NameLock) -> Result<()> {
+        let name = &lock.name;
+        let target = self.path(name);
+        if !target.exists() {
+            bail!("kernel `{name}` is not installed");
+        }
+        let doomed = tempfile::Builder::new()
+            .prefix(&format!("{STAGING_PREFIX}{name}{STAGING_SEPARATOR}"))
+            .tempdir_in(&self.dir)?;
+        // Renaming a directory onto an empty one replaces it atomically; dropping `doomed`
+        // then deletes the files.
+        fs::rename(&target, doomed.path())
+            .with_context(|| format!("cannot remove `{}`", target.display()))?;
+        Ok(())
+    }
+
+    /// Create the kernels directory if needed.
+    pub fn ensure_dir(&self) -> Result<()> {
+        fs::create_dir_all(&self.dir)
+            .with_context(|| format!("cannot create `{}`", self.dir.display()))
+    }
+}

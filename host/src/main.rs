@@ -1,0 +1,40 @@
+//! `banger`: the kernel subsystem of a Firecracker VM manager.
+//!
+//! A thin entry point: parse the command line ([`cli`]), run the command ([`commands`]), and
+//! print any failure with its whole chain of causes and a non-zero exit status.
+#![forbid(unsafe_code)]
+
+mod cli;
+mod commands;
+mod hint;
+mod install;
+mod manifest;
+mod plugins;
+mod progress;
+mod state;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match commands::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            if let Some(hint) = error.downcast_ref::<hint::Hinted>().map(|h| h.hint()) {
+                eprintln!("hint: {hint}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .filter_map(|e| e.downcast_ref::<std::io::Error>())
+        .any(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+}

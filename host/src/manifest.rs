@@ -1,0 +1,117 @@
+//! `manifest.json`: what an installed kernel is and where it came from.
+
+use std::{
+    path::Path,
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+/// The file name inside each kernel directory.
+pub const MANIFEST: &str = "manifest.json";
+
+/// How far the installed bytes were checked.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Trust {
+    /// Against the trusted catalog (embedded, or `$BANGER_CATALOG`).
+    Catalog,
+    /// Against the digest the source plugin declared; the user chose to install that plugin.
+    Source,
+}
+
+/// The manifest of one installed kernel.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Manifest {
+    pub name: String,
+    pub distro: String,
+    pub arch: String,
+    pub kernel_version: String,
+    /// The source plugin it was installed through.
+    pub source: String,
+    /// Where the bundle came from.
+    pub url: String,
+    /// sha256 of the bundle it came from.
+    pub sha256: String,
+    /// Size in bytes of the bundle it came from.
+    pub size: u64,
+    /// What the digest was checked against.
+    pub trust: Trust,
+    /// Whether the digest came from the trusted catalog.
+    pub verified: bool,
+    /// RFC 3339, UTC.
+    pub installed_at: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+impl Manifest {
+    /// Read and check the manifest in `dir`, which must be the directory of kernel `name`.
+    pub fn read(dir: &Path, name: &str) -> Result<Self> {
+        let path = dir.join(MANIFEST);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read `{}`", path.display()))?;
+        let manifest: Manifest = serde_json::from_str(&text)
+            .with_context(|| format!("manifest `{}` is not valid", path.display()))?;
+        if manifest.name != name {
+            anyhow::bail!(
+                "manifest `{}` names kernel `{}`, but it sits in the directory of `{name}`",
+                path.display(),
+                manifest.name
+            );
+        }
+        banger_catalog::validate_sha256(&manifest.sha256).map_err(|e| {
+            anyhow::anyhow!("manifest `{}` is not valid: sha256: {e}", path.display())
+        })?;
+        Ok(manifest)
+    }
+
+    /// Write the manifest into `dir`.
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        let path = dir.join(MANIFEST);
+        let mut json = serde_json::to_string_pretty(self)?;
+        json.push('\n');
+        std::fs::write(&path, json).with_context(|| format!("cannot write `{}`", path.display()))
+    }
+}
+
+/// The current time as RFC 3339 in UTC, e.g. `2026-11-25T18:04:05Z`.
+pub fn now_rfc3339() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    rfc3339(secs)
+}
+
+fn rfc3339(secs: u64) -> String {
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3_600,
+        rest % 3_600 / 60,
+        rest % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rfc3339;
+
+    #[test]
+    fn formats_known_instants() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_795_629_845), "2026-11-25T18:04:05Z");
+    }
+}

@@ -1,0 +1,132 @@
+//! Where plugins are looked for, and in which order.
+//!
+//! Search order: each directory of `$BANGER_PLUGIN_PATH` (colon-separated), the directory of the
+//! `banger` executable, `<exe dir>/../lib/banger/plugins`, then `$XDG_DATA_HOME/banger/plugins`
+//! (`~/.local/share/banger/plugins`). Files are named `libbanger_source_<name>.so`. When two
+//! files share a name, the first found wins and the other is reported as shadowed.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, Result};
+
+use super::loader::{LoadError, Plugin};
+
+const PREFIX: &str = "libbanger_source_";
+const SUFFIX: &str = ".so";
+
+/// A plugin file found on the search path, not yet loaded.
+struct Candidate {
+    path: PathBuf,
+    name: String,
+}
+
+/// What a full search found.
+pub struct Report {
+    pub loaded: Vec<Plugin>,
+    /// (file, name, the file that won).
+    pub shadowed: Vec<(PathBuf, String, PathBuf)>,
+    pub failed: Vec<LoadError>,
+}
+
+/// The directories searched, in order.
+pub fn search_path() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("BANGER_PLUGIN_PATH")
+        .map(|value| {
+            std::env::split_paths(&value)
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(exe_dir) = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(Path::to_owned))
+    {
+        dirs.push(exe_dir.clone());
+        dirs.push(exe_dir.join("../lib/banger/plugins"));
+    }
+    let data_home = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/share")));
+    if let Some(data_home) = data_home {
+        dirs.push(data_home.join("banger/plugins"));
+    }
+    dirs
+}
+
+fn candidates() -> Vec<Candidate> {
+    let mut found = Vec::new();
+    for dir in search_path() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut here: Vec<Candidate> = entries
+            .filter_map(|entry| entry.ok())
+            .filter_map(|entry| {
+                let file_name = entry.file_name().into_string().ok()?;
+                let name = file_name
+                    .strip_prefix(PREFIX)?
+                    .strip_suffix(SUFFIX)?
+                    .to_owned();
+                Some(Candidate {
+                    path: entry.path(),
+                    name,
+                })
+            })
+            .collect();
+        here.sort_by(|a, b| a.path.cmp(&b.path));
+        found.extend(here);
+    }
+    found
+}
+
+/// Load every plugin on the search path.
+pub fn find_all() -> Report {
+    let mut report = Report {
+        loaded: Vec::new(),
+        shadowed: Vec::new(),
+        failed: Vec::new(),
+    };
+    for candidate in candidates() {
+        if let Some(winner) = report.loaded.iter().find(|p| p.name == candidate.name) {
+            report
+                .shadowed
+                .push((candidate.path, candidate.name, winner.path.clone()));
+            continue;
+        }
+        match Plugin::load(&candidate.path, &candidate.name) {
+            Ok(plugin) => report.loaded.push(plugin),
+            Err(error) => report.failed.push(error),
+        }
+    }
+    report
+}
+
+/// Load only the plugin called `name`: the first file of that name that loads. Files of that
+/// name that fail to load are reported as warnings on the way.
+pub fn find_named(name: &str) -> Result<Plugin> {
+    let mut failures = Vec::new();
+    for candidate in candidates().into_iter().filter(|c| c.name == name) {
+        match Plugin::load(&candidate.path, &candidate.name) {
+            Ok(plugin) => {
+                for failure in &failures {
+                    eprintln!("warning: {failure}");
+                }
+                return Ok(plugin);
+            }
+            Err(error) => failures.push(error),
+        }
+    }
+    match failures.pop() {
+        Some(last) => {
+            for failure in &failures {
+                eprintln!("warning: {failure}");
+            }
+            Err(anyhow!(last))
+        }
+        None => Err(crate::hint::Hinted::new(
+            format!("no source plugin `{name}` found (looked for {PREFIX}{name}{SUFFIX})"),
+            "run `banger plugin list` to see the plugins banger finds and where it looks",
+        )),
+    }
+}

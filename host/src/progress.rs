@@ -1,0 +1,28 @@
+//! A progress bar for long transfers, drawn only when stderr is a terminal.
+
+use std::io::{IsTerminal, Read};
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Wrap `reader` in a byte progress bar of `total` bytes labelled `label`; a no-op when stderr
+/// is not a terminal.
+pub fn wrap<R: Read>(
+    reader: R,
+    total: u64,
+    label: &str,
+) -> (indicatif::ProgressBarIter<R>, ProgressBar) {
+    let bar = if std::io::stderr().is_terminal() {
+        ProgressBar::new(total)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+        )
+        .expect("the template is valid")
+        .progress_chars("=> "),
+    );
+    bar.set_message(label.to_owned());
+    (bar.wrap_read(reader), bar)
+}
