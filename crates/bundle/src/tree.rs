@@ -106,7 +106,7 @@ impl Tree {
                 "its target `{target}` resolves to `{resolved}`, outside `modules/`"
             ));
         }
-        if self.nodes.get(&resolved).is_none() {
+        if !self.nodes.contains_key(&resolved) {
             return Err(format!(
                 "its target `{target}` does not exist in the archive"
             ));

@@ -46,7 +46,7 @@ fn gnu_tar_bundle_extracts_byte_identical_with_its_digest() {
     let extracted = result.unwrap();
     assert_eq!(extracted.digest.sha256, sha256_hex(&bytes));
     assert_eq!(extracted.digest.size, bytes.len() as u64);
-    kernel::assert_same_tree(&tree, &parent.path().join("staging"));
+    kernel::assert_same_tree(&tree, &parent.path().join("staging"), &[]);
     let vmlinux = fs::metadata(parent.path().join("staging/vmlinux")).unwrap();
     assert_eq!(vmlinux.permissions().mode() & 0o7777, 0o644);
 }

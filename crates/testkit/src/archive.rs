@@ -9,7 +9,7 @@ use std::{
 
 /// Pack `names` from `dir` with GNU tar and compress with the zstd CLI into `out`.
 pub fn pack_with_gnu_tar(dir: &Path, names: &[&str], out: &Path) {
-    let tar = Command::new("tar")
+    let mut tar = Command::new("tar")
         .arg("-C")
         .arg(dir)
         .args(["--sort=name", "-cf", "-"])
@@ -19,11 +19,12 @@ pub fn pack_with_gnu_tar(dir: &Path, names: &[&str], out: &Path) {
         .expect("GNU tar must be installed");
     let status = Command::new("zstd")
         .args(["-q", "-3", "-c"])
-        .stdin(tar.stdout.unwrap())
+        .stdin(tar.stdout.take().unwrap())
         .stdout(fs::File::create(out).unwrap())
         .status()
         .expect("the zstd CLI must be installed");
     assert!(status.success(), "zstd failed");
+    assert!(tar.wait().unwrap().success(), "GNU tar failed");
 }
 
 /// An entry kind for [`RawTar`].

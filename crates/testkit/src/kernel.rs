@@ -60,11 +60,21 @@ pub fn write_tree(dir: &Path, version: &str) {
     symlink("kernel/drivers", release.join("drivers")).unwrap();
 }
 
-/// Compare two trees: same names, kinds, file bytes and symlink targets. Panics on the first
-/// difference, naming it.
-pub fn assert_same_tree(expected: &Path, actual: &Path) {
-    let mut expected_names = list(expected);
-    let mut actual_names = list(actual);
+/// Compare two trees: same names, kinds, file bytes and symlink targets, leaving out the
+/// top-level names in `ignore`. Panics on the first difference, naming it.
+pub fn assert_same_tree(expected: &Path, actual: &Path, ignore: &[&str]) {
+    let kept = |names: Vec<String>| -> Vec<String> {
+        names
+            .into_iter()
+            .filter(|n| {
+                !ignore
+                    .iter()
+                    .any(|i| n == i || n.starts_with(&format!("{i}/")))
+            })
+            .collect()
+    };
+    let mut expected_names = kept(list(expected));
+    let mut actual_names = kept(list(actual));
     expected_names.sort();
     actual_names.sort();
     assert_eq!(

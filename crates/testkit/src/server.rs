@@ -128,6 +128,13 @@ impl Server {
     }
 }
 
+impl Server {
+    /// Stop injecting faults for `path`.
+    pub fn clear_fault(&self, path: &str) {
+        self.faults.lock().unwrap().remove(&format!("/{path}"));
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);

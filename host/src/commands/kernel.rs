@@ -148,17 +148,21 @@ fn pull(
     let lock = kernels.lock(name)?;
     let installed = kernels.installed(name)?;
 
-    let (info, stream) = source.open(name, arch)?;
-    let (expected, trust, entry) = match trusted_entry {
-        Some(entry) => (
-            Expected {
+    // With a trusted entry the decision needs no download; otherwise the source's own
+    // declaration, which comes with the opened stream, is what the bytes must match.
+    let (expected, trust, entry, stream) = match trusted_entry {
+        Some(entry) => {
+            let expected = Expected {
                 url: entry.url.clone(),
                 sha256: entry.sha256.clone(),
                 size: entry.size,
-            },
-            Trust::Catalog,
-            entry,
-        ),
+            };
+            if !needs_install(installed.as_ref(), &expected, arch, force, source.name())? {
+                return report_pull(kernels, name, arch, &expected, "unchanged", json);
+            }
+            let (_claims, stream) = source.open(name, arch)?;
+            (expected, Trust::Catalog, entry, stream)
+        }
         None => {
             let entry = source
                 .list()?
@@ -166,45 +170,29 @@ fn pull(
                 .find(|e| e.name == name && e.arch == arch)
                 .with_context(|| {
                     format!(
-                        "source `{}` opened `{name}` but does not list it",
+                        "source `{}` does not offer `{name}` for {arch}",
                         source.name()
                     )
                 })?;
+            let (info, stream) = source.open(name, arch)?;
             banger_catalog::validate_sha256(&info.sha256).map_err(|e| {
                 anyhow::anyhow!("source `{}` declared a bad sha256: {e}", source.name())
             })?;
-            (
-                Expected {
-                    url: info.url.clone(),
-                    sha256: info.sha256.clone(),
-                    size: info.size,
-                },
-                Trust::Source,
-                entry,
-            )
+            let expected = Expected {
+                url: info.url,
+                sha256: info.sha256,
+                size: info.size,
+            };
+            if !needs_install(installed.as_ref(), &expected, arch, force, source.name())? {
+                return report_pull(kernels, name, arch, &expected, "unchanged", json);
+            }
+            (expected, Trust::Source, entry, stream)
         }
     };
-
-    let status = match &installed {
-        Some(current) if current.sha256 == expected.sha256 && current.arch == arch => {
-            drop(stream);
-            report_pull(kernels, name, arch, &expected, "unchanged", json)?;
-            return Ok(());
-        }
-        Some(current) if !force => {
-            return Err(Hinted::new(
-                format!(
-                    "kernel `{name}` is already installed with sha256 {} ({}), and source `{}` offers {} ({arch})",
-                    current.sha256,
-                    current.arch,
-                    source.name(),
-                    expected.sha256
-                ),
-                format!("pass --force to replace it: banger kernel pull {name} --force"),
-            ))
-        }
-        Some(_) => "replaced",
-        None => "installed",
+    let status = if installed.is_some() {
+        "replaced"
+    } else {
+        "installed"
     };
 
     let manifest = Manifest {
@@ -226,6 +214,29 @@ fn pull(
     bar.finish_and_clear();
     result?;
     report_pull(kernels, name, arch, &expected, status, json)
+}
+
+/// Whether to install `expected` over what is installed: not when the same bundle is already
+/// there, and only with `force` when a different one is.
+fn needs_install(
+    installed: Option<&Manifest>,
+    expected: &Expected,
+    arch: &str,
+    force: bool,
+    source: &str,
+) -> Result<bool> {
+    match installed {
+        None => Ok(true),
+        Some(current) if current.sha256 == expected.sha256 && current.arch == arch => Ok(false),
+        Some(_) if force => Ok(true),
+        Some(current) => Err(Hinted::error(
+            format!(
+                "kernel `{}` is already installed with sha256 {} ({}), and source `{source}` offers {} ({arch})",
+                current.name, current.sha256, current.arch, expected.sha256
+            ),
+            format!("pass --force to replace it: banger kernel pull {} --force", current.name),
+        )),
+    }
 }
 
 fn report_pull(
@@ -272,12 +283,12 @@ fn not_in_catalog(catalog: &Catalog, origin: &str, name: &str, arch: &str) -> an
         .collect();
     let message = format!("no kernel `{name}` for {arch} in the {origin}");
     if !other_arches.is_empty() {
-        Hinted::new(
+        Hinted::error(
             message,
             format!("it exists for {}; pass --arch", other_arches.join(", ")),
         )
     } else {
-        Hinted::new(
+        Hinted::error(
             message,
             "run `banger kernel list --available` to see what the catalog offers",
         )
@@ -366,7 +377,7 @@ fn remove(kernels: &Kernels, name: &str) -> Result<()> {
 }
 
 fn not_installed(name: &str) -> anyhow::Error {
-    Hinted::new(
+    Hinted::error(
         format!("kernel `{name}` is not installed"),
         format!("run `banger kernel pull {name}` to install it"),
     )

@@ -124,7 +124,7 @@ pub fn find_named(name: &str) -> Result<Plugin> {
             }
             Err(anyhow!(last))
         }
-        None => Err(crate::hint::Hinted::new(
+        None => Err(crate::hint::Hinted::error(
             format!("no source plugin `{name}` found (looked for {PREFIX}{name}{SUFFIX})"),
             "run `banger plugin list` to see the plugins banger finds and where it looks",
         )),

@@ -1,0 +1,163 @@
+//! `TestContext`: a private state directory, plugin directory and environment for one test,
+//! and helpers to publish fixture kernels on a loopback server.
+
+use std::{
+    fs,
+    path::{Path, PathBuf},
+    process::{Command, Output},
+};
+
+use banger_testkit::{archive::pack_with_gnu_tar, kernel, server::Server, sha256_hex};
+
+pub struct TestContext {
+    pub root: tempfile::TempDir,
+    env: Vec<(String, String)>,
+}
+
+/// A bundle published on a server: its file name and catalog entry.
+pub struct Published {
+    pub tree: PathBuf,
+    pub file: String,
+    pub entry: serde_json::Value,
+}
+
+impl TestContext {
+    pub fn new() -> Self {
+        let exe_dir = Path::new(env!("CARGO_BIN_EXE_banger"))
+            .parent()
+            .unwrap()
+            .to_owned();
+        assert!(
+            exe_dir.join("libbanger_source_catalog.so").exists(),
+            "libbanger_source_catalog.so is not next to {}; run `cargo build --workspace` first (the README's test command does)",
+            exe_dir.display()
+        );
+        let root = tempfile::tempdir().unwrap();
+        for dir in ["state", "plugins", "home", "www"] {
+            fs::create_dir(root.path().join(dir)).unwrap();
+        }
+        let path = |p: &str| root.path().join(p).display().to_string();
+        let env = vec![
+            ("BANGER_STATE_DIR".into(), path("state")),
+            ("BANGER_PLUGIN_PATH".into(), path("plugins")),
+            ("HOME".into(), path("home")),
+            ("BANGER_CATALOG".into(), path("catalog.json")),
+        ];
+        let context = Self { root, env };
+        context.write_catalog(&[]);
+        context
+    }
+
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.root.path().join(relative)
+    }
+
+    pub fn kernels(&self) -> PathBuf {
+        self.path("state/kernels")
+    }
+
+    /// Set or override an environment variable for every later `banger` run.
+    pub fn env(&mut self, key: &str, value: impl Into<String>) {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.into(), value.into()));
+    }
+
+    /// Run banger with this context's environment and nothing inherited but PATH.
+    pub fn banger(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_banger"))
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .output()
+            .unwrap()
+    }
+
+    /// Run banger and require success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.banger(args);
+        assert!(
+            out.status.success(),
+            "banger {args:?} failed:\n{}",
+            stderr(&out)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Run banger and require failure with `expected` in stderr; returns stderr.
+    pub fn fails(&self, args: &[&str], expected: &str) -> String {
+        let out = self.banger(args);
+        let err = stderr(&out);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "banger {args:?} should fail with 1:\n{err}"
+        );
+        assert!(
+            err.contains(expected),
+            "banger {args:?}: stderr should contain `{expected}`:\n{err}"
+        );
+        assert!(
+            !err.contains("panicked"),
+            "banger {args:?} panicked:\n{err}"
+        );
+        err
+    }
+
+    /// Replace the trusted catalog with these entries.
+    pub fn write_catalog(&self, entries: &[&serde_json::Value]) {
+        let catalog = serde_json::json!({ "schema": 1, "entries": entries });
+        fs::write(
+            self.path("catalog.json"),
+            serde_json::to_string_pretty(&catalog).unwrap(),
+        )
+        .unwrap();
+    }
+
+    /// Make a kernel tree `<tag>`, pack it with GNU tar + zstd into `www/<file>`, and return its
+    /// real catalog entry for `url_base`.
+    pub fn publish(&self, tag: &str, name: &str, version: &str, server: &Server) -> Published {
+        let tree = self.path(&format!("trees/{tag}"));
+        kernel::write_tree(&tree, version);
+        fs::write(
+            tree.join("initrd.img"),
+            format!("initrd of {tag}\n").repeat(50),
+        )
+        .unwrap();
+        let file = format!("{tag}-x86_64.tar.zst");
+        let bundle = self.path("www").join(&file);
+        pack_with_gnu_tar(&tree, &["vmlinux", "initrd.img", "modules"], &bundle);
+        let bytes = fs::read(&bundle).unwrap();
+        let entry = serde_json::json!({
+            "name": name, "distro": "void", "arch": "x86_64", "kernel_version": version,
+            "url": server.url(&file), "sha256": sha256_hex(&bytes), "size": bytes.len(),
+            "description": format!("fixture kernel {tag}"),
+        });
+        Published { tree, file, entry }
+    }
+
+    /// An HTTPS server over `www/`, trusted through SSL_CERT_FILE.
+    pub fn https_server(&mut self) -> Server {
+        let server = Server::https(&self.path("www"));
+        self.env("SSL_CERT_FILE", server.ca_file().display().to_string());
+        server
+    }
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Everything below the kernels directory except the lock files.
+pub fn kernels_listing(context: &TestContext) -> Vec<String> {
+    let dir = context.kernels();
+    if !dir.exists() {
+        return Vec::new();
+    }
+    let mut names: Vec<String> = kernel::list(&dir)
+        .into_iter()
+        .filter(|n| !n.starts_with(".locks"))
+        .collect();
+    names.sort();
+    names
+}
