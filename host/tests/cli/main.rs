@@ -1,5 +1,6 @@
 //! End-to-end tests of the `banger` binary against real components on loopback.
 
+mod abi;
 mod plugins;
 mod pull;
 mod util;

@@ -1,0 +1,107 @@
+//! The plugin boundary: a plugin built against the frozen 1.0 interface loads and works, one
+//! built against an incompatible interface is refused by name and version, a panic inside a
+//! plugin becomes an error for that operation, and a plugin's false claims are caught.
+
+use std::{fs, path::PathBuf};
+
+use banger_testkit::{archive::pack_with_gnu_tar, kernel, sha256_hex};
+use serde_json::Value;
+
+use crate::util::{kernels_listing, stderr, TestContext};
+
+/// A fixture plugin from tests/fixture-plugins, built by the README's test command.
+fn fixture(name: &str) -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixture-plugins/target/debug")
+        .join(format!("libbanger_source_{name}.so"));
+    assert!(
+        path.exists(),
+        "{} is missing; run `cargo build --manifest-path tests/fixture-plugins/Cargo.toml` (the README's test command does)",
+        path.display()
+    );
+    path
+}
+
+/// Install the fixture plugin and give it a directory with one real bundle, `acme-1.0`.
+fn with_fixture_source() -> (TestContext, PathBuf, String) {
+    let t = TestContext::new();
+    fs::copy(fixture("fixture"), t.path("plugins/libbanger_source_fixture.so")).unwrap();
+    let tree = t.path("tree");
+    kernel::write_tree(&tree, "6.1.0");
+    let store = t.path("store");
+    fs::create_dir(&store).unwrap();
+    let bundle = store.join("acme-1.0-x86_64.tar.zst");
+    pack_with_gnu_tar(&tree, &["vmlinux", "modules"], &bundle);
+    let bytes = fs::read(&bundle).unwrap();
+    let index = serde_json::json!([{
+        "name": "acme-1.0", "distro": "acme", "arch": "x86_64", "kernel_version": "6.1.0",
+        "url": bundle.display().to_string(), "sha256": sha256_hex(&bytes), "size": bytes.len(),
+        "description": "from the fixture store",
+    }]);
+    fs::write(store.join("index.json"), index.to_string()).unwrap();
+    let dir_option = format!("dir={}", store.display());
+    (t, tree, dir_option)
+}
+
+#[test]
+fn a_plugin_built_against_the_frozen_1_0_interface_lists_and_installs() {
+    let (t, tree, dir) = with_fixture_source();
+    let rows: Value = serde_json::from_str(&t.ok(&["plugin", "list", "--json"])).unwrap();
+    let row = rows.as_array().unwrap().iter().find(|r| r["name"] == "fixture").unwrap();
+    assert_eq!((row["status"].as_str(), row["api_version"].as_str()), (Some("loaded"), Some("1.0.0")));
+
+    let listed: Value = serde_json::from_str(&t.ok(&["kernel", "list", "--available", "--source", "fixture", "--opt", &dir, "--json"])).unwrap();
+    assert_eq!(listed[0]["name"], "acme-1.0");
+
+    t.ok(&["kernel", "pull", "acme-1.0", "--arch", "x86_64", "--source", "fixture", "--opt", &dir]);
+    kernel::assert_same_tree(&tree, &t.kernels().join("acme-1.0"), &["manifest.json", "initrd.img"]);
+    let manifest: Value = serde_json::from_slice(&fs::read(t.kernels().join("acme-1.0/manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["source"], "fixture");
+    assert_eq!(manifest["trust"], "source");
+    assert_eq!(manifest["verified"], false);
+}
+
+#[test]
+fn bytes_that_do_not_match_the_plugins_own_sha256_are_caught() {
+    let (t, _tree, dir) = with_fixture_source();
+    t.fails(
+        &["kernel", "pull", "acme-1.0", "--arch", "x86_64", "--source", "fixture", "--opt", &dir, "--opt", "lie=sha"],
+        "checksum mismatch for kernel `acme-1.0`",
+    );
+    assert_eq!(kernels_listing(&t), Vec::<String>::new());
+}
+
+#[test]
+fn a_panic_inside_a_plugin_is_an_error_naming_it_and_the_host_survives() {
+    let (t, _tree, dir) = with_fixture_source();
+    for at in ["new", "list", "open", "read"] {
+        let panic = format!("panic={at}");
+        let args = ["kernel", "pull", "acme-1.0", "--arch", "x86_64", "--source", "fixture", "--opt", &dir, "--opt", &panic];
+        let out = t.banger(&args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{at}: the host must exit with its own error, not abort:\n{err}");
+        assert!(err.contains("source `fixture`"), "{at}: {err}");
+        assert!(err.contains(&format!("plugin panicked: fixture asked to panic in {at}")), "{at}: {err}");
+        assert_eq!(kernels_listing(&t).iter().filter(|n| !n.starts_with('.')).count(), 0, "{at}");
+    }
+    // The same process-wide state is fine afterwards: a clean pull still works.
+    t.ok(&["kernel", "pull", "acme-1.0", "--arch", "x86_64", "--source", "fixture", "--opt", &dir]);
+}
+
+#[test]
+fn a_plugin_for_an_incompatible_interface_is_refused_naming_file_and_versions() {
+    let t = TestContext::new();
+    let future = t.path("plugins/libbanger_source_future.so");
+    fs::copy(fixture("future"), &future).unwrap();
+    let out = t.banger(&["plugin", "list"]);
+    assert!(out.status.success());
+    let err = stderr(&out);
+    let expected = format!(
+        "warning: `{}` was built for API 2.0.0, this banger supports 1.x (built with {})",
+        future.display(),
+        banger_plugin_api::API_VERSION
+    );
+    assert!(err.contains(&expected), "{err}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("catalog"), "the other plugins still load");
+    t.fails(&["kernel", "list", "--available", "--source", "future"], "was built for API 2.0.0");
+}

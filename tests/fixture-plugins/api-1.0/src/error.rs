@@ -1,0 +1,137 @@
+//! Errors that cross the plugin boundary: a kind code plus a human-readable message.
+
+use std::fmt;
+
+use abi_stable::{std_types::RString, StableAbi};
+
+/// What went wrong, as an open set of codes.
+///
+/// This is a number rather than a Rust enum so that later 1.x versions can add kinds without
+/// changing the layout; a host that meets a code it does not know treats it as [`Self::OTHER`].
+#[repr(transparent)]
+#[derive(StableAbi, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ErrorKind(u32);
+
+impl ErrorKind {
+    /// Anything that has no better kind.
+    pub const OTHER: Self = Self(0);
+    /// The entry, bundle or resource does not exist.
+    pub const NOT_FOUND: Self = Self(1);
+    /// The network failed: DNS, connect, TLS, timeout, an HTTP error status.
+    pub const NETWORK: Self = Self(2);
+    /// Bytes do not match what they were declared to be.
+    pub const INTEGRITY: Self = Self(3);
+    /// The caller passed something malformed: an option, a name, a request.
+    pub const INVALID_INPUT: Self = Self(4);
+    /// A local file-system operation failed.
+    pub const IO: Self = Self(5);
+    /// The plugin does not implement this method or option.
+    pub const UNSUPPORTED: Self = Self(6);
+    /// The plugin panicked; the unwind guard turned the panic into this error.
+    pub const PANIC: Self = Self(7);
+
+    /// A short lowercase name for messages and JSON output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::NOT_FOUND => "not found",
+            Self::NETWORK => "network",
+            Self::INTEGRITY => "integrity",
+            Self::INVALID_INPUT => "invalid input",
+            Self::IO => "i/o",
+            Self::UNSUPPORTED => "unsupported",
+            Self::PANIC => "panic",
+            _ => "other",
+        }
+    }
+}
+
+impl fmt::Debug for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An error returned by a plugin: its kind and a message that names what failed.
+#[repr(C)]
+#[derive(StableAbi, Clone, PartialEq, Eq)]
+pub struct PluginError {
+    kind: ErrorKind,
+    message: RString,
+}
+
+impl PluginError {
+    /// An error of `kind` with `message`, which should name the URL, file or entry at fault.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: RString::from(message.into()),
+        }
+    }
+
+    /// An error of `kind` whose message is `error` followed by each of its causes, so that the
+    /// whole chain survives the trip across the boundary as text.
+    pub fn from_error(kind: ErrorKind, error: &dyn std::error::Error) -> Self {
+        let mut message = error.to_string();
+        let mut source = error.source();
+        while let Some(cause) = source {
+            message.push_str(": ");
+            message.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        Self::new(kind, message)
+    }
+
+    /// A [`ErrorKind::NOT_FOUND`] error.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::NOT_FOUND, message)
+    }
+
+    /// A [`ErrorKind::NETWORK`] error.
+    pub fn network(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::NETWORK, message)
+    }
+
+    /// A [`ErrorKind::INTEGRITY`] error.
+    pub fn integrity(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::INTEGRITY, message)
+    }
+
+    /// A [`ErrorKind::INVALID_INPUT`] error.
+    pub fn invalid_input(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::INVALID_INPUT, message)
+    }
+
+    /// A [`ErrorKind::IO`] error.
+    pub fn io(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::IO, message)
+    }
+
+    /// A [`ErrorKind::UNSUPPORTED`] error.
+    pub fn unsupported(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::UNSUPPORTED, message)
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The message, without the kind.
+    pub fn message(&self) -> &str {
+        self.message.as_str()
+    }
+}
+
+impl fmt::Display for PluginError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl fmt::Debug for PluginError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?} error: {}", self.kind, self.message)
+    }
+}
+
+impl std::error::Error for PluginError {}
