@@ -25,7 +25,11 @@ fn fixture(name: &str) -> PathBuf {
 /// Install the fixture plugin and give it a directory with one real bundle, `acme-1.0`.
 fn with_fixture_source() -> (TestContext, PathBuf, String) {
     let t = TestContext::new();
-    fs::copy(fixture("fixture"), t.path("plugins/libbanger_source_fixture.so")).unwrap();
+    fs::copy(
+        fixture("fixture"),
+        t.path("plugins/libbanger_source_fixture.so"),
+    )
+    .unwrap();
     let tree = t.path("tree");
     kernel::write_tree(&tree, "6.1.0");
     let store = t.path("store");
@@ -47,15 +51,41 @@ fn with_fixture_source() -> (TestContext, PathBuf, String) {
 fn a_plugin_built_against_the_frozen_1_0_interface_lists_and_installs() {
     let (t, tree, dir) = with_fixture_source();
     let rows: Value = serde_json::from_str(&t.ok(&["plugin", "list", "--json"])).unwrap();
-    let row = rows.as_array().unwrap().iter().find(|r| r["name"] == "fixture").unwrap();
-    assert_eq!((row["status"].as_str(), row["api_version"].as_str()), (Some("loaded"), Some("1.0.0")));
+    let row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "fixture")
+        .unwrap();
+    assert_eq!(
+        (row["status"].as_str(), row["api_version"].as_str()),
+        (Some("loaded"), Some("1.0.0"))
+    );
 
-    let listed: Value = serde_json::from_str(&t.ok(&["kernel", "list", "--available", "--source", "fixture", "--opt", &dir, "--json"])).unwrap();
+    let listed: Value = serde_json::from_str(&t.ok(&[
+        "kernel",
+        "list",
+        "--available",
+        "--source",
+        "fixture",
+        "--opt",
+        &dir,
+        "--json",
+    ]))
+    .unwrap();
     assert_eq!(listed[0]["name"], "acme-1.0");
 
-    t.ok(&["kernel", "pull", "acme-1.0", "--arch", "x86_64", "--source", "fixture", "--opt", &dir]);
-    kernel::assert_same_tree(&tree, &t.kernels().join("acme-1.0"), &["manifest.json", "initrd.img"]);
-    let manifest: Value = serde_json::from_slice(&fs::read(t.kernels().join("acme-1.0/manifest.json")).unwrap()).unwrap();
+    t.ok(&[
+        "kernel", "pull", "acme-1.0", "--arch", "x86_64", "--source", "fixture", "--opt", &dir,
+    ]);
+    kernel::assert_same_tree(
+        &tree,
+        &t.kernels().join("acme-1.0"),
+        &["manifest.json", "initrd.img"],
+    );
+    let manifest: Value =
+        serde_json::from_slice(&fs::read(t.kernels().join("acme-1.0/manifest.json")).unwrap())
+            .unwrap();
     assert_eq!(manifest["source"], "fixture");
     assert_eq!(manifest["trust"], "source");
     assert_eq!(manifest["verified"], false);
@@ -65,7 +95,10 @@ fn a_plugin_built_against_the_frozen_1_0_interface_lists_and_installs() {
 fn bytes_that_do_not_match_the_plugins_own_sha256_are_caught() {
     let (t, _tree, dir) = with_fixture_source();
     t.fails(
-        &["kernel", "pull", "acme-1.0", "--arch", "x86_64", "--source", "fixture", "--opt", &dir, "--opt", "lie=sha"],
+        &[
+            "kernel", "pull", "acme-1.0", "--arch", "x86_64", "--source", "fixture", "--opt", &dir,
+            "--opt", "lie=sha",
+        ],
         "checksum mismatch for kernel `acme-1.0`",
     );
     assert_eq!(kernels_listing(&t), Vec::<String>::new());
@@ -76,16 +109,35 @@ fn a_panic_inside_a_plugin_is_an_error_naming_it_and_the_host_survives() {
     let (t, _tree, dir) = with_fixture_source();
     for at in ["new", "list", "open", "read"] {
         let panic = format!("panic={at}");
-        let args = ["kernel", "pull", "acme-1.0", "--arch", "x86_64", "--source", "fixture", "--opt", &dir, "--opt", &panic];
+        let args = [
+            "kernel", "pull", "acme-1.0", "--arch", "x86_64", "--source", "fixture", "--opt", &dir,
+            "--opt", &panic,
+        ];
         let out = t.banger(&args);
         let err = stderr(&out);
-        assert_eq!(out.status.code(), Some(1), "{at}: the host must exit with its own error, not abort:\n{err}");
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{at}: the host must exit with its own error, not abort:\n{err}"
+        );
         assert!(err.contains("source `fixture`"), "{at}: {err}");
-        assert!(err.contains(&format!("plugin panicked: fixture asked to panic in {at}")), "{at}: {err}");
-        assert_eq!(kernels_listing(&t).iter().filter(|n| !n.starts_with('.')).count(), 0, "{at}");
+        assert!(
+            err.contains(&format!("plugin panicked: fixture asked to panic in {at}")),
+            "{at}: {err}"
+        );
+        assert_eq!(
+            kernels_listing(&t)
+                .iter()
+                .filter(|n| !n.starts_with('.'))
+                .count(),
+            0,
+            "{at}"
+        );
     }
     // The same process-wide state is fine afterwards: a clean pull still works.
-    t.ok(&["kernel", "pull", "acme-1.0", "--arch", "x86_64", "--source", "fixture", "--opt", &dir]);
+    t.ok(&[
+        "kernel", "pull", "acme-1.0", "--arch", "x86_64", "--source", "fixture", "--opt", &dir,
+    ]);
 }
 
 #[test]
@@ -102,6 +154,12 @@ fn a_plugin_for_an_incompatible_interface_is_refused_naming_file_and_versions() 
         banger_plugin_api::API_VERSION
     );
     assert!(err.contains(&expected), "{err}");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("catalog"), "the other plugins still load");
-    t.fails(&["kernel", "list", "--available", "--source", "future"], "was built for API 2.0.0");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("catalog"),
+        "the other plugins still load"
+    );
+    t.fails(
+        &["kernel", "list", "--available", "--source", "future"],
+        "was built for API 2.0.0",
+    );
 }

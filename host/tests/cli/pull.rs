@@ -314,3 +314,29 @@ fn help_shows_examples() {
         );
     }
 }
+
+#[test]
+fn https_proxy_and_no_proxy_are_honoured() {
+    let mut t = TestContext::new();
+    let server = t.https_server();
+    let good = t.publish("good", "void-6.12", "6.12.3", &server);
+    t.write_catalog(&[&good.entry]);
+    // A proxy address where nothing listens: going through it must fail...
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    t.env("HTTPS_PROXY", format!("http://{closed}"));
+    t.fails(
+        &["kernel", "pull", "void-6.12", "--arch", "x86_64"],
+        "void-6.12",
+    );
+    assert!(
+        server.requests().is_empty(),
+        "the request went around the proxy"
+    );
+    // ...and NO_PROXY lets the same request go direct.
+    t.env("NO_PROXY", "127.0.0.1");
+    t.ok(&["kernel", "pull", "void-6.12", "--arch", "x86_64"]);
+    assert_eq!(server.requests().len(), 1);
+}

@@ -24,12 +24,18 @@ struct FixtureSource {
 
 impl FixtureSource {
     fn new(options: Vec<(String, String)>, host: HostHandle) -> Result<Self, PluginError> {
-        let option = |key: &str| options.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+        let option = |key: &str| {
+            options
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())
+        };
         let panic_at = option("panic").unwrap_or_default();
         if panic_at == "new" {
             panic!("fixture asked to panic in new");
         }
-        let dir = option("dir").ok_or_else(|| PluginError::invalid_input("the fixture source needs --opt dir=DIR"))?;
+        let dir = option("dir")
+            .ok_or_else(|| PluginError::invalid_input("the fixture source needs --opt dir=DIR"))?;
         host.info(&format!("serving {dir}"));
         Ok(Self {
             dir: dir.into(),
@@ -45,11 +51,16 @@ impl KernelSource for FixtureSource {
             panic!("fixture asked to panic in list");
         }
         let index = self.dir.join("index.json");
-        let text = std::fs::read_to_string(&index).map_err(|e| PluginError::io(format!("{}: {e}", index.display())))?;
-        serde_json::from_str(&text).map_err(|e| PluginError::invalid_input(format!("{}: {e}", index.display())))
+        let text = std::fs::read_to_string(&index)
+            .map_err(|e| PluginError::io(format!("{}: {e}", index.display())))?;
+        serde_json::from_str(&text)
+            .map_err(|e| PluginError::invalid_input(format!("{}: {e}", index.display())))
     }
 
-    fn open(&self, request: &OpenRequest) -> Result<(BundleInfo, Box<dyn Read + Send>), PluginError> {
+    fn open(
+        &self,
+        request: &OpenRequest,
+    ) -> Result<(BundleInfo, Box<dyn Read + Send>), PluginError> {
         if self.panic_at == "open" {
             panic!("fixture asked to panic in open");
         }
@@ -57,9 +68,14 @@ impl KernelSource for FixtureSource {
             .list()?
             .into_iter()
             .find(|e| e.name == request.name && e.arch == request.arch)
-            .ok_or_else(|| PluginError::not_found(format!("no `{}` for {}", request.name, request.arch)))?;
-        let path = self.dir.join(format!("{}-{}.tar.zst", entry.name, entry.arch));
-        let file = File::open(&path).map_err(|e| PluginError::io(format!("{}: {e}", path.display())))?;
+            .ok_or_else(|| {
+                PluginError::not_found(format!("no `{}` for {}", request.name, request.arch))
+            })?;
+        let path = self
+            .dir
+            .join(format!("{}-{}.tar.zst", entry.name, entry.arch));
+        let file =
+            File::open(&path).map_err(|e| PluginError::io(format!("{}: {e}", path.display())))?;
         let mut sha256 = entry.sha256;
         if self.lie {
             sha256 = sha256.chars().rev().collect();
@@ -69,7 +85,11 @@ impl KernelSource for FixtureSource {
             sha256,
             size: entry.size,
         };
-        let stream: Box<dyn Read + Send> = if self.panic_at == "read" { Box::new(PanickyReader) } else { Box::new(file) };
+        let stream: Box<dyn Read + Send> = if self.panic_at == "read" {
+            Box::new(PanickyReader)
+        } else {
+            Box::new(file)
+        };
         Ok((info, stream))
     }
 }

@@ -21,5 +21,10 @@ extern "C" fn open(request: RString) -> RString {
 
 #[export_root_module]
 pub fn root_module() -> SourcePluginRef {
-    SourcePlugin { info, capabilities, open }.leak_into_prefix()
+    SourcePlugin {
+        info,
+        capabilities,
+        open,
+    }
+    .leak_into_prefix()
 }
