@@ -103,7 +103,7 @@ impl Kernels {
     /// The manifest of `name`, if it is installed.
     pub fn installed(&self, name: &str) -> Result<Option<Manifest>> {
         let dir = self.path(name);
-        if !dir.join(MANIFEST).exists() && !dir.exists() {
+        if !dir.exists() {
             return Ok(None);
         }
         Manifest::read(&dir, name).map(Some)
