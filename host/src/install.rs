@@ -21,7 +21,7 @@ use anyhow::{bail, Context, Result};
 use banger_bundle::Limits;
 use rustix::fs::{renameat_with, RenameFlags, CWD};
 
-use crate::manifest::{Manifest, MANIFEST};
+use crate::manifest::Manifest;
 
 const STAGING_PREFIX: &str = ".staging-";
 /// Separates the name from the random suffix; kernel names cannot contain it.
