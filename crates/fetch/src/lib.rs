@@ -6,9 +6,12 @@
 //! good is not this crate's business: the host hashes them.
 #![forbid(unsafe_code)]
 
-use std::{io::Read, path::PathBuf, time::Duration};
+use std::{path::PathBuf, time::Duration};
 
-use reqwest::{blocking::Client, StatusCode};
+use reqwest::{
+    blocking::{Client, Response},
+    StatusCode,
+};
 
 /// How long to wait for a TCP + TLS connection.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -92,7 +95,8 @@ impl Fetcher {
         Ok(Self { client, schemes })
     }
 
-    /// GET `url` and return its body as a stream, failing on any status but 200.
+    /// GET `url` and return the response, whose body streams through `io::Read`; any status
+    /// but 200 is an error.
     pub fn get(&self, url: &str) -> Result<Response, FetchError> {
         self.check_scheme(url)?;
         let response = self
@@ -100,28 +104,7 @@ impl Fetcher {
             .get(url)
             .send()
             .map_err(|source| request_error(url, source))?;
-        let response = check_status(url, response)?;
-        Ok(Response {
-            url: url.to_owned(),
-            content_length: response.content_length(),
-            body: response,
-        })
-    }
-
-    /// HEAD `url` and return the status and `Content-Length`, whatever the status.
-    pub fn head(&self, url: &str) -> Result<(StatusCode, Option<u64>), FetchError> {
-        self.check_scheme(url)?;
-        let response = self
-            .client
-            .head(url)
-            .send()
-            .map_err(|source| request_error(url, source))?;
-        let length = response
-            .headers()
-            .get(reqwest::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse().ok());
-        Ok((response.status(), length))
+        check_status(url, response)
     }
 
     fn check_scheme(&self, url: &str) -> Result<(), FetchError> {
@@ -144,10 +127,7 @@ fn request_error(url: &str, source: reqwest::Error) -> FetchError {
     }
 }
 
-fn check_status(
-    url: &str,
-    response: reqwest::blocking::Response,
-) -> Result<reqwest::blocking::Response, FetchError> {
+fn check_status(url: &str, response: Response) -> Result<Response, FetchError> {
     match response.status() {
         StatusCode::OK => Ok(response),
         StatusCode::NOT_FOUND => Err(FetchError::NotFound {
@@ -157,31 +137,5 @@ fn check_status(
             url: url.to_owned(),
             status,
         }),
-    }
-}
-
-/// A streaming response body.
-#[derive(Debug)]
-pub struct Response {
-    url: String,
-    content_length: Option<u64>,
-    body: reqwest::blocking::Response,
-}
-
-impl Response {
-    /// The length the server announced, if it did.
-    pub fn content_length(&self) -> Option<u64> {
-        self.content_length
-    }
-
-    /// The URL this body came from.
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-}
-
-impl Read for Response {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.body.read(buf)
     }
 }
