@@ -201,11 +201,13 @@ impl Kernels {
     }
 
     /// Remove kernel `name`: it disappears in one rename, then its files are deleted.
-    pub fn remove(&self, lock: &NameLock) -> Result<()> {
+    /// Returns false if it was not installed. The manifest is not read, so a damaged install
+    /// can still be removed.
+    pub fn remove(&self, lock: &NameLock) -> Result<bool> {
         let name = &lock.name;
         let target = self.path(name);
         if !target.exists() {
-            bail!("kernel `{name}` is not installed");
+            return Ok(false);
         }
         let doomed = tempfile::Builder::new()
             .prefix(&format!("{STAGING_PREFIX}{name}{STAGING_SEPARATOR}"))
@@ -214,7 +216,7 @@ impl Kernels {
         // then deletes the files.
         fs::rename(&target, doomed.path())
             .with_context(|| format!("cannot remove `{}`", target.display()))?;
-        Ok(())
+        Ok(true)
     }
 
     /// Create the kernels directory if needed.

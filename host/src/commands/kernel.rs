@@ -367,11 +367,10 @@ fn trust_label(trust: Trust) -> &'static str {
 
 fn remove(kernels: &Kernels, name: &str) -> Result<()> {
     validate_name(name).map_err(anyhow::Error::msg)?;
-    if kernels.installed(name)?.is_none() {
+    // Checked before locking too, so that removing nothing creates no state directories.
+    if !kernels.path(name).exists() || !kernels.remove(&kernels.lock(name)?)? {
         return Err(not_installed(name));
     }
-    let lock = kernels.lock(name)?;
-    kernels.remove(&lock)?;
     println!("removed kernel `{name}`");
     Ok(())
 }

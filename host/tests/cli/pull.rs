@@ -60,6 +60,7 @@ fn pull_installs_a_gnu_tar_bundle_byte_identical_with_its_manifest() {
 
     t.ok(&["kernel", "rm", "void-6.12"]);
     assert!(!installed.exists());
+    assert_eq!(kernels_listing(&t), Vec::<String>::new());
     t.fails(
         &["kernel", "show", "void-6.12"],
         "kernel `void-6.12` is not installed",
@@ -339,4 +340,32 @@ fn https_proxy_and_no_proxy_are_honoured() {
     t.env("NO_PROXY", "127.0.0.1");
     t.ok(&["kernel", "pull", "void-6.12", "--arch", "x86_64"]);
     assert_eq!(server.requests().len(), 1);
+}
+
+#[test]
+fn a_damaged_install_is_reported_and_can_still_be_removed() {
+    let mut t = TestContext::new();
+    let server = t.https_server();
+    let good = t.publish("good", "void-6.12", "6.12.3", &server);
+    t.write_catalog(&[&good.entry]);
+    t.ok(&["kernel", "pull", "void-6.12", "--arch", "x86_64"]);
+    let manifest = t.kernels().join("void-6.12/manifest.json");
+    fs::write(&manifest, "{\"name\": \"void-6.12\", \"sha256\": 7}").unwrap();
+    t.fails(
+        &["kernel", "show", "void-6.12"],
+        &format!("manifest `{}` is not valid", manifest.display()),
+    );
+    t.fails(&["kernel", "list"], "is not valid");
+    t.ok(&["kernel", "rm", "void-6.12"]);
+    assert_eq!(kernels_listing(&t), Vec::<String>::new());
+}
+
+#[test]
+fn removing_what_is_not_installed_creates_no_state() {
+    let t = TestContext::new();
+    t.fails(
+        &["kernel", "rm", "void-6.12"],
+        "kernel `void-6.12` is not installed",
+    );
+    assert!(!t.kernels().exists());
 }
