@@ -40,17 +40,12 @@ pub fn run(command: PluginCommand) -> Result<()> {
         })
         .collect();
     for (path, name, winner) in &report.shadowed {
-        let plugin = report
-            .loaded
-            .iter()
-            .find(|p| &p.path == winner)
-            .expect("the winner was loaded");
         rows.push(PluginRow {
             name: name.clone(),
             version: String::new(),
             api_version: String::new(),
             path: path.display().to_string(),
-            description: plugin.description.clone(),
+            description: String::new(),
             status: "shadowed",
             shadowed_by: Some(winner.display().to_string()),
             error: None,
