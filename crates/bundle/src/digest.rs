@@ -1,6 +1,7 @@
-//! A reader that hashes and counts the compressed bytes as they pass, and stops at a size cap.
+//! Hashing and counting the compressed bytes as they pass: a reader for extraction, which
+//! stops at a size cap, and a writer for packing.
 
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 
 use sha2::{Digest, Sha256};
 
@@ -60,6 +61,43 @@ impl<R: Read> Read for DigestReader<R> {
             return Err(io::Error::other(OverCap(self.cap)));
         }
         Ok(n)
+    }
+}
+
+/// Hashes and counts everything written through it.
+pub(crate) struct DigestWriter<W> {
+    inner: W,
+    hasher: Sha256,
+    size: u64,
+}
+
+impl<W: Write> DigestWriter<W> {
+    pub(crate) fn new(inner: W) -> Self {
+        Self {
+            inner,
+            hasher: Sha256::new(),
+            size: 0,
+        }
+    }
+
+    pub(crate) fn finish(self) -> Digested {
+        Digested {
+            sha256: hex(&self.hasher.finalize()),
+            size: self.size,
+        }
+    }
+}
+
+impl<W: Write> Write for DigestWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
     }
 }
 

@@ -1,4 +1,5 @@
-//! Kernel bundles (`<name>-<arch>.tar.zst`): the layout rules and safe extraction.
+//! Kernel bundles (`<name>-<arch>.tar.zst`): the layout rules, safe extraction, and
+//! reproducible packing ([`pack`]).
 //!
 //! [`extract`] streams a bundle once: bytes → sha256 and byte count → zstd (with a window
 //! limit) → the `tar` crate as a parser only → files written under a directory handle that
@@ -14,6 +15,7 @@
 mod digest;
 mod error;
 pub mod layout;
+pub mod pack;
 mod tree;
 
 use std::{
@@ -312,7 +314,7 @@ fn vmlinux() -> BundlePath {
 }
 
 /// Check a symlink's own target text; where it leads is checked later against the tree.
-fn symlink_target(raw: &[u8]) -> Result<String, String> {
+pub(crate) fn symlink_target(raw: &[u8]) -> Result<String, String> {
     let target =
         std::str::from_utf8(raw).map_err(|_| "the symlink target is not valid UTF-8".to_owned())?;
     if target.is_empty() {

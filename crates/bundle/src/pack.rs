@@ -1,0 +1,384 @@
+//! Packing a kernel directory into a reproducible bundle.
+//!
+//! [`Plan::scan`] reads a directory that holds `vmlinux`, optional `initrd.img` and optional
+//! `modules/`, checks it against the same layout and symlink rules that [`crate::extract`]
+//! enforces, and notes every other top-level name as ignored. [`Plan::write`] then writes the
+//! tar stream through zstd, hashing and counting the compressed bytes.
+//!
+//! The same files always give the same bytes: entries in a fixed order (`vmlinux`,
+//! `initrd.img`, then `modules/` depth first, names sorted bytewise), owner 0/0, one fixed
+//! mtime, modes normalised to 0644, 0755 and 0777 (symlinks), no user or group names. zstd's
+//! output does not depend on the number of worker threads.
+//!
+//! Top-level `vmlinux`, `initrd.img` and `modules` may be symlinks on disk (build directories
+//! often link them); they are followed. Below `modules/`, symlinks are kept as symlinks and
+//! must resolve inside `modules/`.
+
+use std::{
+    fs::{self, File},
+    io::{self, Read, Write},
+    os::unix::ffi::OsStrExt,
+    path::{Path, PathBuf},
+};
+
+use crate::{
+    digest::DigestWriter,
+    layout::BundlePath,
+    symlink_target,
+    tree::{Node, Tree},
+    BundleError, Digested, DIR_MODE, FILE_MODE,
+};
+
+/// The mtime of every entry: 2000-01-01T00:00:00Z. Old enough to mean nothing, new enough that
+/// no tool calls it implausible.
+pub const PACK_MTIME: u64 = 946_684_800;
+
+/// The top-level names a bundle holds, in archive order.
+const TOP_LEVEL: [&str; 3] = ["vmlinux", "initrd.img", "modules"];
+
+/// Why a directory could not be packed. Every variant names the file at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum PackError {
+    /// A file's name or kind breaks the bundle layout or a safety rule.
+    #[error("`{}` cannot go into a bundle: {reason}", path.display())]
+    Rejected { path: PathBuf, reason: String },
+    /// Reading a file, or writing its entry, failed.
+    #[error("cannot pack `{}`", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// How hard to compress.
+#[derive(Clone, Copy, Debug)]
+pub struct Compression {
+    /// zstd level, 1 to 22.
+    pub level: i32,
+    /// zstd worker threads; 0 compresses on the calling thread. Does not change the output.
+    pub threads: u32,
+}
+
+impl Compression {
+    /// zstd level 19 on every core: what `banger kernel publish` uses.
+    pub fn publish() -> Self {
+        Self {
+            level: 19,
+            threads: cores(),
+        }
+    }
+
+    /// A fast level on every core, for bundles that never leave this machine.
+    pub fn local() -> Self {
+        Self {
+            level: 3,
+            threads: cores(),
+        }
+    }
+}
+
+fn cores() -> u32 {
+    std::thread::available_parallelism().map_or(1, |n| n.get() as u32)
+}
+
+/// What [`Plan::write`] produced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Packed {
+    /// sha256 and size of the compressed bundle.
+    pub digest: Digested,
+}
+
+/// A checked directory, ready to be written as a bundle.
+#[derive(Debug)]
+pub struct Plan {
+    root: PathBuf,
+    items: Vec<Item>,
+    ignored: Vec<String>,
+}
+
+#[derive(Debug)]
+struct Item {
+    path: BundlePath,
+    source: PathBuf,
+    kind: ItemKind,
+}
+
+#[derive(Debug)]
+enum ItemKind {
+    File { size: u64 },
+    Dir,
+    Symlink(String),
+}
+
+impl Plan {
+    /// Check `root` and list what goes into the bundle.
+    pub fn scan(root: &Path) -> Result<Self, PackError> {
+        let mut plan = Self {
+            root: root.to_owned(),
+            items: Vec::new(),
+            ignored: Vec::new(),
+        };
+        for entry in read_dir_sorted(root)? {
+            let name = entry.to_string_lossy().into_owned();
+            if !TOP_LEVEL.contains(&name.as_str()) {
+                plan.ignored.push(name);
+            }
+        }
+        for name in TOP_LEVEL {
+            let source = root.join(name);
+            let metadata = match fs::metadata(&source) {
+                Ok(metadata) => metadata,
+                Err(e) if e.kind() == io::ErrorKind::NotFound && name != "vmlinux" => continue,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    return Err(rejected(
+                        &source,
+                        "it does not exist; a kernel needs `vmlinux`",
+                    ))
+                }
+                Err(source_error) => return Err(io_error(&source, source_error)),
+            };
+            let path = bundle_path(&source, name.as_bytes())?;
+            match (name, metadata.is_dir()) {
+                ("modules", true) => {
+                    plan.items.push(Item {
+                        path: path.clone(),
+                        source: source.clone(),
+                        kind: ItemKind::Dir,
+                    });
+                    plan.scan_modules(&source, &path)?;
+                }
+                ("modules", false) => return Err(rejected(&source, "it must be a directory")),
+                (_, false) if metadata.is_file() => plan.items.push(Item {
+                    path,
+                    source,
+                    kind: ItemKind::File {
+                        size: metadata.len(),
+                    },
+                }),
+                _ => return Err(rejected(&source, "it must be a regular file")),
+            }
+        }
+        plan.check_tree()?;
+        Ok(plan)
+    }
+
+    fn scan_modules(&mut self, dir: &Path, at: &BundlePath) -> Result<(), PackError> {
+        for name in read_dir_sorted(dir)? {
+            let source = dir.join(&name);
+            let mut raw = at.to_string().into_bytes();
+            raw.push(b'/');
+            raw.extend_from_slice(name.as_bytes());
+            let path = bundle_path(&source, &raw)?;
+            let metadata = fs::symlink_metadata(&source).map_err(|e| io_error(&source, e))?;
+            let kind = if metadata.is_symlink() {
+                let target = fs::read_link(&source).map_err(|e| io_error(&source, e))?;
+                ItemKind::Symlink(
+                    symlink_target(target.as_os_str().as_bytes())
+                        .map_err(|reason| rejected(&source, reason))?,
+                )
+            } else if metadata.is_dir() {
+                ItemKind::Dir
+            } else if metadata.is_file() {
+                ItemKind::File {
+                    size: metadata.len(),
+                }
+            } else {
+                return Err(rejected(
+                    &source,
+                    "only regular files, directories and symlinks can go into `modules/`",
+                ));
+            };
+            let is_dir = matches!(kind, ItemKind::Dir);
+            self.items.push(Item {
+                path: path.clone(),
+                source: source.clone(),
+                kind,
+            });
+            if is_dir {
+                self.scan_modules(&source, &path)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Apply the extraction's tree rules, so that a bundle this makes is one banger accepts.
+    fn check_tree(&self) -> Result<(), PackError> {
+        let mut tree = Tree::default();
+        for item in &self.items {
+            let node = match &item.kind {
+                ItemKind::File { .. } => Node::File,
+                ItemKind::Dir => Node::Dir { explicit: true },
+                ItemKind::Symlink(target) => Node::Symlink(target.clone()),
+            };
+            tree.add(&item.path, node)
+                .map_err(|e| rejected(&item.source, e.to_string()))?;
+        }
+        for item in &self.items {
+            if matches!(item.kind, ItemKind::Symlink(_)) {
+                tree.resolve(&item.path)
+                    .map_err(|reason| rejected(&item.source, reason))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Top-level names in the directory that are not part of a bundle, sorted.
+    pub fn ignored(&self) -> &[String] {
+        &self.ignored
+    }
+
+    /// Total bytes of file content the bundle will hold.
+    pub fn unpacked(&self) -> u64 {
+        self.items
+            .iter()
+            .map(|item| match item.kind {
+                ItemKind::File { size } => size,
+                _ => 0,
+            })
+            .sum()
+    }
+
+    /// The directory this plan reads.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Write the bundle to `out`. `progress` is told the file bytes packed so far.
+    pub fn write(
+        &self,
+        out: impl Write,
+        compression: Compression,
+        mut progress: impl FnMut(u64),
+    ) -> Result<Packed, PackError> {
+        let whole = |e| io_error(&self.root, e);
+        let mut encoder =
+            zstd::stream::write::Encoder::new(DigestWriter::new(out), compression.level)
+                .map_err(whole)?;
+        encoder.include_checksum(true).map_err(whole)?;
+        if compression.threads > 0 {
+            encoder.multithread(compression.threads).map_err(whole)?;
+        }
+        let mut builder = tar::Builder::new(encoder);
+        let mut done = 0;
+        for item in &self.items {
+            self.append(&mut builder, item, &mut |n| {
+                done += n;
+                progress(done);
+            })
+            .map_err(|e| io_error(&item.source, e))?;
+        }
+        let encoder = builder.into_inner().map_err(whole)?;
+        let mut digest_writer = encoder.finish().map_err(whole)?;
+        digest_writer.flush().map_err(whole)?;
+        Ok(Packed {
+            digest: digest_writer.finish(),
+        })
+    }
+
+    fn append<W: Write>(
+        &self,
+        builder: &mut tar::Builder<W>,
+        item: &Item,
+        progress: &mut dyn FnMut(u64),
+    ) -> io::Result<()> {
+        let mut header = tar::Header::new_gnu();
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(PACK_MTIME);
+        let name = item.path.to_string();
+        match &item.kind {
+            ItemKind::File { size } => {
+                header.set_entry_type(tar::EntryType::Regular);
+                header.set_mode(FILE_MODE);
+                header.set_size(*size);
+                let file = File::open(&item.source)?;
+                let content = Exact {
+                    inner: file,
+                    left: *size,
+                    progress,
+                };
+                builder.append_data(&mut header, name, content)
+            }
+            ItemKind::Dir => {
+                header.set_entry_type(tar::EntryType::Directory);
+                header.set_mode(DIR_MODE);
+                header.set_size(0);
+                builder.append_data(&mut header, format!("{name}/"), io::empty())
+            }
+            ItemKind::Symlink(target) => {
+                header.set_entry_type(tar::EntryType::Symlink);
+                header.set_mode(0o777);
+                header.set_size(0);
+                builder.append_link(&mut header, name, target)
+            }
+        }
+    }
+}
+
+/// Yields exactly `left` bytes of a file, and fails if the file turns out shorter or longer:
+/// it changed after the scan, and its header already carries the old size.
+struct Exact<'a, R> {
+    inner: R,
+    left: u64,
+    progress: &'a mut dyn FnMut(u64),
+}
+
+impl<R: Read> Read for Exact<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.left == 0 {
+            return match self.inner.read(&mut [0u8; 1])? {
+                0 => Ok(0),
+                _ => Err(io::Error::other("the file grew while it was being packed")),
+            };
+        }
+        let want = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..want])?;
+        if n == 0 {
+            return Err(io::Error::other(
+                "the file shrank while it was being packed",
+            ));
+        }
+        self.left -= n as u64;
+        (self.progress)(n as u64);
+        Ok(n)
+    }
+}
+
+/// The names in `dir`, sorted bytewise.
+fn read_dir_sorted(dir: &Path) -> Result<Vec<std::ffi::OsString>, PackError> {
+    let mut names = fs::read_dir(dir)
+        .and_then(|entries| {
+            entries
+                .map(|entry| entry.map(|e| e.file_name()))
+                .collect::<io::Result<Vec<_>>>()
+        })
+        .map_err(|e| io_error(dir, e))?;
+    names.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+    Ok(names)
+}
+
+fn bundle_path(source: &Path, raw: &[u8]) -> Result<BundlePath, PackError> {
+    match BundlePath::parse(raw) {
+        Ok(Some(path)) => Ok(path),
+        Ok(None) => Err(rejected(source, "it has no name")),
+        Err(BundleError::Rejected { reason, .. }) => Err(rejected(source, reason)),
+        Err(other) => Err(rejected(source, other.to_string())),
+    }
+}
+
+fn rejected(path: &Path, reason: impl Into<String>) -> PackError {
+    PackError::Rejected {
+        path: path.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+fn io_error(path: &Path, source: io::Error) -> PackError {
+    PackError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
