@@ -1,5 +1,7 @@
 //! The command line, as clap types. Commands receive these and nothing from clap itself.
 
+use std::path::PathBuf;
+
 use clap::{Args, Parser, Subcommand};
 
 /// banger manages kernels for Firecracker microVMs: it finds kernel bundles through source
@@ -62,6 +64,30 @@ pub enum KernelCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Install a kernel from a local build directory (vmlinux, initrd.img, modules/).
+    #[command(
+        after_help = "The directory goes through the same checks, staging and atomic rename as a
+download. Other files in it (.config, System.map, ...) are ignored.
+
+Examples:
+  banger kernel import void-6.12 --from ~/src/linux/out --distro void --arch x86_64
+  banger kernel import void-6.12 --from ./build --distro void --arch arm64 \\
+      --kernel-version 6.12.3 --description 'Void Linux 6.12 for Firecracker'"
+    )]
+    Import(ImportArgs),
+    /// Pack an installed kernel, upload it with rclone, check its public URL, and patch
+    /// catalog.json (maintainers).
+    #[command(
+        after_help = "Steps: pack <name>-<arch>.tar.zst reproducibly (zstd -19, all cores), compute its
+sha256 and size, `rclone copyto` it to REMOTE:BUCKET/<file>, HEAD-check BASE_URL/<file>,
+then patch the catalog. Nothing is committed or rebuilt; the next steps are printed.
+
+Examples:
+  banger kernel publish void-6.12 --dry-run --out dist/
+  RCLONE_REMOTE=r2 RCLONE_BUCKET=banger-kernels banger kernel publish void-6.12
+  banger kernel publish void-6.12 --catalog ../banger/catalog.json --json"
+    )]
+    Publish(PublishArgs),
     /// Show an installed kernel: its manifest and file paths.
     #[command(after_help = "Examples:
   banger kernel show void-6.12
@@ -76,6 +102,66 @@ pub enum KernelCommand {
     #[command(after_help = "Example:
   banger kernel rm void-6.12")]
     Rm { name: String },
+}
+
+/// `banger kernel import`.
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// The name to install it under, e.g. `void-6.12`.
+    pub name: String,
+    /// The kernel build directory.
+    #[arg(long, value_name = "DIR")]
+    pub from: PathBuf,
+    /// The distribution the kernel belongs to, e.g. `void`.
+    #[arg(long)]
+    pub distro: String,
+    /// The kernel's architecture: `x86_64` or `arm64`; vmlinux must match it.
+    #[arg(long)]
+    pub arch: String,
+    /// The kernel release; read from vmlinux's `Linux version` banner when not given.
+    #[arg(long)]
+    pub kernel_version: Option<String>,
+    /// One line for humans, carried into the catalog on publish.
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Accept a --kernel-version that differs from the banner, and replace an installed
+    /// kernel of the same name.
+    #[arg(long)]
+    pub force: bool,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `banger kernel publish`.
+#[derive(Args, Debug)]
+pub struct PublishArgs {
+    /// The installed kernel to publish.
+    pub name: String,
+    /// The catalog description; defaults to the one in the kernel's manifest.
+    #[arg(long)]
+    pub description: Option<String>,
+    /// The catalog file to patch.
+    #[arg(long, value_name = "PATH", default_value = "catalog.json")]
+    pub catalog: PathBuf,
+    /// Pack and hash, print what would be uploaded and patched, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Keep the bundle in this directory.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// The rclone remote to upload to.
+    #[arg(long, env = "RCLONE_REMOTE", default_value = "r2")]
+    pub remote: String,
+    /// The bucket (or path) on the remote.
+    #[arg(long, env = "RCLONE_BUCKET", default_value = "banger-kernels")]
+    pub bucket: String,
+    /// The public https:// URL the bucket is served from.
+    #[arg(long, env = "BASE_URL", default_value = "https://kernels.thaloco.com")]
+    pub base_url: String,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Which source plugin to use, and its options.

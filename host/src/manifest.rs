@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
 /// The file name inside each kernel directory.
-const MANIFEST: &str = "manifest.json";
+pub const MANIFEST: &str = "manifest.json";
 
 /// How far the installed bytes were checked.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,16 +1,11 @@
-//! A progress bar for long transfers, drawn only when stderr is a terminal.
+//! Progress bars for long transfers and packing, drawn only when stderr is a terminal.
 
 use std::io::{IsTerminal, Read};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-/// Wrap `reader` in a byte progress bar of `total` bytes labelled `label`; a no-op when stderr
-/// is not a terminal.
-pub fn wrap<R: Read>(
-    reader: R,
-    total: u64,
-    label: &str,
-) -> (indicatif::ProgressBarIter<R>, ProgressBar) {
+/// A byte progress bar of `total` bytes labelled `label`; hidden when stderr is not a terminal.
+pub fn bar(total: u64, label: &str) -> ProgressBar {
     let bar = if std::io::stderr().is_terminal() {
         ProgressBar::new(total)
     } else {
@@ -24,5 +19,15 @@ pub fn wrap<R: Read>(
         .progress_chars("=> "),
     );
     bar.set_message(label.to_owned());
+    bar
+}
+
+/// Wrap `reader` in a [`bar`].
+pub fn wrap<R: Read>(
+    reader: R,
+    total: u64,
+    label: &str,
+) -> (indicatif::ProgressBarIter<R>, ProgressBar) {
+    let bar = bar(total, label);
     (bar.wrap_read(reader), bar)
 }

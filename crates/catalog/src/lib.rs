@@ -7,6 +7,7 @@
 
 mod error;
 mod name;
+pub mod patch;
 
 use std::path::Path;
 

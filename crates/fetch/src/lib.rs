@@ -107,6 +107,22 @@ impl Fetcher {
         check_status(url, response)
     }
 
+    /// HEAD `url`: any status but 200 is an error; returns the `Content-Length` it announces.
+    pub fn head_length(&self, url: &str) -> Result<Option<u64>, FetchError> {
+        self.check_scheme(url)?;
+        let response = self
+            .client
+            .head(url)
+            .send()
+            .map_err(|source| request_error(url, source))?;
+        let response = check_status(url, response)?;
+        Ok(response
+            .headers()
+            .get(reqwest::header::CONTENT_LENGTH)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|text| text.parse().ok()))
+    }
+
     fn check_scheme(&self, url: &str) -> Result<(), FetchError> {
         let allowed = url.starts_with("https://")
             || (self.schemes == Schemes::HttpAndHttps && url.starts_with("http://"));

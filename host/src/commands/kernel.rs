@@ -3,11 +3,11 @@
 use std::io::Write;
 
 use anyhow::{Context, Result};
-use banger_catalog::{host_arch, validate_arch, validate_name, Catalog};
+use banger_catalog::{host_arch, validate_arch, validate_name, Catalog, Entry};
 use serde::Serialize;
 
 use crate::{
-    cli::{KernelCommand, SourceArgs},
+    cli::{ImportArgs, KernelCommand, SourceArgs},
     hint::Hinted,
     install::{Expected, Kernels},
     manifest::{now_rfc3339, Manifest, Trust},
@@ -41,6 +41,8 @@ pub fn run(command: KernelCommand) -> Result<()> {
             force,
             json,
         } => pull(&kernels, &name, &source, arch.as_deref(), force, json),
+        KernelCommand::Import(args) => import(&kernels, args),
+        KernelCommand::Publish(args) => super::publish::run(&kernels, args),
         KernelCommand::Show { name, json } => show(&kernels, &name, json),
         KernelCommand::Rm { name } => remove(&kernels, &name),
     }
@@ -115,7 +117,7 @@ fn open_source(args: &SourceArgs) -> Result<Source> {
 }
 
 #[derive(Serialize)]
-struct PullResult<'a> {
+struct InstallResult<'a> {
     name: &'a str,
     arch: &'a str,
     sha256: &'a str,
@@ -144,6 +146,45 @@ fn pull(
         None
     };
     let source = open_source(args)?;
+    install(kernels, &source, name, arch, trusted_entry, force, json)
+}
+
+fn import(kernels: &Kernels, args: ImportArgs) -> Result<()> {
+    validate_name(&args.name).map_err(anyhow::Error::msg)?;
+    validate_arch(&args.arch).map_err(anyhow::Error::msg)?;
+    let dir = std::fs::canonicalize(&args.from)
+        .with_context(|| format!("cannot read the build directory `{}`", args.from.display()))?;
+    let mut options = vec![
+        ("dir".to_owned(), dir.display().to_string()),
+        ("name".to_owned(), args.name.clone()),
+        ("distro".to_owned(), args.distro),
+        ("arch".to_owned(), args.arch.clone()),
+    ];
+    options.extend(
+        args.kernel_version
+            .map(|v| ("kernel_version".to_owned(), v)),
+    );
+    options.extend(args.description.map(|d| ("description".to_owned(), d)));
+    if args.force {
+        options.push(("force".to_owned(), "true".to_owned()));
+    }
+    let source = Source::new(plugins::find_named("import")?, &options)?;
+    install(
+        kernels, &source, &args.name, &args.arch, None, args.force, args.json,
+    )
+}
+
+/// Install `name` for `arch` from `source`. With a `trusted_entry` the bytes must match it;
+/// without one, they must match the source's own declaration, and the manifest says so.
+fn install(
+    kernels: &Kernels,
+    source: &Source,
+    name: &str,
+    arch: &str,
+    trusted_entry: Option<Entry>,
+    force: bool,
+    json: bool,
+) -> Result<()> {
     kernels.ensure_dir()?;
     let lock = kernels.lock(name)?;
     let installed = kernels.installed(name)?;
@@ -158,7 +199,15 @@ fn pull(
                 size: entry.size,
             };
             if !needs_install(installed.as_ref(), &expected, arch, force, source.name())? {
-                return report_pull(kernels, name, arch, &expected, "unchanged", json);
+                return report(
+                    kernels,
+                    name,
+                    arch,
+                    &expected,
+                    Trust::Catalog,
+                    "unchanged",
+                    json,
+                );
             }
             let (_claims, stream) = source.open(name, arch)?;
             (expected, Trust::Catalog, entry, stream)
@@ -184,7 +233,15 @@ fn pull(
                 size: info.size,
             };
             if !needs_install(installed.as_ref(), &expected, arch, force, source.name())? {
-                return report_pull(kernels, name, arch, &expected, "unchanged", json);
+                return report(
+                    kernels,
+                    name,
+                    arch,
+                    &expected,
+                    Trust::Source,
+                    "unchanged",
+                    json,
+                );
             }
             (expected, Trust::Source, entry, stream)
         }
@@ -213,7 +270,7 @@ fn pull(
     let result = kernels.install(&lock, stream, &expected, &manifest);
     bar.finish_and_clear();
     result?;
-    report_pull(kernels, name, arch, &expected, status, json)
+    report(kernels, name, arch, &expected, trust, status, json)
 }
 
 /// Whether to install `expected` over what is installed: not when the same bundle is already
@@ -239,17 +296,18 @@ fn needs_install(
     }
 }
 
-fn report_pull(
+fn report(
     kernels: &Kernels,
     name: &str,
     arch: &str,
     expected: &Expected,
+    trust: Trust,
     status: &'static str,
     json: bool,
 ) -> Result<()> {
     let path = kernels.path(name).display().to_string();
     if json {
-        return super::print_json(&PullResult {
+        return super::print_json(&InstallResult {
             name,
             arch,
             sha256: &expected.sha256,
@@ -267,8 +325,9 @@ fn report_pull(
         )?,
         _ => writeln!(
             out,
-            "{status} kernel `{name}` ({arch}) in {path}\n  sha256 {} verified",
-            expected.sha256
+            "{status} kernel `{name}` ({arch}) in {path}\n  sha256 {}, checked against the {}",
+            expected.sha256,
+            trust_label(trust)
         )?,
     }
     Ok(())
@@ -375,7 +434,7 @@ fn remove(kernels: &Kernels, name: &str) -> Result<()> {
     Ok(())
 }
 
-fn not_installed(name: &str) -> anyhow::Error {
+pub(super) fn not_installed(name: &str) -> anyhow::Error {
     Hinted::error(
         format!("kernel `{name}` is not installed"),
         format!("run `banger kernel pull {name}` to install it"),

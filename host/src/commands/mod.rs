@@ -2,6 +2,7 @@
 
 mod kernel;
 mod plugin;
+mod publish;
 
 use anyhow::Result;
 

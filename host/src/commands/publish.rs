@@ -1,0 +1,315 @@
+//! `banger kernel publish`: the maintainer flow from an installed kernel to a catalog entry.
+//!
+//! Pack reproducibly (zstd -19, all cores) → sha256 and size → `rclone copyto` → HEAD check of
+//! the public URL → patch `catalog.json`. Each step must succeed before the next starts, and the
+//! catalog is written last, atomically, so a failure anywhere leaves it as it was. Nothing is
+//! committed and nothing is rebuilt: the next steps are printed for the maintainer.
+
+use std::{
+    fs,
+    io::{IsTerminal, Write},
+    path::{Path, PathBuf},
+    process::{Command, Stdio},
+};
+
+use anyhow::{Context, Result};
+use banger_bundle::pack::{Compression, Plan};
+use banger_catalog::{
+    patch::{self, Change},
+    validate_name, Catalog, Entry,
+};
+use banger_fetch::{Fetcher, Schemes};
+use serde::Serialize;
+
+use crate::{cli::PublishArgs, hint::Hinted, install::Kernels, manifest, progress};
+
+#[derive(Serialize)]
+struct PublishResult {
+    name: String,
+    arch: String,
+    file: String,
+    sha256: String,
+    size: u64,
+    url: String,
+    /// Where the bundle was kept (`--out`), if anywhere.
+    bundle: Option<PathBuf>,
+    /// `REMOTE:BUCKET/FILE`, or the target it would have gone to with `--dry-run`.
+    upload: String,
+    catalog: PathBuf,
+    /// `added`, `replaced` or `unchanged`.
+    change: &'static str,
+    dry_run: bool,
+    next_steps: Vec<String>,
+}
+
+pub fn run(kernels: &Kernels, args: PublishArgs) -> Result<()> {
+    validate_name(&args.name).map_err(anyhow::Error::msg)?;
+    let Some(manifest) = kernels.installed(&args.name)? else {
+        return Err(super::kernel::not_installed(&args.name));
+    };
+    let base_url = args.base_url.trim_end_matches('/');
+    if !base_url.starts_with("https://") {
+        return Err(Hinted::error(
+            format!("BASE_URL `{base_url}` is not an https:// URL"),
+            "the catalog source fetches bundles over HTTPS only; set BASE_URL or --base-url to the bucket's public https:// address",
+        ));
+    }
+    // Read the catalog before the slow part, so that a wrong path fails at once.
+    let catalog_text = fs::read_to_string(&args.catalog).map_err(|e| {
+        Hinted::error(
+            format!("cannot read catalog `{}`: {e}", args.catalog.display()),
+            "run from the repository root, or pass --catalog PATH",
+        )
+    })?;
+    let origin = args.catalog.display().to_string();
+    Catalog::parse(&catalog_text, &origin)?;
+
+    let file = format!("{}-{}.tar.zst", manifest.name, manifest.arch);
+    let bundle = pack(&kernels.path(&args.name), &file, args.out.as_deref())?;
+    let entry = Entry {
+        name: manifest.name.clone(),
+        distro: manifest.distro.clone(),
+        arch: manifest.arch.clone(),
+        kernel_version: manifest.kernel_version.clone(),
+        url: format!("{base_url}/{file}"),
+        sha256: bundle.sha256.clone(),
+        size: bundle.size,
+        description: args.description.unwrap_or(manifest.description),
+    };
+    let (patched, change) = patch::upsert(&catalog_text, &origin, &entry)?;
+    let upload = format!("{}:{}/{file}", args.remote, args.bucket);
+
+    if !args.dry_run {
+        rclone_copyto(&bundle.path, &upload, &args.remote)?;
+        check_public_url(&entry.url, entry.size, &upload)?;
+        write_atomically(&args.catalog, &patched)?;
+    }
+
+    let verb = match change {
+        Change::Added => "add",
+        _ => "update",
+    };
+    let catalog_path = args.catalog.display();
+    let result = PublishResult {
+        name: entry.name.clone(),
+        arch: entry.arch.clone(),
+        file,
+        sha256: entry.sha256.clone(),
+        size: entry.size,
+        url: entry.url.clone(),
+        bundle: args.out.is_some().then(|| bundle.path.clone()),
+        upload,
+        catalog: args.catalog.clone(),
+        change: match change {
+            Change::Added => "added",
+            Change::Replaced(_) => "replaced",
+            Change::Unchanged => "unchanged",
+        },
+        dry_run: args.dry_run,
+        next_steps: vec![
+            format!("git diff -- {catalog_path}"),
+            format!("git add {catalog_path}"),
+            format!("git commit -m 'kernel catalog: {verb} {}'", entry.name),
+            "cargo build --release --workspace".to_owned(),
+        ],
+    };
+    if args.json {
+        return super::print_json(&result);
+    }
+    print_report(&result, &entry, &change)
+}
+
+fn print_report(result: &PublishResult, entry: &Entry, change: &Change) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    let r = result;
+    if r.dry_run {
+        writeln!(out, "dry run: nothing was uploaded and nothing was patched")?;
+        writeln!(
+            out,
+            "  would upload  {} ({} bytes, sha256 {})\n             to {}",
+            r.file, r.size, r.sha256, r.upload
+        )?;
+        writeln!(out, "  would check   {}", r.url)?;
+    } else {
+        writeln!(out, "published kernel `{}` ({})", r.name, r.arch)?;
+        writeln!(
+            out,
+            "  bundle   {} ({} bytes, sha256 {})",
+            r.file, r.size, r.sha256
+        )?;
+        writeln!(out, "  uploaded {}", r.upload)?;
+        writeln!(
+            out,
+            "  checked  {} (HEAD 200, Content-Length {})",
+            r.url, r.size
+        )?;
+    }
+    if let Some(bundle) = &r.bundle {
+        writeln!(out, "  kept     {}", bundle.display())?;
+    }
+    let would = if r.dry_run { "would " } else { "" };
+    match change {
+        Change::Added => writeln!(
+            out,
+            "  catalog  {} : {would}add this entry",
+            r.catalog.display()
+        )?,
+        Change::Replaced(old) => writeln!(
+            out,
+            "  catalog  {} : {would}replace the entry with sha256 {}",
+            r.catalog.display(),
+            old.sha256
+        )?,
+        Change::Unchanged => writeln!(
+            out,
+            "  catalog  {} : already holds this exact entry",
+            r.catalog.display()
+        )?,
+    }
+    let shown = serde_json::to_string_pretty(entry)?;
+    for line in shown.lines() {
+        writeln!(out, "    {line}")?;
+    }
+    if !r.dry_run {
+        writeln!(out, "\nNext steps (nothing was committed or rebuilt):")?;
+        for step in &r.next_steps {
+            writeln!(out, "  {step}")?;
+        }
+        writeln!(
+            out,
+            "The last command rebuilds the catalog plugin, which embeds catalog.json."
+        )?;
+    }
+    Ok(())
+}
+
+/// A packed bundle on disk.
+struct Bundle {
+    path: PathBuf,
+    sha256: String,
+    size: u64,
+    /// Holds the bundle when it is not kept with `--out`.
+    _scratch: Option<tempfile::TempDir>,
+}
+
+/// Pack the kernel directory `dir` into `<out or a scratch dir>/<file>`. The file appears only
+/// once it is complete.
+fn pack(dir: &Path, file: &str, out: Option<&Path>) -> Result<Bundle> {
+    let plan = Plan::scan(dir)?;
+    let extra: Vec<&str> = plan
+        .ignored()
+        .iter()
+        .map(String::as_str)
+        .filter(|name| *name != manifest::MANIFEST)
+        .collect();
+    if !extra.is_empty() {
+        eprintln!(
+            "warning: ignoring {} in `{}`: a bundle holds only vmlinux, initrd.img and modules/",
+            extra.join(", "),
+            dir.display()
+        );
+    }
+    let (out_dir, scratch) = match out {
+        Some(out) => {
+            fs::create_dir_all(out)
+                .with_context(|| format!("cannot create `{}`", out.display()))?;
+            (out.to_owned(), None)
+        }
+        None => {
+            let scratch = tempfile::tempdir().context("cannot create a scratch directory")?;
+            (scratch.path().to_owned(), Some(scratch))
+        }
+    };
+    let partial = tempfile::Builder::new()
+        .prefix(&format!(".{file}."))
+        .suffix(".partial")
+        .tempfile_in(&out_dir)
+        .with_context(|| format!("cannot create a file in `{}`", out_dir.display()))?;
+    let bar = progress::bar(plan.unpacked(), &format!("packing {file} (zstd -19)"));
+    let packed = plan.write(partial.as_file(), Compression::publish(), |done| {
+        bar.set_position(done)
+    });
+    bar.finish_and_clear();
+    let packed = packed?;
+    let path = out_dir.join(file);
+    partial
+        .as_file()
+        .set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))?;
+    partial
+        .persist(&path)
+        .with_context(|| format!("cannot write `{}`", path.display()))?;
+    Ok(Bundle {
+        path,
+        sha256: packed.digest.sha256,
+        size: packed.digest.size,
+        _scratch: scratch,
+    })
+}
+
+/// `rclone copyto <bundle> <target>`; rclone's own output goes to stderr.
+fn rclone_copyto(bundle: &Path, target: &str, remote: &str) -> Result<()> {
+    let mut command = Command::new("rclone");
+    command.arg("copyto").arg(bundle).arg(target);
+    if std::io::stderr().is_terminal() {
+        command.arg("--progress");
+    }
+    let stderr = std::os::fd::AsFd::as_fd(&std::io::stderr()).try_clone_to_owned()?;
+    command.stdout(Stdio::from(stderr));
+    let status = match command.status() {
+        Ok(status) => status,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Hinted::error(
+                "cannot upload: `rclone` is not installed or not on PATH; the catalog was not changed",
+                format!("install rclone (`apt-get install rclone` or https://rclone.org/install/) and configure the remote `{remote}`"),
+            ))
+        }
+        Err(e) => return Err(e).context("cannot run rclone"),
+    };
+    if !status.success() {
+        return Err(Hinted::error(
+            format!("rclone could not upload `{}` to `{target}` ({status}); the catalog was not changed", bundle.display()),
+            format!("check the remote with `rclone lsd {remote}:` and its credentials (rclone.conf or RCLONE_CONFIG_* variables, e.g. from .env)"),
+        ));
+    }
+    Ok(())
+}
+
+/// Require that `url` answers a HEAD request with 200 and `Content-Length: size`.
+fn check_public_url(url: &str, size: u64, upload: &str) -> Result<()> {
+    let fetcher = Fetcher::new(Schemes::HttpsOnly)?;
+    let not_changed = "the upload stays on the remote; the catalog was not changed";
+    match fetcher.head_length(url) {
+        Ok(Some(length)) if length == size => Ok(()),
+        Ok(Some(length)) => Err(Hinted::error(
+            format!("`{url}` announces {length} bytes, but the bundle uploaded to `{upload}` has {size}; {not_changed}"),
+            "BASE_URL may serve a different bucket than RCLONE_BUCKET, or a cache still holds an older upload",
+        )),
+        Ok(None) => Err(Hinted::error(
+            format!("`{url}` sends no Content-Length, so its size cannot be checked; {not_changed}"),
+            "serve the bucket as static files, which carry a Content-Length",
+        )),
+        Err(e) if e.is_not_found() => Err(Hinted::error(
+            format!("`{url}` answers 404 after the upload to `{upload}`; {not_changed}"),
+            "the bucket may not allow public access, or BASE_URL does not serve RCLONE_BUCKET (wrong bucket or URL)",
+        )),
+        Err(e) => Err(anyhow::Error::new(e)
+            .context(format!("cannot check the public URL `{url}`; {not_changed}"))),
+    }
+}
+
+/// Replace `path` with `text` in one rename, keeping its permissions.
+fn write_atomically(path: &Path, text: &str) -> Result<()> {
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let mut file = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot create a file next to `{}`", path.display()))?;
+    file.write_all(text.as_bytes())?;
+    file.as_file().sync_all()?;
+    let permissions = fs::metadata(path)?.permissions();
+    file.as_file().set_permissions(permissions)?;
+    file.persist(path)
+        .with_context(|| format!("cannot replace `{}`", path.display()))?;
+    Ok(())
+}
