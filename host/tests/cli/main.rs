@@ -3,5 +3,6 @@
 mod abi;
 mod import;
 mod plugins;
+mod publish;
 mod pull;
 mod util;
