@@ -48,7 +48,9 @@ pub enum KernelCommand {
     #[command(after_help = "Examples:
   banger kernel pull void-6.12
   banger kernel pull void-6.12 --arch arm64
-  banger kernel pull void-6.12 --force        # replace an install with a different sha256")]
+  banger kernel pull void-6.12 --force        # replace an install with a different sha256
+  banger kernel pull void-6.12 --source mirror --mirror http://mirror.internal/kernels
+  banger kernel pull void-6.12 --source offline --dir /media/usb/kernels")]
     Pull {
         /// The kernel's name, e.g. `void-6.12`.
         name: String,
@@ -60,6 +62,10 @@ pub enum KernelCommand {
         /// Replace an installed kernel of the same name that has a different sha256.
         #[arg(long)]
         force: bool,
+        /// Install an entry that only a mirror's or directory's own catalog.json lists, checked
+        /// against that catalog's sha256; the manifest records `verified: false`.
+        #[arg(long)]
+        allow_unverified: bool,
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
@@ -88,6 +94,19 @@ Examples:
   banger kernel publish void-6.12 --catalog ../banger/catalog.json --json"
     )]
     Publish(PublishArgs),
+    /// Fill a directory with verified bundles and a catalog.json, to serve as a mirror or to
+    /// carry to an air-gapped machine.
+    #[command(
+        after_help = "Bundles already present with the right sha256 are skipped without downloading;
+partial or corrupt ones are replaced. Files appear atomically.
+
+Examples:
+  banger kernel mirror /srv/kernels                       # every kernel for this arch
+  banger kernel mirror /srv/kernels void-6.12 --all-arches
+  banger kernel mirror /media/usb/kernels --dry-run
+  (cd /srv/kernels && python3 -m http.server)             # then: --source mirror --mirror URL"
+    )]
+    Mirror(MirrorArgs),
     /// Show an installed kernel: its manifest and file paths.
     #[command(after_help = "Examples:
   banger kernel show void-6.12
@@ -133,6 +152,34 @@ pub struct ImportArgs {
     pub json: bool,
 }
 
+/// `banger kernel mirror`.
+#[derive(Args, Debug)]
+pub struct MirrorArgs {
+    /// The directory to fill; created if missing.
+    #[arg(value_name = "DIR")]
+    pub target: PathBuf,
+    /// The kernels to mirror; all of the catalog's when none are given.
+    pub names: Vec<String>,
+    /// The architecture to mirror; defaults to this machine's.
+    #[arg(long, conflicts_with = "all_arches")]
+    pub arch: Option<String>,
+    /// Mirror every architecture.
+    #[arg(long)]
+    pub all_arches: bool,
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Also mirror entries that only the source's own catalog.json lists (not the trusted
+    /// catalog), checked against that catalog's sha256.
+    #[arg(long)]
+    pub allow_unverified: bool,
+    /// Print what would be added, replaced and skipped, with sizes, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// `banger kernel publish`.
 #[derive(Args, Debug)]
 pub struct PublishArgs {
@@ -167,12 +214,29 @@ pub struct PublishArgs {
 /// Which source plugin to use, and its options.
 #[derive(Args, Debug, Clone)]
 pub struct SourceArgs {
-    /// The source plugin (see `banger plugin list`).
+    /// The source plugin (see `banger plugin list`): catalog, mirror, offline, or a
+    /// third-party one.
     #[arg(long, default_value = "catalog")]
     pub source: String,
     /// An option for the source plugin, as key=value; repeatable.
     #[arg(long = "opt", value_name = "KEY=VALUE", value_parser = parse_option)]
-    pub options: Vec<(String, String)>,
+    options: Vec<(String, String)>,
+    /// Short for `--opt mirror=URL` (the mirror source; default $BANGER_MIRROR_URL).
+    #[arg(long, value_name = "URL")]
+    mirror: Option<String>,
+    /// Short for `--opt dir=DIR` (the offline source; default $BANGER_OFFLINE_DIR).
+    #[arg(long, value_name = "DIR")]
+    dir: Option<String>,
+}
+
+impl SourceArgs {
+    /// The plugin options: every `--opt`, then the short forms.
+    pub fn options(&self) -> Vec<(String, String)> {
+        let mut options = self.options.clone();
+        options.extend(self.mirror.clone().map(|url| ("mirror".to_owned(), url)));
+        options.extend(self.dir.clone().map(|dir| ("dir".to_owned(), dir)));
+        options
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -192,5 +256,14 @@ fn parse_option(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
         Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
         _ => Err(format!("`{text}` is not of the form key=value")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
     }
 }

@@ -18,7 +18,7 @@ use std::{
 };
 
 use anyhow::{bail, Context, Result};
-use banger_bundle::Limits;
+use banger_bundle::{DigestReader, Limits};
 use rustix::fs::{renameat_with, RenameFlags, CWD};
 
 use crate::manifest::Manifest;
@@ -156,24 +156,40 @@ impl Kernels {
             max_compressed: expected.size,
             ..Limits::default()
         };
-        let extracted = banger_bundle::extract(stream, staging.path(), &limits)
-            .with_context(|| format!("cannot install kernel `{name}` from `{}`", expected.url))?;
-        if extracted.digest.size != expected.size {
+        let mut reader = DigestReader::new(stream, limits.max_compressed);
+        let result = banger_bundle::extract_from(&mut reader, staging.path(), &limits);
+        // After a failure, read on to the expected size: if the bytes are not the expected
+        // ones, that is the real problem, whatever the archive parser tripped over.
+        let drained = match &result {
+            Ok(_) => Ok(()),
+            Err(_) => reader.drain(),
+        };
+        let got = reader.digest();
+        let from = &expected.url;
+        if got.size < expected.size {
+            let message = format!(
+                "the transfer of kernel `{name}` from `{from}` ended after {} of {} bytes",
+                got.size, expected.size
+            );
+            return Err(match drained {
+                Err(cause) => anyhow::Error::new(cause).context(message),
+                Ok(()) => anyhow::anyhow!(message),
+            });
+        }
+        if got.size > expected.size {
             bail!(
-                "size mismatch for kernel `{name}` from `{}`: expected {} bytes, got {}",
-                expected.url,
-                expected.size,
-                extracted.digest.size
+                "integrity error: `{from}` sent more than the {} bytes kernel `{name}` must have",
+                expected.size
             );
         }
-        if extracted.digest.sha256 != expected.sha256 {
+        if got.sha256 != expected.sha256 {
             bail!(
-                "checksum mismatch for kernel `{name}` from `{}`: expected sha256 {}, got {}",
-                expected.url,
+                "integrity error: checksum mismatch for kernel `{name}` from `{from}`: expected sha256 {}, got {}",
                 expected.sha256,
-                extracted.digest.sha256
+                got.sha256
             );
         }
+        result.with_context(|| format!("cannot install kernel `{name}` from `{from}`"))?;
         manifest.write(staging.path())?;
         fs::set_permissions(
             staging.path(),

@@ -4,6 +4,7 @@
 //! print any failure with its whole chain of causes and a non-zero exit status.
 #![forbid(unsafe_code)]
 
+mod atomic;
 mod cli;
 mod commands;
 mod hint;

@@ -15,7 +15,7 @@ pub struct Digested {
 }
 
 /// Hashes and counts everything read through it; fails once more than `cap` bytes arrive.
-pub(crate) struct DigestReader<R> {
+pub struct DigestReader<R> {
     inner: R,
     hasher: Sha256,
     size: u64,
@@ -35,7 +35,8 @@ impl std::fmt::Display for OverCap {
 impl std::error::Error for OverCap {}
 
 impl<R: Read> DigestReader<R> {
-    pub(crate) fn new(inner: R, cap: u64) -> Self {
+    /// Read through `inner`, failing once more than `cap` bytes arrive.
+    pub fn new(inner: R, cap: u64) -> Self {
         Self {
             inner,
             hasher: Sha256::new(),
@@ -44,11 +45,18 @@ impl<R: Read> DigestReader<R> {
         }
     }
 
-    pub(crate) fn finish(self) -> Digested {
+    /// The digest and count of everything read so far.
+    pub fn digest(&self) -> Digested {
         Digested {
-            sha256: hex(&self.hasher.finalize()),
+            sha256: hex(&self.hasher.clone().finalize()),
             size: self.size,
         }
+    }
+
+    /// Read the rest of the stream, up to the cap, so that [`DigestReader::digest`] covers
+    /// every byte there is; a read error ends it early and is returned.
+    pub fn drain(&mut self) -> io::Result<()> {
+        io::copy(self, &mut io::sink()).map(|_| ())
     }
 }
 

@@ -26,8 +26,8 @@ use std::{
 
 use cap_std::fs::{Dir, DirBuilder, DirBuilderExt, OpenOptions, OpenOptionsExt};
 
-pub use digest::{hex, Digested};
-use digest::{DigestReader, OverCap};
+use digest::OverCap;
+pub use digest::{hex, DigestReader, Digested};
 pub use error::BundleError;
 use layout::{BundlePath, Place};
 use tree::{Node, Tree};
@@ -79,16 +79,30 @@ pub struct Extracted {
 /// Extract a bundle stream into the existing, empty directory `dest`, reading the stream to its
 /// end so the digest covers every byte.
 pub fn extract(stream: impl Read, dest: &Path, limits: &Limits) -> Result<Extracted, BundleError> {
+    extract_from(
+        &mut DigestReader::new(stream, limits.max_compressed),
+        dest,
+        limits,
+    )
+}
+
+/// [`extract`] from a [`DigestReader`] the caller keeps, so that after a failure it can
+/// [`DigestReader::drain`] the rest and tell corrupt bytes from a bad archive. The reader's cap
+/// should be `limits.max_compressed`.
+pub fn extract_from<R: Read>(
+    reader: &mut DigestReader<R>,
+    dest: &Path,
+    limits: &Limits,
+) -> Result<Extracted, BundleError> {
     let dir = Dir::open_ambient_dir(dest, cap_std::ambient_authority()).map_err(|source| {
         BundleError::Write {
             entry: ".".into(),
             source,
         }
     })?;
-    let mut reader = DigestReader::new(stream, limits.max_compressed);
     let (files, unpacked) = {
         let mut decoder =
-            zstd::stream::read::Decoder::new(&mut reader).map_err(|e| read_error(e, limits))?;
+            zstd::stream::read::Decoder::new(&mut *reader).map_err(|e| read_error(e, limits))?;
         decoder
             .window_log_max(limits.window_log_max)
             .map_err(|e| read_error(e, limits))?;
@@ -100,7 +114,7 @@ pub fn extract(stream: impl Read, dest: &Path, limits: &Limits) -> Result<Extrac
         counts
     };
     Ok(Extracted {
-        digest: reader.finish(),
+        digest: reader.digest(),
         files,
         unpacked,
     })

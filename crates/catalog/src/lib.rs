@@ -93,12 +93,55 @@ impl Catalog {
         }
     }
 
+    /// The entries with each URL replaced by `location(file name)`: how a mirror or a
+    /// directory presents what its own index lists.
+    pub fn relocated(&self, location: impl Fn(&str) -> String) -> Result<Vec<Entry>, String> {
+        self.entries
+            .iter()
+            .map(|entry| {
+                Ok(Entry {
+                    url: location(bundle_file_name(&entry.url)?),
+                    ..entry.clone()
+                })
+            })
+            .collect()
+    }
+
     /// The entry for (name, arch), if any.
     pub fn find(&self, name: &str, arch: &str) -> Option<&Entry> {
         self.entries
             .iter()
             .find(|e| e.name == name && e.arch == arch)
     }
+}
+
+/// The file name under which mirrors and offline directories keep an entry's bundle: the last
+/// segment of its URL (`https://host/void-6.12-x86_64.tar.zst` → `void-6.12-x86_64.tar.zst`).
+/// A file name alone is its own file name.
+pub fn bundle_file_name(url: &str) -> Result<&str, String> {
+    let path = url.split(['?', '#']).next().unwrap_or_default();
+    let name = path.rsplit('/').next().unwrap_or_default();
+    if name.is_empty() || name == "." || name == ".." || name.contains(['\\', '\0']) {
+        return Err(format!("`{url}` does not end in a usable file name"));
+    }
+    Ok(name)
+}
+
+/// Where a mirror or an offline directory finds (name, arch): the trusted entry when there is
+/// one, else the entry in the location's own index; with the file name of its bundle.
+pub fn locate<'a>(
+    trusted: &'a Catalog,
+    index: Option<&'a Catalog>,
+    name: &str,
+    arch: &str,
+) -> Result<Option<(&'a Entry, &'a str)>, String> {
+    let Some(entry) = trusted
+        .find(name, arch)
+        .or_else(|| index.and_then(|index| index.find(name, arch)))
+    else {
+        return Ok(None);
+    };
+    Ok(Some((entry, bundle_file_name(&entry.url)?)))
 }
 
 /// Check one entry against the catalog rules; the error says which field is wrong and why.
@@ -136,6 +179,55 @@ mod tests {
     }
 
     const SHA: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn bundle_file_names_come_from_the_end_of_the_url() {
+        for (url, name) in [
+            (
+                "https://k.example/a/void-6.12-x86_64.tar.zst",
+                "void-6.12-x86_64.tar.zst",
+            ),
+            ("void-6.12-x86_64.tar.zst", "void-6.12-x86_64.tar.zst"),
+            ("https://k.example/b.tar.zst?sig=1#x", "b.tar.zst"),
+        ] {
+            assert_eq!(bundle_file_name(url).unwrap(), name);
+        }
+        for url in ["https://k.example/", "..", "https://k.example/..", "a\\b"] {
+            assert!(bundle_file_name(url).is_err(), "{url}");
+        }
+    }
+
+    #[test]
+    fn locate_prefers_the_trusted_entry() {
+        let trusted = Catalog::parse(
+            &catalog_json(&[entry_json("void-6.12", "x86_64", SHA)]),
+            "trusted",
+        )
+        .unwrap();
+        let other = SHA.replace('0', "f");
+        let index = Catalog::parse(
+            &catalog_json(&[
+                entry_json("void-6.12", "x86_64", &other),
+                entry_json("alpine-6.6", "x86_64", &other),
+            ]),
+            "index",
+        )
+        .unwrap();
+        let (entry, file) = locate(&trusted, Some(&index), "void-6.12", "x86_64")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (entry.sha256.as_str(), file),
+            (SHA, "void-6.12-x86_64.tar.zst")
+        );
+        let (entry, _) = locate(&trusted, Some(&index), "alpine-6.6", "x86_64")
+            .unwrap()
+            .unwrap();
+        assert_eq!(entry.sha256, other);
+        assert!(locate(&trusted, None, "alpine-6.6", "x86_64")
+            .unwrap()
+            .is_none());
+    }
 
     #[test]
     fn embedded_catalog_is_valid() {

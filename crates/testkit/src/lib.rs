@@ -3,11 +3,13 @@
 //! - [`kernel`]: a fake kernel build tree with a small ELF `vmlinux` and a `Linux version` banner;
 //! - [`archive`]: bundles packed by GNU tar and the zstd CLI, and hand-built hostile archives;
 //! - [`server`]: an HTTP(S) file server on 127.0.0.1 with a CA made at test time, a request
-//!   log and fault injection.
+//!   log and fault injection;
+//! - [`nginx`]: a real nginx on 127.0.0.1 serving a directory, for mirror tests.
 #![forbid(unsafe_code)]
 
 pub mod archive;
 pub mod kernel;
+pub mod nginx;
 pub mod server;
 
 use sha2::{Digest, Sha256};

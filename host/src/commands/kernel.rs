@@ -17,8 +17,9 @@ use crate::{
 };
 
 /// Sources that move bytes for the trusted catalog: what they deliver is checked against the
-/// catalog's digest, never their own. Any other source is checked against its own declaration.
-const CATALOG_TRANSPORTS: [&str; 1] = ["catalog"];
+/// catalog's digest, never their own, and an entry only they list needs `--allow-unverified`.
+/// Any other source is checked against its own declaration.
+pub(super) const CATALOG_TRANSPORTS: [&str; 3] = ["catalog", "mirror", "offline"];
 
 pub fn run(command: KernelCommand) -> Result<()> {
     let state = State::from_env()?;
@@ -39,10 +40,22 @@ pub fn run(command: KernelCommand) -> Result<()> {
             source,
             arch,
             force,
+            allow_unverified,
             json,
-        } => pull(&kernels, &name, &source, arch.as_deref(), force, json),
+        } => pull(
+            &kernels,
+            &name,
+            &source,
+            arch.as_deref(),
+            Replace {
+                force,
+                allow_unverified,
+            },
+            json,
+        ),
         KernelCommand::Import(args) => import(&kernels, args),
         KernelCommand::Publish(args) => super::publish::run(&kernels, args),
+        KernelCommand::Mirror(args) => super::mirror::run(args),
         KernelCommand::Show { name, json } => show(&kernels, &name, json),
         KernelCommand::Rm { name } => remove(&kernels, &name),
     }
@@ -76,44 +89,74 @@ fn list_installed(kernels: &Kernels, json: bool) -> Result<()> {
     Ok(())
 }
 
+/// An entry a source offers, and whether the trusted catalog vouches for its bytes.
+#[derive(Serialize)]
+struct Available {
+    #[serde(flatten)]
+    entry: Entry,
+    /// The trusted catalog has this (name, arch) with the same sha256.
+    verified: bool,
+}
+
 fn list_available(args: &SourceArgs, json: bool) -> Result<()> {
     let source = open_source(args)?;
-    let entries = source.list()?;
+    let (trusted, _) = Catalog::trusted()?;
+    let available: Vec<Available> = source
+        .list()?
+        .into_iter()
+        .map(|entry| Available {
+            verified: trusted
+                .find(&entry.name, &entry.arch)
+                .is_some_and(|t| t.sha256 == entry.sha256),
+            entry,
+        })
+        .collect();
     if json {
-        return super::print_json(&entries);
+        return super::print_json(&available);
     }
     let mut out = std::io::stdout().lock();
-    if entries.is_empty() {
+    if available.is_empty() {
         let what = if source.name() == "catalog" {
             "the catalog is empty: no kernel bundles have been published yet".to_owned()
         } else {
-            format!("source `{}` offers no kernels", source.name())
+            format!("source `{}` lists no kernels", source.name())
         };
         writeln!(out, "{what}")?;
         return Ok(());
     }
     writeln!(
         out,
-        "{:<24} {:<7} {:<12} {:>10}  DESCRIPTION",
-        "NAME", "ARCH", "VERSION", "SIZE"
+        "{:<24} {:<7} {:<12} {:>10}  {:<8}  DESCRIPTION",
+        "NAME", "ARCH", "VERSION", "SIZE", "VERIFIED"
     )?;
-    for e in entries {
+    for a in available {
+        let e = &a.entry;
         writeln!(
             out,
-            "{:<24} {:<7} {:<12} {:>10}  {}",
+            "{:<24} {:<7} {:<12} {:>10}  {:<8}  {}",
             e.name,
             e.arch,
             e.kernel_version,
             super::human_size(e.size),
+            if a.verified { "yes" } else { "NO" },
             e.description
         )?;
     }
     Ok(())
 }
 
-fn open_source(args: &SourceArgs) -> Result<Source> {
+pub(super) fn open_source(args: &SourceArgs) -> Result<Source> {
     let plugin = plugins::find_named(&args.source)?;
-    Source::new(plugin, &args.options)
+    Source::new(plugin, &args.options())
+}
+
+/// What a pull may do beyond installing a verified kernel where none is.
+#[derive(Clone, Copy, Debug)]
+struct Replace {
+    /// Replace an install with a different sha256.
+    force: bool,
+    /// Install an entry the trusted catalog does not list.
+    allow_unverified: bool,
 }
 
 #[derive(Serialize)]
@@ -132,21 +175,48 @@ fn pull(
     name: &str,
     args: &SourceArgs,
     arch: Option<&str>,
-    force: bool,
+    replace: Replace,
     json: bool,
 ) -> Result<()> {
     validate_name(name).map_err(anyhow::Error::msg)?;
     let arch = arch.unwrap_or(host_arch());
     validate_arch(arch).map_err(anyhow::Error::msg)?;
-    let trusted_entry = if CATALOG_TRANSPORTS.contains(&args.source.as_str()) {
-        let (catalog, origin) = Catalog::trusted()?;
-        let entry = catalog.find(name, arch).cloned();
-        Some(entry.ok_or_else(|| not_in_catalog(&catalog, &origin, name, arch))?)
-    } else {
-        None
-    };
+    if !CATALOG_TRANSPORTS.contains(&args.source.as_str()) {
+        let source = open_source(args)?;
+        return install(kernels, &source, name, arch, None, replace.force, json);
+    }
+    let (catalog, origin) = Catalog::trusted()?;
+    if let Some(entry) = catalog.find(name, arch) {
+        let source = open_source(args)?;
+        return install(
+            kernels,
+            &source,
+            name,
+            arch,
+            Some(entry.clone()),
+            replace.force,
+            json,
+        );
+    }
+    if args.source == "catalog" {
+        return Err(not_in_catalog(&catalog, &origin, name, arch));
+    }
     let source = open_source(args)?;
-    install(kernels, &source, name, arch, trusted_entry, force, json)
+    let listed = source
+        .list()?
+        .iter()
+        .any(|e| e.name == name && e.arch == arch);
+    match (listed, replace.allow_unverified) {
+        (true, true) => install(kernels, &source, name, arch, None, replace.force, json),
+        (true, false) => Err(Hinted::error(
+            format!(
+                "`{name}` for {arch} is not in the {origin}; only source `{}`'s own catalog.json lists it, and banger does not trust that",
+                source.name()
+            ),
+            "pass --allow-unverified to install it anyway, checked against that catalog.json's sha256; its manifest will record \"verified\": false",
+        )),
+        (false, _) => Err(not_in_catalog(&catalog, &origin, name, arch)),
+    }
 }
 
 fn import(kernels: &Kernels, args: ImportArgs) -> Result<()> {
@@ -209,7 +279,13 @@ fn install(
                     json,
                 );
             }
-            let (_claims, stream) = source.open(name, arch)?;
+            // The plugin's digest claims are ignored; where it fetches from is what messages
+            // and the manifest name.
+            let (claims, stream) = source.open(name, arch)?;
+            let expected = Expected {
+                url: claims.url,
+                ..expected
+            };
             (expected, Trust::Catalog, entry, stream)
         }
         None => {

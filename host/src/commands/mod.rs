@@ -1,6 +1,7 @@
 //! The commands, one module per noun. Each takes plain values from [`crate::cli`].
 
 mod kernel;
+mod mirror;
 mod plugin;
 mod publish;
 

@@ -21,7 +21,13 @@ use banger_catalog::{
 use banger_fetch::{Fetcher, Schemes};
 use serde::Serialize;
 
-use crate::{cli::PublishArgs, hint::Hinted, install::Kernels, manifest, progress};
+use crate::{
+    atomic::{self, Partial},
+    cli::PublishArgs,
+    hint::Hinted,
+    install::Kernels,
+    manifest, progress,
+};
 
 #[derive(Serialize)]
 struct PublishResult {
@@ -82,7 +88,7 @@ pub fn run(kernels: &Kernels, args: PublishArgs) -> Result<()> {
     if !args.dry_run {
         rclone_copyto(&bundle.path, &upload, &args.remote)?;
         check_public_url(&entry.url, entry.size, &upload)?;
-        write_atomically(&args.catalog, &patched)?;
+        atomic::write(&args.catalog, patched.as_bytes())?;
     }
 
     let verb = match change {
@@ -220,24 +226,15 @@ fn pack(dir: &Path, file: &str, out: Option<&Path>) -> Result<Bundle> {
             (scratch.path().to_owned(), Some(scratch))
         }
     };
-    let partial = tempfile::Builder::new()
-        .prefix(&format!(".{file}."))
-        .suffix(".partial")
-        .tempfile_in(&out_dir)
-        .with_context(|| format!("cannot create a file in `{}`", out_dir.display()))?;
+    let path = out_dir.join(file);
+    let partial = Partial::new(&path)?;
     let bar = progress::bar(plan.unpacked(), &format!("packing {file} (zstd -19)"));
-    let packed = plan.write(partial.as_file(), Compression::publish(), |done| {
+    let packed = plan.write(partial.file(), Compression::publish(), |done| {
         bar.set_position(done)
     });
     bar.finish_and_clear();
     let packed = packed?;
-    let path = out_dir.join(file);
-    partial
-        .as_file()
-        .set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))?;
-    partial
-        .persist(&path)
-        .with_context(|| format!("cannot write `{}`", path.display()))?;
+    partial.commit()?;
     Ok(Bundle {
         path,
         sha256: packed.digest.sha256,
@@ -295,21 +292,4 @@ fn check_public_url(url: &str, size: u64, upload: &str) -> Result<()> {
         Err(e) => Err(anyhow::Error::new(e)
             .context(format!("cannot check the public URL `{url}`; {not_changed}"))),
     }
-}
-
-/// Replace `path` with `text` in one rename, keeping its permissions.
-fn write_atomically(path: &Path, text: &str) -> Result<()> {
-    let dir = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    let mut file = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("cannot create a file next to `{}`", path.display()))?;
-    file.write_all(text.as_bytes())?;
-    file.as_file().sync_all()?;
-    let permissions = fs::metadata(path)?.permissions();
-    file.as_file().set_permissions(permissions)?;
-    file.persist(path)
-        .with_context(|| format!("cannot replace `{}`", path.display()))?;
-    Ok(())
 }

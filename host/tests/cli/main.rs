@@ -2,6 +2,7 @@
 
 mod abi;
 mod import;
+mod mirror;
 mod plugins;
 mod publish;
 mod pull;

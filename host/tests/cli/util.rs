@@ -64,7 +64,22 @@ impl TestContext {
 
     /// Run banger with this context's environment and nothing inherited but PATH.
     pub fn banger(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_banger"))
+        self.banger_under(&[], args)
+    }
+
+    /// Run banger under `wrapper` (e.g. `["unshare", "-n"]`), with this context's environment.
+    pub fn banger_under(&self, wrapper: &[&str], args: &[&str]) -> Output {
+        let banger = env!("CARGO_BIN_EXE_banger");
+        let (program, wrapper_args) = match wrapper.split_first() {
+            Some((program, rest)) => (*program, rest),
+            None => (banger, &[][..]),
+        };
+        let mut command = Command::new(program);
+        command.args(wrapper_args);
+        if !wrapper.is_empty() {
+            command.arg(banger);
+        }
+        command
             .args(args)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())

@@ -1,0 +1,345 @@
+//! `banger kernel mirror DIR`: fill a directory with verified bundles and a `catalog.json`, so
+//! that it can be served as a mirror or carried to an air-gapped machine as an offline source.
+//!
+//! Each bundle is hashed as it is written, into a temporary file beside its target, and renamed
+//! into place only once its sha256 and size match; a reader never sees half a bundle. A bundle
+//! already present with the right sha256 is skipped without downloading; any other file of that
+//! name (partial, corrupt, older) is replaced. `DIR/catalog.json` is rewritten after every
+//! bundle, so it always lists exactly the bundles that are there, with URLs relative to DIR.
+
+use std::{
+    fs,
+    io::{self, Write},
+    path::{Path, PathBuf},
+};
+
+use anyhow::{bail, Context, Result};
+use banger_bundle::DigestReader;
+use banger_catalog::{
+    bundle_file_name, host_arch, patch, validate_arch, validate_name, Catalog, Entry, ARCHES,
+};
+use serde::Serialize;
+
+use super::kernel::{open_source, CATALOG_TRANSPORTS};
+use crate::{atomic, cli::MirrorArgs, hint::Hinted, plugins::Source, progress};
+
+/// One bundle to mirror.
+struct Planned {
+    /// The entry whose bytes the file must have: the trusted one when there is one.
+    entry: Entry,
+    file: String,
+    verified: bool,
+    action: Action,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Action {
+    /// Not present yet.
+    Add,
+    /// Present with other bytes (partial, corrupt, or another version).
+    Replace,
+    /// Present with the right sha256.
+    Skip,
+}
+
+#[derive(Serialize)]
+struct MirrorResult<'a> {
+    dir: &'a Path,
+    dry_run: bool,
+    bundles: Vec<BundleResult<'a>>,
+}
+
+#[derive(Serialize)]
+struct BundleResult<'a> {
+    name: &'a str,
+    arch: &'a str,
+    file: &'a str,
+    size: u64,
+    sha256: &'a str,
+    verified: bool,
+    action: Action,
+}
+
+pub fn run(args: MirrorArgs) -> Result<()> {
+    let arches: Vec<String> = match (&args.arch, args.all_arches) {
+        (_, true) => ARCHES.iter().map(|a| (*a).to_owned()).collect(),
+        (Some(arch), false) => vec![arch.clone()],
+        (None, false) => vec![host_arch().to_owned()],
+    };
+    for arch in &arches {
+        validate_arch(arch).map_err(anyhow::Error::msg)?;
+    }
+    for name in &args.names {
+        validate_name(name).map_err(anyhow::Error::msg)?;
+    }
+    let (trusted, origin) = Catalog::trusted()?;
+    let source = open_source(&args.source)?;
+    let candidates = candidates(&trusted, &source, &arches)?;
+    let selected = select(candidates, &args, &arches, &origin, source.name())?;
+
+    fs::create_dir_all(&args.target)
+        .with_context(|| format!("cannot create `{}`", args.target.display()))?;
+    let mut plan = Vec::new();
+    for (entry, verified) in selected {
+        let file = bundle_file_name(&entry.url)
+            .map_err(|e| anyhow::anyhow!("entry `{}` ({}): {e}", entry.name, entry.arch))?
+            .to_owned();
+        if let Some(other) = plan.iter().find(|p: &&Planned| p.file == file) {
+            bail!(
+                "`{}` ({}) and `{}` ({}) would both be stored as `{file}`",
+                other.entry.name,
+                other.entry.arch,
+                entry.name,
+                entry.arch
+            );
+        }
+        let action = present_action(&args.target.join(&file), &entry)?;
+        plan.push(Planned {
+            entry,
+            file,
+            verified,
+            action,
+        });
+    }
+
+    let index_path = args.target.join("catalog.json");
+    let mut index = read_index(&index_path)?;
+    if !args.dry_run {
+        for planned in &plan {
+            if planned.action != Action::Skip {
+                fetch_into(&source, planned, &args.target)?;
+            }
+            let relative = Entry {
+                url: planned.file.clone(),
+                ..planned.entry.clone()
+            };
+            index = patch::upsert(&index, &index_path.display().to_string(), &relative)?.0;
+            atomic::write(&index_path, prune(&index, &args.target)?.as_bytes())?;
+        }
+    }
+    report(&args.target, args.dry_run, &plan, args.json)
+}
+
+/// Every entry the source could provide for `arches`, with whether the trusted catalog
+/// vouches for it. Catalog transports provide the trusted entries plus what their own
+/// catalog.json adds; other sources provide what they list.
+fn candidates(trusted: &Catalog, source: &Source, arches: &[String]) -> Result<Vec<(Entry, bool)>> {
+    let listed = source.list()?;
+    let mut out: Vec<(Entry, bool)> = Vec::new();
+    if CATALOG_TRANSPORTS.contains(&source.name()) {
+        out.extend(trusted.entries.iter().map(|e| (e.clone(), true)));
+        out.extend(
+            listed
+                .into_iter()
+                .filter(|e| trusted.find(&e.name, &e.arch).is_none())
+                .map(|e| (e, false)),
+        );
+    } else {
+        out.extend(
+            listed
+                .into_iter()
+                .map(|e| match trusted.find(&e.name, &e.arch) {
+                    Some(t) if t.sha256 == e.sha256 => (t.clone(), true),
+                    _ => (e, false),
+                }),
+        );
+    }
+    out.retain(|(e, _)| arches.contains(&e.arch));
+    Ok(out)
+}
+
+/// Keep the requested names (all when none are named), refusing unverified entries unless
+/// the user allowed them.
+fn select(
+    candidates: Vec<(Entry, bool)>,
+    args: &MirrorArgs,
+    arches: &[String],
+    origin: &str,
+    source: &str,
+) -> Result<Vec<(Entry, bool)>> {
+    for name in &args.names {
+        if !candidates.iter().any(|(e, _)| &e.name == name) {
+            bail!(
+                "no kernel `{name}` for {} in the {origin} or in source `{source}`",
+                arches.join(" or ")
+            );
+        }
+    }
+    let (wanted, unverified): (Vec<_>, Vec<_>) = candidates
+        .into_iter()
+        .filter(|(e, _)| args.names.is_empty() || args.names.contains(&e.name))
+        .partition(|(_, verified)| *verified || args.allow_unverified);
+    if !unverified.is_empty() {
+        let names: Vec<String> = unverified
+            .iter()
+            .map(|(e, _)| format!("`{}` ({})", e.name, e.arch))
+            .collect();
+        let message = format!(
+            "{} {} not in the {origin}; only source `{source}`'s own catalog lists {}",
+            names.join(", "),
+            if names.len() == 1 { "is" } else { "are" },
+            if names.len() == 1 { "it" } else { "them" },
+        );
+        let hint =
+            "pass --allow-unverified to mirror them anyway, checked against that catalog's sha256";
+        if !args.names.is_empty() {
+            return Err(Hinted::error(message, hint));
+        }
+        eprintln!("warning: skipping: {message}\nhint: {hint}");
+    }
+    Ok(wanted)
+}
+
+/// Whether the file at `path` already holds the entry's bytes. Reads it whole: a file of the
+/// right size may still be corrupt.
+fn present_action(path: &Path, entry: &Entry) -> Result<Action> {
+    let file = match fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Action::Add),
+        Err(e) => return Err(e).with_context(|| format!("cannot read `{}`", path.display())),
+    };
+    if file.metadata()?.len() != entry.size {
+        return Ok(Action::Replace);
+    }
+    let mut reader = DigestReader::new(file, entry.size);
+    io::copy(&mut reader, &mut io::sink())
+        .with_context(|| format!("cannot read `{}`", path.display()))?;
+    Ok(if reader.digest().sha256 == entry.sha256 {
+        Action::Skip
+    } else {
+        Action::Replace
+    })
+}
+
+/// Download one bundle through `source` into `dir`, verified before it appears.
+fn fetch_into(source: &Source, planned: &Planned, dir: &Path) -> Result<()> {
+    let entry = &planned.entry;
+    let (claims, stream) = source.open(&entry.name, &entry.arch)?;
+    let target = dir.join(&planned.file);
+    let partial = atomic::Partial::new(&target)?;
+    let (stream, bar) = progress::wrap(stream, entry.size, &planned.file);
+    let mut reader = DigestReader::new(stream, entry.size);
+    let copied = io::copy(&mut reader, &mut partial.file());
+    bar.finish_and_clear();
+    copied.with_context(|| {
+        format!(
+            "cannot mirror `{}` ({}) from `{}`",
+            entry.name, entry.arch, claims.url
+        )
+    })?;
+    let got = reader.digest();
+    if got.size != entry.size || got.sha256 != entry.sha256 {
+        bail!(
+            "integrity error: `{}` delivered {} bytes with sha256 {}, but `{}` ({}) must have {} bytes with sha256 {}; nothing was written",
+            claims.url,
+            got.size,
+            got.sha256,
+            entry.name,
+            entry.arch,
+            entry.size,
+            entry.sha256
+        );
+    }
+    partial.commit()?;
+    Ok(())
+}
+
+/// The directory's `catalog.json`, or an empty catalog when there is none (or it is damaged,
+/// which is said, since this command rewrites it anyway).
+fn read_index(path: &Path) -> Result<String> {
+    let empty = "{\"schema\": 1, \"entries\": []}\n".to_owned();
+    match fs::read_to_string(path) {
+        Ok(text) => match Catalog::parse(&text, &path.display().to_string()) {
+            Ok(_) => Ok(text),
+            Err(e) => {
+                eprintln!("warning: {e}; it will be rewritten");
+                Ok(empty)
+            }
+        },
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(empty),
+        Err(e) => Err(e).with_context(|| format!("cannot read `{}`", path.display())),
+    }
+}
+
+/// `index` without entries whose bundle is not in `dir`.
+fn prune(index: &str, dir: &Path) -> Result<String> {
+    let mut document: serde_json::Value = serde_json::from_str(index)?;
+    if let Some(entries) = document["entries"].as_array_mut() {
+        entries.retain(|e| {
+            e["url"]
+                .as_str()
+                .and_then(|url| bundle_file_name(url).ok())
+                .is_some_and(|file| dir.join(file).is_file())
+        });
+    }
+    let mut text = serde_json::to_string_pretty(&document)?;
+    text.push('\n');
+    Ok(text)
+}
+
+fn report(dir: &Path, dry_run: bool, plan: &[Planned], json: bool) -> Result<()> {
+    let bundles: Vec<BundleResult> = plan
+        .iter()
+        .map(|p| BundleResult {
+            name: &p.entry.name,
+            arch: &p.entry.arch,
+            file: &p.file,
+            size: p.entry.size,
+            sha256: &p.entry.sha256,
+            verified: p.verified,
+            action: p.action,
+        })
+        .collect();
+    if json {
+        return super::print_json(&MirrorResult {
+            dir,
+            dry_run,
+            bundles,
+        });
+    }
+    let mut out = io::stdout().lock();
+    if bundles.is_empty() {
+        writeln!(out, "nothing to mirror")?;
+        return Ok(());
+    }
+    for b in &bundles {
+        let action = match (b.action, dry_run) {
+            (Action::Add, false) => "added",
+            (Action::Replace, false) => "replaced",
+            (Action::Skip, false) => "skipped",
+            (Action::Add, true) => "would add",
+            (Action::Replace, true) => "would replace",
+            (Action::Skip, true) => "would skip",
+        };
+        let note = match (b.action, b.verified) {
+            (Action::Skip, _) => "  (present, sha256 matches)",
+            (_, false) => "  (unverified)",
+            _ => "",
+        };
+        writeln!(
+            out,
+            "{action:<14} {:<24} {:<7} {:>10}  {}{note}",
+            b.name,
+            b.arch,
+            super::human_size(b.size),
+            b.file
+        )?;
+    }
+    let total = |action| -> u64 {
+        bundles
+            .iter()
+            .filter(|b| b.action == action)
+            .map(|b| b.size)
+            .sum()
+    };
+    writeln!(
+        out,
+        "{}{} to download, {} already present, in {}",
+        if dry_run { "dry run: " } else { "" },
+        super::human_size(total(Action::Add) + total(Action::Replace)),
+        super::human_size(total(Action::Skip)),
+        PathBuf::from(dir).display()
+    )?;
+    Ok(())
+}

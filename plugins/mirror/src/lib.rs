@@ -1,0 +1,144 @@
+//! The `mirror` source: the trusted catalog's bundles, fetched from another base URL.
+//!
+//! A mirror is any static web server, bucket or CDN that serves bundles under the file names of
+//! their catalog URLs: `<mirror>/void-6.12-x86_64.tar.zst`. `http://` is allowed, because the
+//! host checks the bytes against the trusted catalog's sha256, never against the mirror. The
+//! mirror's own `<mirror>/catalog.json`, when it has one, lists what it holds; entries found
+//! only there are offered with the mirror's digest, which the host accepts only when the user
+//! passes `--allow-unverified`.
+//!
+//! Options: `mirror=URL`, else `$BANGER_MIRROR_URL`.
+
+use std::io::Read;
+
+use banger_catalog::{locate, Catalog};
+use banger_fetch::{Fetcher, Schemes};
+use banger_plugin_api::{
+    BundleInfo, Entry, ErrorKind, HostHandle, KernelSource, OpenRequest, PluginError,
+};
+
+banger_plugin_api::export_plugin! {
+    name: "mirror",
+    version: env!("CARGO_PKG_VERSION"),
+    description: "the trusted catalog's bundles from another base URL (option mirror=URL)",
+    new: MirrorSource::new,
+}
+
+/// The environment variable that names the mirror when the option is absent.
+const MIRROR_ENV: &str = "BANGER_MIRROR_URL";
+
+struct MirrorSource {
+    base: String,
+    trusted: Catalog,
+    fetcher: Fetcher,
+    host: HostHandle,
+}
+
+impl MirrorSource {
+    fn new(options: Vec<(String, String)>, host: HostHandle) -> Result<Self, PluginError> {
+        let mut base = None;
+        for (key, value) in options {
+            match key.as_str() {
+                "mirror" => base = Some(value),
+                key if key.starts_with("banger.") => {}
+                key => {
+                    return Err(PluginError::invalid_input(format!(
+                        "the mirror source takes no option `{key}`; it takes mirror=URL"
+                    )))
+                }
+            }
+        }
+        let base = base
+            .or_else(|| std::env::var(MIRROR_ENV).ok())
+            .filter(|b| !b.is_empty())
+            .ok_or_else(|| {
+                PluginError::invalid_input(format!(
+                    "the mirror source needs a base URL: pass --mirror URL or set {MIRROR_ENV}"
+                ))
+            })?;
+        if !base.starts_with("http://") && !base.starts_with("https://") {
+            return Err(PluginError::invalid_input(format!(
+                "mirror `{base}` is not an http:// or https:// URL"
+            )));
+        }
+        let (trusted, _) = Catalog::trusted()
+            .map_err(|e| PluginError::from_error(ErrorKind::INVALID_INPUT, &e))?;
+        let fetcher = Fetcher::new(Schemes::HttpAndHttps)
+            .map_err(|e| PluginError::from_error(ErrorKind::NETWORK, &e))?;
+        Ok(Self {
+            base: base.trim_end_matches('/').to_owned(),
+            trusted,
+            fetcher,
+            host,
+        })
+    }
+
+    fn url(&self, file: &str) -> String {
+        format!("{}/{file}", self.base)
+    }
+
+    /// The mirror's own `catalog.json`, if it has one.
+    fn index(&self) -> Result<Option<Catalog>, PluginError> {
+        let url = self.url("catalog.json");
+        let mut body = match self.fetcher.get(&url) {
+            Ok(body) => body,
+            Err(e) if e.is_not_found() => {
+                self.host.info(&format!("`{url}` does not exist"));
+                return Ok(None);
+            }
+            Err(e) => return Err(PluginError::from_error(ErrorKind::NETWORK, &e)),
+        };
+        let mut json = String::new();
+        body.by_ref()
+            .take(16 << 20)
+            .read_to_string(&mut json)
+            .map_err(|e| PluginError::network(format!("cannot read `{url}`: {e}")))?;
+        Catalog::parse(&json, &url)
+            .map(Some)
+            .map_err(|e| PluginError::from_error(ErrorKind::INVALID_INPUT, &e))
+    }
+}
+
+impl KernelSource for MirrorSource {
+    fn list(&self) -> Result<Vec<Entry>, PluginError> {
+        match self.index()? {
+            Some(index) => index
+                .relocated(|file| self.url(file))
+                .map_err(PluginError::invalid_input),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    fn open(
+        &self,
+        request: &OpenRequest,
+    ) -> Result<(BundleInfo, Box<dyn Read + Send>), PluginError> {
+        let index = match self.trusted.find(&request.name, &request.arch) {
+            Some(_) => None,
+            None => self.index()?,
+        };
+        let (entry, file) = locate(&self.trusted, index.as_ref(), &request.name, &request.arch)
+            .map_err(PluginError::invalid_input)?
+            .ok_or_else(|| {
+                PluginError::not_found(format!(
+                    "neither the trusted catalog nor mirror `{}` lists `{}` for {}",
+                    self.base, request.name, request.arch
+                ))
+            })?;
+        let url = self.url(file);
+        let body = self.fetcher.get(&url).map_err(|e| {
+            let kind = if e.is_not_found() {
+                ErrorKind::NOT_FOUND
+            } else {
+                ErrorKind::NETWORK
+            };
+            PluginError::from_error(kind, &e)
+        })?;
+        let info = BundleInfo {
+            url,
+            sha256: entry.sha256.clone(),
+            size: entry.size,
+        };
+        Ok((info, Box::new(body)))
+    }
+}

@@ -1,0 +1,127 @@
+//! The `offline` source: bundles from a directory, for machines with no network at all.
+//!
+//! The directory holds bundles under the file names of their catalog URLs, and optionally a
+//! `catalog.json` listing them, as `banger kernel mirror DIR` leaves it. The same trust rules
+//! as the mirror apply: the host checks bytes against the trusted catalog, and entries found
+//! only in the directory's `catalog.json` need `--allow-unverified`. This plugin links no
+//! network code.
+//!
+//! Options: `dir=DIR`, else `$BANGER_OFFLINE_DIR`.
+
+use std::{fs::File, io::Read, path::PathBuf};
+
+use banger_catalog::{locate, Catalog, CatalogError};
+use banger_plugin_api::{
+    BundleInfo, Entry, ErrorKind, HostHandle, KernelSource, OpenRequest, PluginError,
+};
+
+banger_plugin_api::export_plugin! {
+    name: "offline",
+    version: env!("CARGO_PKG_VERSION"),
+    description: "bundles from a local directory, for air-gapped installs (option dir=DIR)",
+    new: OfflineSource::new,
+}
+
+/// The environment variable that names the directory when the option is absent.
+const DIR_ENV: &str = "BANGER_OFFLINE_DIR";
+
+struct OfflineSource {
+    dir: PathBuf,
+    trusted: Catalog,
+    /// The directory's own `catalog.json`, if it has one.
+    index: Option<Catalog>,
+}
+
+impl OfflineSource {
+    fn new(options: Vec<(String, String)>, _host: HostHandle) -> Result<Self, PluginError> {
+        let mut dir = None;
+        for (key, value) in options {
+            match key.as_str() {
+                "dir" => dir = Some(PathBuf::from(value)),
+                key if key.starts_with("banger.") => {}
+                key => {
+                    return Err(PluginError::invalid_input(format!(
+                        "the offline source takes no option `{key}`; it takes dir=DIR"
+                    )))
+                }
+            }
+        }
+        let dir = dir
+            .or_else(|| std::env::var_os(DIR_ENV).map(PathBuf::from))
+            .filter(|d| !d.as_os_str().is_empty())
+            .ok_or_else(|| {
+                PluginError::invalid_input(format!(
+                    "the offline source needs a directory: pass --dir DIR or set {DIR_ENV}"
+                ))
+            })?;
+        if !dir.is_dir() {
+            return Err(PluginError::not_found(format!(
+                "`{}` is not a directory",
+                dir.display()
+            )));
+        }
+        let (trusted, _) = Catalog::trusted()
+            .map_err(|e| PluginError::from_error(ErrorKind::INVALID_INPUT, &e))?;
+        let index = match Catalog::load(&dir.join("catalog.json")) {
+            Ok(index) => Some(index),
+            Err(CatalogError::Read { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                None
+            }
+            Err(e) => return Err(PluginError::from_error(ErrorKind::INVALID_INPUT, &e)),
+        };
+        Ok(Self {
+            dir,
+            trusted,
+            index,
+        })
+    }
+}
+
+impl KernelSource for OfflineSource {
+    fn list(&self) -> Result<Vec<Entry>, PluginError> {
+        match &self.index {
+            Some(index) => index
+                .relocated(|file| self.dir.join(file).display().to_string())
+                .map_err(PluginError::invalid_input),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    fn open(
+        &self,
+        request: &OpenRequest,
+    ) -> Result<(BundleInfo, Box<dyn Read + Send>), PluginError> {
+        let (entry, file) = locate(
+            &self.trusted,
+            self.index.as_ref(),
+            &request.name,
+            &request.arch,
+        )
+        .map_err(PluginError::invalid_input)?
+        .ok_or_else(|| {
+            PluginError::not_found(format!(
+                "neither the trusted catalog nor `{}` lists `{}` for {}",
+                self.dir.join("catalog.json").display(),
+                request.name,
+                request.arch
+            ))
+        })?;
+        let path = self.dir.join(file);
+        let bundle = File::open(&path).map_err(|e| {
+            let kind = if e.kind() == std::io::ErrorKind::NotFound {
+                ErrorKind::NOT_FOUND
+            } else {
+                ErrorKind::IO
+            };
+            PluginError::new(kind, format!("cannot open `{}`: {e}", path.display()))
+        })?;
+        let info = BundleInfo {
+            url: path.display().to_string(),
+            sha256: entry.sha256.clone(),
+            size: entry.size,
+        };
+        Ok((info, Box::new(bundle)))
+    }
+}
