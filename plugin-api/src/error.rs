@@ -135,3 +135,45 @@ impl fmt::Debug for PluginError {
 }
 
 impl std::error::Error for PluginError {}
+
+/// `?` on file operations: [`ErrorKind::NOT_FOUND`] for a missing file, else [`ErrorKind::IO`].
+/// The message is the I/O error's; add the path with [`PluginError::new`] where it matters.
+impl From<std::io::Error> for PluginError {
+    fn from(error: std::io::Error) -> Self {
+        let kind = match error.kind() {
+            std::io::ErrorKind::NotFound => ErrorKind::NOT_FOUND,
+            _ => ErrorKind::IO,
+        };
+        Self::from_error(kind, &error)
+    }
+}
+
+/// `?` on parsing JSON a plugin reads (an index, a manifest): [`ErrorKind::INVALID_INPUT`].
+impl From<serde_json::Error> for PluginError {
+    fn from(error: serde_json::Error) -> Self {
+        Self::from_error(ErrorKind::INVALID_INPUT, &error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conversions_pick_the_kind_and_keep_the_message() {
+        let missing: PluginError =
+            std::io::Error::new(std::io::ErrorKind::NotFound, "no such file").into();
+        assert_eq!(missing.kind(), ErrorKind::NOT_FOUND);
+        assert_eq!(missing.message(), "no such file");
+        let denied: PluginError =
+            std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied").into();
+        assert_eq!(denied.kind(), ErrorKind::IO);
+        let json: PluginError = serde_json::from_str::<u32>("x").unwrap_err().into();
+        assert_eq!(json.kind(), ErrorKind::INVALID_INPUT);
+        assert!(
+            json.message().contains("expected value"),
+            "{}",
+            json.message()
+        );
+    }
+}

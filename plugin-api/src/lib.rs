@@ -25,6 +25,7 @@
 //! A 1.x host therefore loads every 1.0 plugin. A change to any `#[repr(C)]` type here is a new
 //! major version (2.0), which the host loads side by side with 1.x.
 #![allow(non_local_definitions)] // emitted by #[sabi_trait] expansions
+#![warn(missing_docs)]
 
 pub use abi_stable;
 

@@ -1,0 +1,126 @@
+//! The example third-party plugin (`examples/source-plugin`): built standalone, installed into a
+//! plugin directory, listed, and used for a verified pull.
+
+use std::{
+    fs,
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+use banger_testkit::{archive::pack_with_gnu_tar, kernel};
+use serde_json::Value;
+
+use crate::util::{kernels_listing, TestContext};
+
+/// Build the example with cargo, as its README says, and return the library.
+fn build_example() -> PathBuf {
+    let manifest =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/source-plugin/Cargo.toml");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let out = Command::new(cargo)
+        .args(["build", "--locked", "--manifest-path"])
+        .arg(&manifest)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "building the example plugin failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let library = manifest
+        .parent()
+        .unwrap()
+        .join("target/debug/libbanger_source_sha256sums.so");
+    assert!(library.is_file(), "{} was not built", library.display());
+    library
+}
+
+#[test]
+fn the_example_plugin_builds_standalone_installs_lists_and_pulls() {
+    let library = build_example();
+    let t = TestContext::new();
+    let installed_library = t.path("plugins/libbanger_source_sha256sums.so");
+    fs::copy(&library, &installed_library).unwrap();
+
+    let rows: Value = serde_json::from_str(&t.ok(&["plugin", "list", "--json"])).unwrap();
+    let row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "sha256sums")
+        .unwrap_or_else(|| panic!("sha256sums is not listed: {rows}"));
+    assert_eq!(row["status"], "loaded");
+    assert_eq!(row["path"], installed_library.display().to_string());
+
+    // A build farm's output: bundles, an unrelated artefact, and SHA256SUMS from sha256sum.
+    let builds = t.path("builds");
+    let tree = t.path("trees/void");
+    kernel::write_tree(&tree, "6.12.3");
+    fs::create_dir_all(&builds).unwrap();
+    pack_with_gnu_tar(
+        &tree,
+        &["vmlinux", "initrd.img", "modules"],
+        &builds.join("void-6.12-x86_64.tar.zst"),
+    );
+    fs::write(builds.join("build.log"), "ok\n").unwrap();
+    let sums = Command::new("sha256sum")
+        .args(["void-6.12-x86_64.tar.zst", "build.log"])
+        .current_dir(&builds)
+        .output()
+        .unwrap();
+    assert!(sums.status.success());
+    fs::write(builds.join("SHA256SUMS"), &sums.stdout).unwrap();
+    let index = format!("index=file://{}", builds.join("SHA256SUMS").display());
+
+    let listed: Value = serde_json::from_str(&t.ok(&[
+        "kernel",
+        "list",
+        "--available",
+        "--source",
+        "sha256sums",
+        "--opt",
+        &index,
+        "--json",
+    ]))
+    .unwrap();
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["name"], "void-6.12");
+    assert_eq!(listed[0]["distro"], "void");
+
+    let pull = [
+        "kernel",
+        "pull",
+        "void-6.12",
+        "--arch",
+        "x86_64",
+        "--source",
+        "sha256sums",
+        "--opt",
+        &index,
+    ];
+    let out = t.ok(&pull);
+    assert!(
+        out.contains("checked against the source's own declaration"),
+        "{out}"
+    );
+    kernel::assert_same_tree(&tree, &t.kernels().join("void-6.12"), &["manifest.json"]);
+    let manifest: Value =
+        serde_json::from_slice(&fs::read(t.kernels().join("void-6.12/manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["source"], "sha256sums");
+    let expected_sum = String::from_utf8(sums.stdout.clone()).unwrap();
+    assert!(expected_sum.starts_with(manifest["sha256"].as_str().unwrap()));
+
+    // A sum that does not match the bytes is caught by the host, not trusted.
+    let flipped = if expected_sum.starts_with('0') {
+        "1"
+    } else {
+        "0"
+    };
+    let wrong = format!("{flipped}{}", &expected_sum[1..]);
+    fs::write(builds.join("SHA256SUMS"), wrong).unwrap();
+    t.ok(&["kernel", "rm", "void-6.12"]);
+    t.fails(&pull, "checksum mismatch for kernel `void-6.12`");
+    assert!(kernels_listing(&t).is_empty(), "{:?}", kernels_listing(&t));
+}
