@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 #[command(after_help = "Examples:
   banger kernel list --available
   banger kernel pull void-6.12
+  banger image register --name void --rootfs ./void.ext4 --kernel-ref void-6.12
   banger plugin list")]
 pub struct Cli {
     #[command(subcommand)]
@@ -22,9 +23,60 @@ pub enum Command {
     /// Find, install, inspect and remove kernels.
     #[command(subcommand)]
     Kernel(KernelCommand),
+    /// Register, inspect and remove VM images: a root file system and the kernel it boots.
+    #[command(subcommand)]
+    Image(ImageCommand),
     /// Inspect kernel-source plugins.
     #[command(subcommand)]
     Plugin(PluginCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ImageCommand {
+    /// Register an image: a root file system plus an installed kernel, by name.
+    #[command(after_help = "Examples:
+  banger kernel pull void-6.12
+  banger image register --name void --rootfs ./void.ext4 --kernel-ref void-6.12
+  banger image register --name db --rootfs /dev/vg0/db --kernel-ref void-6.12 --json")]
+    Register {
+        /// The image's name (a-z, 0-9, `.`, `_`, `-`).
+        #[arg(long)]
+        name: String,
+        /// The root file system: a regular file (e.g. ext4) or a block device.
+        #[arg(long, value_name = "PATH")]
+        rootfs: PathBuf,
+        /// The installed kernel it boots (see `banger kernel list`).
+        #[arg(long, value_name = "KERNEL")]
+        kernel_ref: String,
+        /// Replace an image of the same name.
+        #[arg(long)]
+        force: bool,
+        /// Print the registered image as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List registered images.
+    #[command(after_help = "Examples:
+  banger image list
+  banger image list --json | jq -r '.[].kernel.vmlinux'")]
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one image with its kernel's file paths.
+    #[command(after_help = "Example:
+  banger image show void --json")]
+    Show {
+        name: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Forget an image (its rootfs file is left alone).
+    #[command(after_help = "Example:
+  banger image rm void")]
+    Rm { name: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -117,10 +169,16 @@ Examples:
         #[arg(long)]
         json: bool,
     },
-    /// Remove an installed kernel.
-    #[command(after_help = "Example:
-  banger kernel rm void-6.12")]
-    Rm { name: String },
+    /// Remove an installed kernel; refused while an image refers to it.
+    #[command(after_help = "Examples:
+  banger kernel rm void-6.12
+  banger kernel rm void-6.12 --force     # even though images still refer to it")]
+    Rm {
+        name: String,
+        /// Remove it even if images refer to it (they stop working until it is installed again).
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// `banger kernel import`.

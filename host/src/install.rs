@@ -35,6 +35,18 @@ pub struct Expected {
     pub size: u64,
 }
 
+/// Where the files of an installed kernel are.
+#[derive(serde::Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct KernelPaths {
+    /// The kernel's directory.
+    pub path: String,
+    pub vmlinux: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub initrd: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub modules: Option<String>,
+}
+
 /// The kernels directory.
 pub struct Kernels {
     dir: PathBuf,
@@ -54,6 +66,21 @@ impl Kernels {
     /// The directory of kernel `name`, installed or not.
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.join(name)
+    }
+
+    /// The files of kernel `name`; `initrd` and `modules` only where they exist.
+    pub fn paths(&self, name: &str) -> KernelPaths {
+        let dir = self.path(name);
+        let existing = |file: &str| {
+            let path = dir.join(file);
+            path.exists().then(|| path.display().to_string())
+        };
+        KernelPaths {
+            path: dir.display().to_string(),
+            vmlinux: dir.join("vmlinux").display().to_string(),
+            initrd: existing("initrd.img"),
+            modules: existing("modules"),
+        }
     }
 
     /// Take the lock on `name`, waiting (and saying so) while another banger holds it. Removes

@@ -8,6 +8,7 @@ mod atomic;
 mod cli;
 mod commands;
 mod hint;
+mod images;
 mod install;
 mod manifest;
 mod plugins;

@@ -2,6 +2,7 @@
 //!
 //! - state root: `$BANGER_STATE_DIR`, else `$XDG_STATE_HOME/banger`, else `~/.local/state/banger`
 //! - kernels: `$BANGER_KERNELS_DIR`, else `<state root>/kernels`
+//! - images: `<state root>/images`
 
 use std::path::PathBuf;
 
@@ -11,6 +12,7 @@ use anyhow::{bail, Context, Result};
 #[derive(Clone, Debug)]
 pub struct State {
     pub kernels: PathBuf,
+    pub images: PathBuf,
 }
 
 impl State {
@@ -26,7 +28,10 @@ impl State {
             },
         };
         let kernels = banger_path("BANGER_KERNELS_DIR")?.unwrap_or_else(|| root.join("kernels"));
-        Ok(Self { kernels })
+        Ok(Self {
+            kernels,
+            images: root.join("images"),
+        })
     }
 }
 

@@ -15,7 +15,9 @@ use serde::{Deserialize, Serialize};
 
 pub use banger_plugin_api::Entry;
 pub use error::CatalogError;
-pub use name::{host_arch, validate_arch, validate_name, validate_sha256, ARCHES};
+pub use name::{
+    host_arch, validate_arch, validate_name, validate_name_of, validate_sha256, ARCHES,
+};
 
 /// The schema version this build reads and writes.
 pub const SCHEMA: u32 = 1;

@@ -6,15 +6,20 @@ pub const ARCHES: [&str; 2] = ["x86_64", "arm64"];
 /// Check a kernel name: 1-64 chars of `[a-z0-9._-]`, starting with a letter or digit.
 /// The rule keeps names safe as directory names and in URLs.
 pub fn validate_name(name: &str) -> Result<(), String> {
+    validate_name_of("kernel", name)
+}
+
+/// Check the name of a `what` (kernel, image) by the same rule as [`validate_name`].
+pub fn validate_name_of(what: &str, name: &str) -> Result<(), String> {
     let Some(first) = name.chars().next() else {
-        return Err("a kernel name must not be empty".into());
+        return Err(format!("a {what} name must not be empty"));
     };
     if name.len() > 64 {
-        return Err(format!("kernel name `{name}` is longer than 64 characters"));
+        return Err(format!("{what} name `{name}` is longer than 64 characters"));
     }
     if !first.is_ascii_lowercase() && !first.is_ascii_digit() {
         return Err(format!(
-            "kernel name `{name}` must start with a lowercase letter or a digit"
+            "{what} name `{name}` must start with a lowercase letter or a digit"
         ));
     }
     if let Some(bad) = name
@@ -22,7 +27,7 @@ pub fn validate_name(name: &str) -> Result<(), String> {
         .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')))
     {
         return Err(format!(
-            "kernel name `{name}` contains `{bad}`; use only a-z, 0-9, `.`, `_` and `-`"
+            "{what} name `{name}` contains `{bad}`; use only a-z, 0-9, `.`, `_` and `-`"
         ));
     }
     Ok(())

@@ -9,7 +9,8 @@ use serde::Serialize;
 use crate::{
     cli::{ImportArgs, KernelCommand, SourceArgs},
     hint::Hinted,
-    install::{Expected, Kernels},
+    images::Images,
+    install::{Expected, KernelPaths, Kernels},
     manifest::{now_rfc3339, Manifest, Trust},
     plugins::{self, Source},
     progress,
@@ -57,7 +58,9 @@ pub fn run(command: KernelCommand) -> Result<()> {
         KernelCommand::Publish(args) => super::publish::run(&kernels, args),
         KernelCommand::Mirror(args) => super::mirror::run(args),
         KernelCommand::Show { name, json } => show(&kernels, &name, json),
-        KernelCommand::Rm { name } => remove(&kernels, &name),
+        KernelCommand::Rm { name, force } => {
+            remove(&kernels, &Images::new(state.images.clone()), &name, force)
+        }
     }
 }
 
@@ -409,7 +412,12 @@ fn report(
     Ok(())
 }
 
-fn not_in_catalog(catalog: &Catalog, origin: &str, name: &str, arch: &str) -> anyhow::Error {
+pub(super) fn not_in_catalog(
+    catalog: &Catalog,
+    origin: &str,
+    name: &str,
+    arch: &str,
+) -> anyhow::Error {
     let other_arches: Vec<&str> = catalog
         .entries
         .iter()
@@ -434,12 +442,8 @@ fn not_in_catalog(catalog: &Catalog, origin: &str, name: &str, arch: &str) -> an
 struct ShowResult<'a> {
     #[serde(flatten)]
     manifest: &'a Manifest,
-    path: String,
-    vmlinux: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    initrd: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    modules: Option<String>,
+    #[serde(flatten)]
+    paths: KernelPaths,
 }
 
 fn show(kernels: &Kernels, name: &str, json: bool) -> Result<()> {
@@ -447,18 +451,9 @@ fn show(kernels: &Kernels, name: &str, json: bool) -> Result<()> {
     let Some(manifest) = kernels.installed(name)? else {
         return Err(not_installed(name));
     };
-    let dir = kernels.path(name);
-    let existing = |file: &str| {
-        dir.join(file)
-            .exists()
-            .then(|| dir.join(file).display().to_string())
-    };
     let result = ShowResult {
         manifest: &manifest,
-        path: dir.display().to_string(),
-        vmlinux: dir.join("vmlinux").display().to_string(),
-        initrd: existing("initrd.img"),
-        modules: existing("modules"),
+        paths: kernels.paths(name),
     };
     if json {
         return super::print_json(&result);
@@ -479,16 +474,16 @@ fn show(kernels: &Kernels, name: &str, json: bool) -> Result<()> {
         trust_label(m.trust)
     )?;
     writeln!(out, "installed at:   {}", m.installed_at)?;
-    writeln!(out, "vmlinux:        {}", result.vmlinux)?;
+    writeln!(out, "vmlinux:        {}", result.paths.vmlinux)?;
     writeln!(
         out,
         "initrd:         {}",
-        result.initrd.as_deref().unwrap_or("-")
+        result.paths.initrd.as_deref().unwrap_or("-")
     )?;
     writeln!(
         out,
         "modules:        {}",
-        result.modules.as_deref().unwrap_or("-")
+        result.paths.modules.as_deref().unwrap_or("-")
     )?;
     Ok(())
 }
@@ -500,13 +495,41 @@ fn trust_label(trust: Trust) -> &'static str {
     }
 }
 
-fn remove(kernels: &Kernels, name: &str) -> Result<()> {
+fn remove(kernels: &Kernels, images: &Images, name: &str, force: bool) -> Result<()> {
     validate_name(name).map_err(anyhow::Error::msg)?;
     // Checked before locking too, so that removing nothing creates no state directories.
-    if !kernels.path(name).exists() || !kernels.remove(&kernels.lock(name)?)? {
+    if !kernels.path(name).exists() {
+        return Err(not_installed(name));
+    }
+    let lock = kernels.lock(name)?;
+    let users = images.referencing(name)?;
+    if !users.is_empty() && !force {
+        return Err(Hinted::error(
+            format!(
+                "kernel `{name}` is used by image{} {}",
+                if users.len() == 1 { "" } else { "s" },
+                users
+                    .iter()
+                    .map(|u| format!("`{u}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            format!(
+                "remove the images first (banger image rm {}), or pass --force",
+                users.join(" ")
+            ),
+        ));
+    }
+    if !kernels.remove(&lock)? {
         return Err(not_installed(name));
     }
     println!("removed kernel `{name}`");
+    if !users.is_empty() {
+        eprintln!(
+            "warning: image(s) {} refer to the removed kernel until it is installed again",
+            users.join(", ")
+        );
+    }
     Ok(())
 }
 

@@ -1,5 +1,6 @@
 //! The commands, one module per noun. Each takes plain values from [`crate::cli`].
 
+mod image;
 mod kernel;
 mod mirror;
 mod plugin;
@@ -12,6 +13,7 @@ use crate::cli::{Cli, Command};
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Kernel(command) => kernel::run(command),
+        Command::Image(command) => image::run(command),
         Command::Plugin(command) => plugin::run(command),
     }
 }

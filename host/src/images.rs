@@ -1,0 +1,150 @@
+//! The images directory: one `<state root>/images/<name>.json` per registered image, naming its
+//! root file system and the installed kernel it boots, resolved to file paths at registration.
+//!
+//! Images refer to kernels by name. Registration and `kernel rm` both run under the kernel's
+//! name lock, so an image can never be registered against a kernel that is being removed, and a
+//! kernel cannot disappear from under an image without `--force`.
+
+use std::{
+    fs, io,
+    path::{Path, PathBuf},
+};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::atomic;
+
+/// A registered image.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Image {
+    pub name: String,
+    /// Absolute path of the root file system.
+    pub rootfs: String,
+    /// `file` or `block-device`.
+    pub rootfs_kind: String,
+    /// The installed kernel's name.
+    pub kernel_ref: String,
+    pub kernel: KernelFiles,
+    /// RFC 3339, UTC.
+    pub registered_at: String,
+}
+
+/// The kernel an image boots, as it was when the image was registered.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct KernelFiles {
+    pub vmlinux: String,
+    pub initrd: Option<String>,
+    pub modules: Option<String>,
+    /// sha256 of the bundle the kernel was installed from.
+    pub sha256: String,
+    pub kernel_version: String,
+    pub arch: String,
+}
+
+/// The images directory.
+pub struct Images {
+    dir: PathBuf,
+}
+
+impl Images {
+    pub fn new(dir: PathBuf) -> Self {
+        Self { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.json"))
+    }
+
+    /// The image called `name`, if it is registered.
+    pub fn get(&self, name: &str) -> Result<Option<Image>> {
+        let path = self.path(name);
+        let text = match fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e).with_context(|| format!("cannot read `{}`", path.display())),
+        };
+        let image: Image = serde_json::from_str(&text)
+            .with_context(|| format!("image record `{}` is not valid", path.display()))?;
+        if image.name != name {
+            anyhow::bail!(
+                "image record `{}` names image `{}`",
+                path.display(),
+                image.name
+            );
+        }
+        Ok(Some(image))
+    }
+
+    /// Every registered image, sorted by name.
+    pub fn list(&self) -> Result<Vec<Image>> {
+        let entries = match fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot read `{}`", self.dir.display()))
+            }
+        };
+        let mut images = Vec::new();
+        for entry in entries {
+            let file_name = entry?.file_name();
+            let Some(name) = file_name
+                .to_str()
+                .filter(|n| !n.starts_with('.'))
+                .and_then(|n| n.strip_suffix(".json"))
+            else {
+                continue;
+            };
+            images.extend(self.get(name)?);
+        }
+        images.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(images)
+    }
+
+    /// The names of the images that boot kernel `kernel`.
+    pub fn referencing(&self, kernel: &str) -> Result<Vec<String>> {
+        Ok(self
+            .list()?
+            .into_iter()
+            .filter(|image| image.kernel_ref == kernel)
+            .map(|image| image.name)
+            .collect())
+    }
+
+    /// Write `image`, replacing any record of the same name.
+    pub fn save(&self, image: &Image) -> Result<()> {
+        fs::create_dir_all(&self.dir)
+            .with_context(|| format!("cannot create `{}`", self.dir.display()))?;
+        let mut json = serde_json::to_string_pretty(image)?;
+        json.push('\n');
+        atomic::write(&self.path(&image.name), json.as_bytes())
+    }
+
+    /// Remove the record of `name`; false if there was none.
+    pub fn remove(&self, name: &str) -> Result<bool> {
+        let path = self.path(name);
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e).with_context(|| format!("cannot remove `{}`", path.display())),
+        }
+    }
+}
+
+/// What kind of root file system `path` is: a regular file or a block device, else an error.
+pub fn rootfs_kind(path: &Path) -> Result<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    let metadata =
+        fs::metadata(path).with_context(|| format!("cannot use rootfs `{}`", path.display()))?;
+    let kind = metadata.file_type();
+    if kind.is_file() {
+        Ok("file")
+    } else if kind.is_block_device() {
+        Ok("block-device")
+    } else {
+        anyhow::bail!(
+            "rootfs `{}` is not a regular file or a block device",
+            path.display()
+        )
+    }
+}
