@@ -8,4 +8,5 @@ mod mirror;
 mod plugins;
 mod publish;
 mod pull;
+mod readme;
 mod util;

@@ -12,6 +12,7 @@ use banger_testkit::{archive::pack_with_gnu_tar, kernel, server::Server, sha256_
 pub struct TestContext {
     pub root: tempfile::TempDir,
     env: Vec<(String, String)>,
+    cwd: Option<PathBuf>,
 }
 
 /// A bundle published on a server: its file name and catalog entry.
@@ -43,7 +44,11 @@ impl TestContext {
             ("HOME".into(), path("home")),
             ("BANGER_CATALOG".into(), path("catalog.json")),
         ];
-        let context = Self { root, env };
+        let context = Self {
+            root,
+            env,
+            cwd: None,
+        };
         context.write_catalog(&[]);
         context
     }
@@ -62,6 +67,11 @@ impl TestContext {
         self.env.push((key.into(), value.into()));
     }
 
+    /// Run every later `banger` in `dir`.
+    pub fn set_cwd(&mut self, dir: PathBuf) {
+        self.cwd = Some(dir);
+    }
+
     /// Run banger with this context's environment and nothing inherited but PATH.
     pub fn banger(&self, args: &[&str]) -> Output {
         self.banger_under(&[], args)
@@ -78,6 +88,9 @@ impl TestContext {
         command.args(wrapper_args);
         if !wrapper.is_empty() {
             command.arg(banger);
+        }
+        if let Some(cwd) = &self.cwd {
+            command.current_dir(cwd);
         }
         command
             .args(args)
