@@ -159,6 +159,15 @@ Examples:
   (cd /srv/kernels && python3 -m http.server)             # then: --source mirror --mirror URL"
     )]
     Mirror(MirrorArgs),
+    /// Remove what interrupted pulls left behind: partial downloads and staging directories
+    /// that no running banger holds.
+    #[command(after_help = "Example:
+  banger kernel gc")]
+    Gc {
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show an installed kernel: its manifest and file paths.
     #[command(after_help = "Examples:
   banger kernel show void-6.12

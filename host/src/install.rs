@@ -21,7 +21,7 @@ use anyhow::{bail, Context, Result};
 use banger_bundle::{DigestReader, Limits};
 use rustix::fs::{renameat_with, RenameFlags, CWD};
 
-use crate::manifest::Manifest;
+use crate::{downloads::Downloads, manifest::Manifest, state::State};
 
 const STAGING_PREFIX: &str = ".staging-";
 /// Separates the name from the random suffix; kernel names cannot contain it.
@@ -47,9 +47,22 @@ pub struct KernelPaths {
     pub modules: Option<String>,
 }
 
-/// The kernels directory.
+/// An install failed because the transfer ended early: the bytes that did arrive may be fine,
+/// and a later pull can resume after them. Every other failure means the bytes were wrong or
+/// could not be installed.
+#[derive(Debug, thiserror::Error)]
+#[error("the transfer of kernel `{name}` from `{url}` ended after {got} of {expected} bytes")]
+pub struct Incomplete {
+    name: String,
+    url: String,
+    got: u64,
+    expected: u64,
+}
+
+/// The kernels directory, and the partial downloads of the bundles being installed into it.
 pub struct Kernels {
     dir: PathBuf,
+    downloads: Downloads,
 }
 
 /// An exclusive hold on one kernel name; released on drop.
@@ -59,8 +72,16 @@ pub struct NameLock {
 }
 
 impl Kernels {
-    pub fn new(dir: PathBuf) -> Self {
-        Self { dir }
+    pub fn new(state: &State) -> Self {
+        Self {
+            dir: state.kernels.clone(),
+            downloads: Downloads::new(state.downloads.clone()),
+        }
+    }
+
+    /// Where interrupted downloads are kept for resuming.
+    pub fn downloads(&self) -> &Downloads {
+        &self.downloads
     }
 
     /// The directory of kernel `name`, installed or not.
@@ -86,20 +107,11 @@ impl Kernels {
     /// Take the lock on `name`, waiting (and saying so) while another banger holds it. Removes
     /// what a crashed transaction on `name` left behind.
     pub fn lock(&self, name: &str) -> Result<NameLock> {
-        let locks = self.dir.join(".locks");
-        fs::create_dir_all(&locks)
-            .with_context(|| format!("cannot create `{}`", locks.display()))?;
-        let path = locks.join(format!("{name}.lock"));
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .with_context(|| format!("cannot open lock file `{}`", path.display()))?;
+        let file = self.lock_file(name)?;
         if file.try_lock().is_err() {
             eprintln!("waiting for another banger to finish with kernel `{name}`...");
             file.lock()
-                .with_context(|| format!("cannot lock `{}`", path.display()))?;
+                .with_context(|| format!("cannot lock kernel `{name}`"))?;
         }
         self.remove_stale_staging(name)?;
         Ok(NameLock {
@@ -108,8 +120,53 @@ impl Kernels {
         })
     }
 
-    fn remove_stale_staging(&self, name: &str) -> Result<()> {
+    fn lock_file(&self, name: &str) -> Result<File> {
+        let locks = self.dir.join(".locks");
+        fs::create_dir_all(&locks)
+            .with_context(|| format!("cannot create `{}`", locks.display()))?;
+        let path = locks.join(format!("{name}.lock"));
+        File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("cannot open lock file `{}`", path.display()))
+    }
+
+    /// Remove staging directories left by crashed transactions, skipping names another banger
+    /// is working on. Returns how many were removed and their bytes.
+    pub fn gc(&self) -> Result<(u64, u64)> {
+        let mut names: Vec<String> = match fs::read_dir(&self.dir) {
+            Ok(entries) => entries
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .filter_map(|n| {
+                    let rest = n.strip_prefix(STAGING_PREFIX)?;
+                    Some(rest.split(STAGING_SEPARATOR).next()?.to_owned())
+                })
+                .collect(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((0, 0)),
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot read `{}`", self.dir.display()))
+            }
+        };
+        names.sort();
+        names.dedup();
+        let (mut count, mut bytes) = (0, 0);
+        for name in names {
+            let file = self.lock_file(&name)?;
+            if file.try_lock().is_ok() {
+                let (c, b) = self.remove_stale_staging(&name)?;
+                count += c;
+                bytes += b;
+            }
+        }
+        Ok((count, bytes))
+    }
+
+    /// Remove `<kernels>/.staging-<name>~*`; returns how many and their bytes.
+    fn remove_stale_staging(&self, name: &str) -> Result<(u64, u64)> {
         let prefix = format!("{STAGING_PREFIX}{name}{STAGING_SEPARATOR}");
+        let (mut count, mut bytes) = (0, 0);
         for entry in fs::read_dir(&self.dir)
             .with_context(|| format!("cannot read `{}`", self.dir.display()))?
         {
@@ -119,12 +176,14 @@ impl Kernels {
                 .to_str()
                 .is_some_and(|n| n.starts_with(&prefix))
             {
+                bytes += tree_bytes(&entry.path());
                 fs::remove_dir_all(entry.path()).with_context(|| {
                     format!("cannot remove leftover `{}`", entry.path().display())
                 })?;
+                count += 1;
             }
         }
-        Ok(())
+        Ok((count, bytes))
     }
 
     /// The manifest of `name`, if it is installed.
@@ -194,13 +253,15 @@ impl Kernels {
         let got = reader.digest();
         let from = &expected.url;
         if got.size < expected.size {
-            let message = format!(
-                "the transfer of kernel `{name}` from `{from}` ended after {} of {} bytes",
-                got.size, expected.size
-            );
+            let incomplete = Incomplete {
+                name: name.clone(),
+                url: from.clone(),
+                got: got.size,
+                expected: expected.size,
+            };
             return Err(match drained {
-                Err(cause) => anyhow::Error::new(cause).context(message),
-                Ok(()) => anyhow::anyhow!(message),
+                Err(cause) => anyhow::Error::new(cause).context(incomplete),
+                Ok(()) => anyhow::Error::new(incomplete),
             });
         }
         if got.size > expected.size {
@@ -267,4 +328,21 @@ impl Kernels {
         fs::create_dir_all(&self.dir)
             .with_context(|| format!("cannot create `{}`", self.dir.display()))
     }
+}
+
+/// The bytes of the regular files below `path`, not following symlinks.
+fn tree_bytes(path: &Path) -> u64 {
+    let Ok(metadata) = fs::symlink_metadata(path) else {
+        return 0;
+    };
+    if !metadata.is_dir() {
+        return if metadata.is_file() {
+            metadata.len()
+        } else {
+            0
+        };
+    }
+    fs::read_dir(path)
+        .map(|entries| entries.flatten().map(|e| tree_bytes(&e.path())).sum())
+        .unwrap_or(0)
 }

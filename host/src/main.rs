@@ -7,6 +7,7 @@
 mod atomic;
 mod cli;
 mod commands;
+mod downloads;
 mod hint;
 mod images;
 mod install;

@@ -3,6 +3,7 @@
 //! - state root: `$BANGER_STATE_DIR`, else `$XDG_STATE_HOME/banger`, else `~/.local/state/banger`
 //! - kernels: `$BANGER_KERNELS_DIR`, else `<state root>/kernels`
 //! - images: `<state root>/images`
+//! - partial downloads: `<state root>/downloads`
 
 use std::path::PathBuf;
 
@@ -13,6 +14,7 @@ use anyhow::{bail, Context, Result};
 pub struct State {
     pub kernels: PathBuf,
     pub images: PathBuf,
+    pub downloads: PathBuf,
 }
 
 impl State {
@@ -31,6 +33,7 @@ impl State {
         Ok(Self {
             kernels,
             images: root.join("images"),
+            downloads: root.join("downloads"),
         })
     }
 }

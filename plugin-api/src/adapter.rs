@@ -13,8 +13,8 @@ use abi_stable::{
 };
 
 use crate::{
-    Bundle, ByteStream, ByteStream_TO, HostBox, KernelSource, LogLevel, OpenRequest, Options,
-    PluginError, Source, SourceBox, Source_TO,
+    Bundle, BundleMessage, ByteStream, ByteStream_TO, HostBox, KernelSource, LogLevel, OpenMessage,
+    Options, PluginError, Source, SourceBox, Source_TO,
 };
 
 /// Run `f`, turning a panic into an [`crate::ErrorKind::PANIC`] error.
@@ -75,12 +75,17 @@ impl<S: KernelSource> Source for GuardedSource<S> {
 
     fn open(&self, request: RStr<'_>) -> RResult<Bundle, PluginError> {
         guard(|| {
-            let request: OpenRequest = serde_json::from_str(request.as_str())
+            let message: OpenMessage = serde_json::from_str(request.as_str())
                 .map_err(|e| PluginError::invalid_input(format!("malformed open request: {e}")))?;
-            let (info, reader) = self.0.open(&request)?;
+            let opened = self.0.open_at(&message.request, message.resume_from)?;
+            let info = BundleMessage {
+                info: opened.info,
+                resumable: opened.resume.is_some(),
+                resumed_from: opened.resume.unwrap_or(0),
+            };
             Ok(Bundle {
                 info: to_json(&info)?,
-                stream: ByteStream_TO::from_value(ReadStream(reader), TD_Opaque),
+                stream: ByteStream_TO::from_value(ReadStream(opened.stream), TD_Opaque),
             })
         })
     }

@@ -49,3 +49,41 @@ pub struct BundleInfo {
     /// The number of bytes the plugin expects the stream to have.
     pub size: u64,
 }
+
+/// The open request as it crosses the boundary: an [`OpenRequest`] plus, since 1.1, how many
+/// bytes of the bundle the host already holds from an interrupted download.
+///
+/// The host sends this; [`crate::KernelSource::open_at`] receives its parts. Plugins built
+/// against 1.0 read only the [`OpenRequest`] fields and stream from the start.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct OpenMessage {
+    /// The entry asked for.
+    #[serde(flatten)]
+    pub request: OpenRequest,
+    /// Bytes the host already holds; 0 for a fresh download.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub resume_from: u64,
+}
+
+/// What a plugin says about an opened stream, as it crosses the boundary: a [`BundleInfo`]
+/// plus, since 1.1, whether and where the stream resumes.
+///
+/// A 1.0 plugin sends a bare [`BundleInfo`], which reads as `resumable: false`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct BundleMessage {
+    /// The claims about the whole bundle.
+    #[serde(flatten)]
+    pub info: BundleInfo,
+    /// The stream comes over a network and the source honours
+    /// [`OpenMessage::resume_from`], so the host should keep what it receives.
+    #[serde(default)]
+    pub resumable: bool,
+    /// The offset of the stream's first byte: the asked one if the source could start there,
+    /// else 0.
+    #[serde(default)]
+    pub resumed_from: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}

@@ -37,12 +37,13 @@ mod module;
 mod source;
 
 pub use adapter::{guard, new_source_with, HostHandle};
-pub use entry::{BundleInfo, Entry, OpenRequest};
+pub use entry::{BundleInfo, BundleMessage, Entry, OpenMessage, OpenRequest};
 pub use error::{ErrorKind, PluginError};
 pub use host::{Host, HostBox, Host_TO, LogLevel};
 pub use module::{PluginInfo, SourcePlugin, SourcePluginRef, SourcePlugin_Prefix, HOST_API_OPTION};
 pub use source::{
-    Bundle, ByteStream, ByteStreamBox, ByteStream_TO, KernelSource, Source, SourceBox, Source_TO,
+    Bundle, ByteStream, ByteStreamBox, ByteStream_TO, KernelSource, Opened, Source, SourceBox,
+    Source_TO,
 };
 
 /// The version of this interface crate, which the host compares with the plugin's.

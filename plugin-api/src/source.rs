@@ -48,6 +48,16 @@ pub trait Source: Send + Sync {
 /// A [`Source`] as an owned FFI-safe trait object.
 pub type SourceBox = Source_TO<'static, RBox<()>>;
 
+/// A bundle stream opened by [`KernelSource::open_at`].
+pub struct Opened {
+    /// The claims about the whole bundle.
+    pub info: BundleInfo,
+    /// The bytes, from the offset in `resume` (or from 0).
+    pub stream: Box<dyn Read + Send>,
+    /// `Some(start)` if the stream is resumable, starting at byte `start`; `None` if not.
+    pub resume: Option<u64>,
+}
+
 /// A kernel source, in plain Rust. This is what a plugin author implements.
 ///
 /// Every method runs behind the unwind guard: a panic becomes an [`crate::ErrorKind::PANIC`]
@@ -61,6 +71,21 @@ pub trait KernelSource: Send + Sync + 'static {
         &self,
         request: &OpenRequest,
     ) -> Result<(BundleInfo, Box<dyn Read + Send>), PluginError>;
+
+    /// Since 1.1: open the bundle for a host that already holds its first `offset` bytes from
+    /// an interrupted download. A source that fetches over a network and can start at
+    /// `offset` returns an [`Opened`] with `resume: Some(start)`, where `start` is `offset` if
+    /// the server honoured it and 0 if not. The default calls [`KernelSource::open`] and streams
+    /// from the start, which is always correct.
+    fn open_at(&self, request: &OpenRequest, offset: u64) -> Result<Opened, PluginError> {
+        let _ = offset;
+        let (info, stream) = self.open(request)?;
+        Ok(Opened {
+            info,
+            stream,
+            resume: None,
+        })
+    }
 
     /// Answer a method added after 1.0. The default says the method is unsupported.
     fn call(&self, method: &str, input: &str) -> Result<String, PluginError> {

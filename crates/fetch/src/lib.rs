@@ -2,12 +2,17 @@
 //!
 //! One place decides how banger talks to web servers: rustls with the system roots plus an
 //! extra CA from `SSL_CERT_FILE`, `HTTPS_PROXY`/`NO_PROXY` from the environment, connect and
-//! read timeouts, and bodies that stream instead of sitting in memory. Whether the bytes are
-//! good is not this crate's business: the host hashes them.
+//! read timeouts, retries with backoff for transient failures, resumption with `Range`, and
+//! bodies that stream instead of sitting in memory ([`Download`]). Whether the bytes are good
+//! is not this crate's business: the host hashes them.
 #![forbid(unsafe_code)]
 
-use std::{path::PathBuf, time::Duration};
+mod download;
+pub mod plugin;
 
+use std::{path::PathBuf, sync::Arc, time::Duration};
+
+pub use download::Download;
 use reqwest::{
     blocking::{Client, Response},
     StatusCode,
@@ -15,8 +20,16 @@ use reqwest::{
 
 /// How long to wait for a TCP + TLS connection.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
-/// How long a read may stall before the transfer is abandoned.
+/// How long a read may stall before the transfer is abandoned, unless `$BANGER_HTTP_TIMEOUT`
+/// (seconds) says otherwise.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Attempts per request, and per stream for resuming after a failure mid-body.
+pub const ATTEMPTS: u32 = 5;
+/// The pause before the first retry; each later one doubles it (0.25, 0.5, 1, 2 s).
+pub const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+
+/// Receives a line for the user when a request is retried.
+pub type Notice = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// Which URL schemes a client accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,13 +76,46 @@ impl FetchError {
     pub fn is_not_found(&self) -> bool {
         matches!(self, Self::NotFound { .. })
     }
+
+    /// Whether trying again may help: a timeout, a refused or reset connection, a 5xx, 408 or
+    /// 429. A certificate the client rejects, a 404 or a bad URL are not transient.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Status { status, .. } => {
+                status.is_server_error()
+                    || *status == StatusCode::REQUEST_TIMEOUT
+                    || *status == StatusCode::TOO_MANY_REQUESTS
+            }
+            Self::Request { source, .. } => !is_tls_rejection(source),
+            _ => false,
+        }
+    }
+}
+
+/// Whether a TLS error (such as an untrusted certificate) is somewhere in `error`'s chain.
+fn is_tls_rejection(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if e.downcast_ref::<rustls::Error>().is_some() {
+            return true;
+        }
+        current = match e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner),
+            None => e.source(),
+        };
+    }
+    false
 }
 
 /// A configured client.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Fetcher {
     client: Client,
     schemes: Schemes,
+    notice: Option<Notice>,
 }
 
 impl Fetcher {
@@ -78,7 +124,7 @@ impl Fetcher {
         let mut builder = Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             // The blocking client applies this to each operation: sending, and every body read.
-            .timeout(READ_TIMEOUT)
+            .timeout(read_timeout())
             .user_agent(concat!("banger/", env!("CARGO_PKG_VERSION")))
             .https_only(schemes == Schemes::HttpsOnly);
         if let Some(path) = std::env::var_os("SSL_CERT_FILE").filter(|p| !p.is_empty()) {
@@ -92,19 +138,79 @@ impl Fetcher {
             builder = builder.tls_certs_merge(certs);
         }
         let client = builder.build().map_err(FetchError::Client)?;
-        Ok(Self { client, schemes })
+        Ok(Self {
+            client,
+            schemes,
+            notice: None,
+        })
     }
 
-    /// GET `url` and return the response, whose body streams through `io::Read`; any status
-    /// but 200 is an error.
-    pub fn get(&self, url: &str) -> Result<Response, FetchError> {
+    /// Tell `notice` about every retry, e.g. to show it to the user.
+    pub fn with_notice(mut self, notice: Notice) -> Self {
+        self.notice = Some(notice);
+        self
+    }
+
+    /// GET `url` from its first byte, retrying transient failures; see [`Fetcher::download`].
+    pub fn get(&self, url: &str) -> Result<Download, FetchError> {
+        self.download(url, 0)
+    }
+
+    /// GET `url` from byte `offset` (with `Range` when `offset` > 0), retrying transient
+    /// failures with backoff. The body resumes by itself after a failure mid-stream.
+    /// [`Download::start`] says where it begins: `offset` only if the server answered 206 with
+    /// a matching `Content-Range`, else 0.
+    pub fn download(&self, url: &str, offset: u64) -> Result<Download, FetchError> {
         self.check_scheme(url)?;
-        let response = self
-            .client
-            .get(url)
+        let mut attempt = 0;
+        loop {
+            match self.request(url, offset) {
+                Err(e) if e.is_transient() && attempt + 1 < ATTEMPTS => {
+                    self.pause(attempt, &e);
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+                Ok((response, start)) => {
+                    return Ok(Download::new(self.clone(), url, response, start))
+                }
+            }
+        }
+    }
+
+    /// One GET from `offset`: the response and the offset its body starts at. A ranged
+    /// request that comes back with anything but a matching 206 is asked again from byte 0.
+    fn request(&self, url: &str, offset: u64) -> Result<(Response, u64), FetchError> {
+        let mut request = self.client.get(url);
+        if offset > 0 {
+            request = request.header(reqwest::header::RANGE, format!("bytes={offset}-"));
+        }
+        let response = request
             .send()
             .map_err(|source| request_error(url, source))?;
-        check_status(url, response)
+        match response.status() {
+            StatusCode::PARTIAL_CONTENT
+                if offset > 0 && content_range_start(&response) == Some(offset) =>
+            {
+                Ok((response, offset))
+            }
+            StatusCode::PARTIAL_CONTENT | StatusCode::RANGE_NOT_SATISFIABLE if offset > 0 => {
+                self.request(url, 0)
+            }
+            _ => Ok((check_status(url, response)?, 0)),
+        }
+    }
+
+    /// Say that a retry is coming, and wait before it.
+    fn pause(&self, attempt: u32, error: &dyn std::fmt::Display) {
+        let wait = FIRST_BACKOFF * 2u32.pow(attempt);
+        if let Some(notice) = &self.notice {
+            notice(&format!(
+                "{error}; retrying in {:.2} s (attempt {} of {ATTEMPTS})",
+                wait.as_secs_f64(),
+                attempt + 2
+            ));
+        }
+        std::thread::sleep(wait);
     }
 
     /// HEAD `url`: any status but 200 is an error; returns the `Content-Length` it announces.
@@ -134,6 +240,30 @@ impl Fetcher {
             })
         }
     }
+}
+
+/// The read timeout: `$BANGER_HTTP_TIMEOUT` seconds, else [`READ_TIMEOUT`].
+fn read_timeout() -> Duration {
+    std::env::var("BANGER_HTTP_TIMEOUT")
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .filter(|s| *s > 0.0)
+        .map_or(READ_TIMEOUT, Duration::from_secs_f64)
+}
+
+/// The first byte position of a `Content-Range: bytes <start>-<end>/<total>` header.
+fn content_range_start(response: &Response) -> Option<u64> {
+    let value = response
+        .headers()
+        .get(reqwest::header::CONTENT_RANGE)?
+        .to_str()
+        .ok()?;
+    value
+        .strip_prefix("bytes ")?
+        .split('-')
+        .next()?
+        .parse()
+        .ok()
 }
 
 fn request_error(url: &str, source: reqwest::Error) -> FetchError {

@@ -1,7 +1,8 @@
 //! A small HTTP(S) file server on 127.0.0.1 for tests.
 //!
-//! It serves a directory, logs every request, and injects faults per path. For HTTPS it makes a
-//! fresh CA and a certificate for `127.0.0.1`/`localhost` at start; point `SSL_CERT_FILE` at
+//! It serves a directory, answers `Range: bytes=N-` with 206 and a `Content-Range`, logs every
+//! request, and injects faults per path (see [`Fault`]). For HTTPS it makes a fresh CA and a
+//! certificate for `127.0.0.1`/`localhost` at start; point `SSL_CERT_FILE` at
 //! [`Server::ca_file`] to trust it. One thread per connection, one request per connection.
 
 use std::{
@@ -15,6 +16,7 @@ use std::{
         Arc, Mutex,
     },
     thread,
+    time::Duration,
 };
 
 use rcgen::{
@@ -22,15 +24,24 @@ use rcgen::{
 };
 use rustls::pki_types::{pem::PemObject, PrivateKeyDer};
 
-/// A fault to inject when a path is requested.
+/// A fault to inject when a path is requested. Offsets count bytes of the body sent in that
+/// response, which for a ranged request starts at the requested offset.
 #[derive(Clone, Debug)]
 pub enum Fault {
     /// Answer with this status and an empty body.
     Status(u16),
     /// Announce the full length but close after this many body bytes.
     Truncate(usize),
-    /// Flip the bits of the byte at this offset.
+    /// Send this many body bytes, then reset the connection (TCP RST).
+    Reset(usize),
+    /// Flip the bits of the byte at this offset of the file.
     CorruptByte(usize),
+    /// Send this many body bytes, then go silent for this long before closing.
+    Stall(usize, Duration),
+    /// Answer a ranged request with 200 and the whole file, as servers without Range do.
+    IgnoreRange,
+    /// Send the body in chunks of this many bytes with this pause after each: a slow link.
+    Throttle(usize, Duration),
 }
 
 /// A running server; it stops accepting when dropped.
@@ -39,8 +50,15 @@ pub struct Server {
     scheme: &'static str,
     ca_file: Option<tempfile::NamedTempFile>,
     log: Arc<Mutex<Vec<String>>>,
-    faults: Arc<Mutex<HashMap<String, Fault>>>,
+    faults: Arc<Mutex<HashMap<String, Vec<Armed>>>>,
     stop: Arc<AtomicBool>,
+}
+
+/// A fault and how many more requests it applies to (`None`: all of them).
+#[derive(Clone, Debug)]
+struct Armed {
+    fault: Fault,
+    times: Option<u32>,
 }
 
 impl Server {
@@ -90,14 +108,17 @@ impl Server {
                     faults: faults.clone(),
                 };
                 let tls = tls.clone();
-                thread::spawn(move || match tls {
-                    Some(config) => {
-                        let Ok(connection) = rustls::ServerConnection::new(config) else {
-                            return;
-                        };
-                        handler.serve(rustls::StreamOwned::new(connection, stream));
+                thread::spawn(move || {
+                    let Ok(raw) = stream.try_clone() else { return };
+                    match tls {
+                        Some(config) => {
+                            let Ok(connection) = rustls::ServerConnection::new(config) else {
+                                return;
+                            };
+                            handler.serve(rustls::StreamOwned::new(connection, stream), &raw);
+                        }
+                        None => handler.serve(stream, &raw),
                     }
-                    None => handler.serve(stream),
                 });
             }
         });
@@ -114,17 +135,35 @@ impl Server {
         self.ca_file.as_ref().expect("an HTTPS server").path()
     }
 
-    /// Every request so far, as `METHOD /path STATUS`.
+    /// Every request so far, as `METHOD /path STATUS`, plus ` bytes=N-` for a ranged request.
     pub fn requests(&self) -> Vec<String> {
         self.log.lock().unwrap().clone()
     }
 
-    /// Inject `fault` for requests of `path` (without the leading slash).
+    /// Inject `fault` for every request of `path` (without the leading slash), replacing any
+    /// other fault for it.
     pub fn set_fault(&self, path: &str, fault: Fault) {
         self.faults
             .lock()
             .unwrap()
-            .insert(format!("/{path}"), fault);
+            .insert(format!("/{path}"), vec![Armed { fault, times: None }]);
+    }
+
+    /// Inject `fault` for the next `times` requests of `path`, ahead of the faults already set
+    /// for it, which apply again afterwards.
+    pub fn set_fault_times(&self, path: &str, fault: Fault, times: u32) {
+        self.faults
+            .lock()
+            .unwrap()
+            .entry(format!("/{path}"))
+            .or_default()
+            .insert(
+                0,
+                Armed {
+                    fault,
+                    times: Some(times),
+                },
+            );
     }
 }
 
@@ -145,11 +184,24 @@ impl Drop for Server {
 struct Handler {
     root: PathBuf,
     log: Arc<Mutex<Vec<String>>>,
-    faults: Arc<Mutex<HashMap<String, Fault>>>,
+    faults: Arc<Mutex<HashMap<String, Vec<Armed>>>>,
 }
 
 impl Handler {
-    fn serve(&self, mut stream: impl Read + Write) {
+    /// Take the first live fault for `path`, counting down a limited one.
+    fn take_fault(&self, path: &str) -> Option<Fault> {
+        let mut faults = self.faults.lock().unwrap();
+        let armed = faults
+            .get_mut(path)?
+            .iter_mut()
+            .find(|a| a.times != Some(0))?;
+        if let Some(n) = &mut armed.times {
+            *n -= 1;
+        }
+        Some(armed.fault.clone())
+    }
+
+    fn serve(&self, mut stream: impl Read + Write, raw: &TcpStream) {
         let mut head = String::new();
         {
             let mut reader = BufReader::new(&mut stream);
@@ -167,32 +219,86 @@ impl Handler {
             words.next().unwrap_or("").to_owned(),
             words.next().unwrap_or("/").to_owned(),
         );
-        let fault = self.faults.lock().unwrap().get(&path).cloned();
+        let range: Option<usize> = head.lines().find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            if !name.eq_ignore_ascii_case("range") {
+                return None;
+            }
+            value
+                .trim()
+                .strip_prefix("bytes=")?
+                .strip_suffix('-')?
+                .parse()
+                .ok()
+        });
+        let fault = self.take_fault(&path);
         let file = (!path.contains("..")).then(|| self.root.join(path.trim_start_matches('/')));
-        let body = file.and_then(|f| fs::read(f).ok());
-        let (status, mut body) = match (fault.clone(), body) {
-            (Some(Fault::Status(status)), _) => (status, Vec::new()),
-            (_, Some(body)) => (200, body),
-            (_, None) => (404, Vec::new()),
+        let mut body = file.and_then(|f| fs::read(f).ok());
+        if let (Some(Fault::CorruptByte(at)), Some(body)) = (&fault, &mut body) {
+            if let Some(byte) = body.get_mut(*at) {
+                *byte ^= 0xff;
+            }
+        }
+        let total = body.as_ref().map_or(0, Vec::len);
+        let ranged = range.filter(|_| !matches!(fault, Some(Fault::IgnoreRange)));
+        let (status, body) = match (&fault, body, ranged) {
+            (Some(Fault::Status(status)), _, _) => (*status, Vec::new()),
+            (_, None, _) => (404, Vec::new()),
+            (_, Some(_), Some(start)) if start >= total => (416, Vec::new()),
+            (_, Some(body), Some(start)) => (206, body[start..].to_vec()),
+            (_, Some(body), None) => (200, body),
         };
+        let range_note = range.map(|r| format!(" bytes={r}-")).unwrap_or_default();
         self.log
             .lock()
             .unwrap()
-            .push(format!("{method} {path} {status}"));
-        let length = body.len();
-        match fault {
-            Some(Fault::Truncate(n)) => body.truncate(n),
-            Some(Fault::CorruptByte(at)) if at < body.len() => body[at] ^= 0xff,
-            _ => {}
-        }
-        let reason = if status == 200 { "OK" } else { "Error" };
+            .push(format!("{method} {path} {status}{range_note}"));
+        let reason = match status {
+            200 => "OK",
+            206 => "Partial Content",
+            _ => "Error",
+        };
+        let content_range = match (status, ranged) {
+            (206, Some(start)) => format!("Content-Range: bytes {start}-{}/{total}\r\n", total - 1),
+            _ => String::new(),
+        };
         let header = format!(
-            "HTTP/1.1 {status} {reason}\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n"
+            "HTTP/1.1 {status} {reason}\r\nContent-Length: {}\r\n{content_range}Accept-Ranges: bytes\r\nConnection: close\r\n\r\n",
+            body.len()
         );
-        let _ = stream.write_all(header.as_bytes());
-        if method != "HEAD" {
-            let _ = stream.write_all(&body);
+        if stream.write_all(header.as_bytes()).is_err() || method == "HEAD" {
+            return;
         }
+        let _ = match fault {
+            Some(Fault::Truncate(n)) => stream.write_all(&body[..n.min(body.len())]),
+            Some(Fault::Reset(n)) => {
+                let _ = stream.write_all(&body[..n.min(body.len())]);
+                let _ = stream.flush();
+                // Closing with a zero linger time sends RST instead of FIN.
+                let _ = rustix::net::sockopt::set_socket_linger(raw, Some(Duration::ZERO));
+                return;
+            }
+            Some(Fault::Stall(n, pause)) => {
+                let _ = stream.write_all(&body[..n.min(body.len())]);
+                let _ = stream.flush();
+                thread::sleep(pause);
+                return;
+            }
+            Some(Fault::Throttle(chunk, pause)) => {
+                for part in body.chunks(chunk.max(1)) {
+                    if stream
+                        .write_all(part)
+                        .and_then(|()| stream.flush())
+                        .is_err()
+                    {
+                        return;
+                    }
+                    thread::sleep(pause);
+                }
+                Ok(())
+            }
+            _ => stream.write_all(&body),
+        };
         let _ = stream.flush();
     }
 }

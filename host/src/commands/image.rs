@@ -25,7 +25,7 @@ pub fn run(command: ImageCommand) -> Result<()> {
             force,
             json,
         } => {
-            let kernels = Kernels::new(state.kernels.clone());
+            let kernels = Kernels::new(&state);
             register(&images, &kernels, &name, &rootfs, &kernel_ref, force, json)
         }
         ImageCommand::List { json } => list(&images, json),

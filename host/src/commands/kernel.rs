@@ -1,6 +1,6 @@
 //! `banger kernel …`: list, pull, show and remove kernels.
 
-use std::io::Write;
+use std::io::{Read, Write};
 
 use anyhow::{Context, Result};
 use banger_catalog::{host_arch, validate_arch, validate_name, Catalog, Entry};
@@ -10,7 +10,7 @@ use crate::{
     cli::{ImportArgs, KernelCommand, SourceArgs},
     hint::Hinted,
     images::Images,
-    install::{Expected, KernelPaths, Kernels},
+    install::{Expected, Incomplete, KernelPaths, Kernels},
     manifest::{now_rfc3339, Manifest, Trust},
     plugins::{self, Source},
     progress,
@@ -24,7 +24,7 @@ pub(super) const CATALOG_TRANSPORTS: [&str; 3] = ["catalog", "mirror", "offline"
 
 pub fn run(command: KernelCommand) -> Result<()> {
     let state = State::from_env()?;
-    let kernels = Kernels::new(state.kernels.clone());
+    let kernels = Kernels::new(&state);
     match command {
         KernelCommand::List {
             available: false,
@@ -58,6 +58,7 @@ pub fn run(command: KernelCommand) -> Result<()> {
         KernelCommand::Publish(args) => super::publish::run(&kernels, args),
         KernelCommand::Mirror(args) => super::mirror::run(args),
         KernelCommand::Show { name, json } => show(&kernels, &name, json),
+        KernelCommand::Gc { json } => gc(&kernels, json),
         KernelCommand::Rm { name, force } => {
             remove(&kernels, &Images::new(state.images.clone()), &name, force)
         }
@@ -249,6 +250,7 @@ fn import(kernels: &Kernels, args: ImportArgs) -> Result<()> {
 
 /// Install `name` for `arch` from `source`. With a `trusted_entry` the bytes must match it;
 /// without one, they must match the source's own declaration, and the manifest says so.
+/// A resumable source continues an interrupted download from its partial file.
 fn install(
     kernels: &Kernels,
     source: &Source,
@@ -261,38 +263,11 @@ fn install(
     kernels.ensure_dir()?;
     let lock = kernels.lock(name)?;
     let installed = kernels.installed(name)?;
-
-    // With a trusted entry the decision needs no download; otherwise the source's own
-    // declaration, which comes with the opened stream, is what the bytes must match.
-    let (expected, trust, entry, stream) = match trusted_entry {
-        Some(entry) => {
-            let expected = Expected {
-                url: entry.url.clone(),
-                sha256: entry.sha256.clone(),
-                size: entry.size,
-            };
-            if !needs_install(installed.as_ref(), &expected, arch, force, source.name())? {
-                return report(
-                    kernels,
-                    name,
-                    arch,
-                    &expected,
-                    Trust::Catalog,
-                    "unchanged",
-                    json,
-                );
-            }
-            // The plugin's digest claims are ignored; where it fetches from is what messages
-            // and the manifest name.
-            let (claims, stream) = source.open(name, arch)?;
-            let expected = Expected {
-                url: claims.url,
-                ..expected
-            };
-            (expected, Trust::Catalog, entry, stream)
-        }
-        None => {
-            let entry = source
+    let (trust, entry) = match trusted_entry {
+        Some(entry) => (Trust::Catalog, entry),
+        None => (
+            Trust::Source,
+            source
                 .list()?
                 .into_iter()
                 .find(|e| e.name == name && e.arch == arch)
@@ -301,29 +276,64 @@ fn install(
                         "source `{}` does not offer `{name}` for {arch}",
                         source.name()
                     )
-                })?;
-            let (info, stream) = source.open(name, arch)?;
-            banger_catalog::validate_sha256(&info.sha256).map_err(|e| {
-                anyhow::anyhow!("source `{}` declared a bad sha256: {e}", source.name())
-            })?;
-            let expected = Expected {
-                url: info.url,
-                sha256: info.sha256,
-                size: info.size,
-            };
-            if !needs_install(installed.as_ref(), &expected, arch, force, source.name())? {
-                return report(
-                    kernels,
-                    name,
-                    arch,
-                    &expected,
-                    Trust::Source,
-                    "unchanged",
-                    json,
+                })?,
+        ),
+    };
+    let mut expected = Expected {
+        url: entry.url.clone(),
+        sha256: entry.sha256.clone(),
+        size: entry.size,
+    };
+    // The decision needs no download: the entry already says what the bytes must be.
+    if !needs_install(installed.as_ref(), &expected, arch, force, source.name())? {
+        return report(kernels, name, arch, &expected, trust, "unchanged", json);
+    }
+
+    let mut partial = kernels.downloads().partial(&expected.sha256, false)?;
+    // A partial as long as the bundle or longer is not a prefix of it; start over.
+    let offset = partial
+        .as_ref()
+        .map(|p| p.len())
+        .filter(|len| *len < expected.size)
+        .unwrap_or(0);
+    let (opened, stream) = source.open(name, arch, offset)?;
+    if opened.resumed_from != 0 && opened.resumed_from != offset {
+        anyhow::bail!(
+            "source `{}` resumed `{name}` at byte {}, but banger asked for byte {offset}",
+            source.name(),
+            opened.resumed_from
+        );
+    }
+    // Where the bytes come from is what messages and the manifest name.
+    expected.url = opened.info.url.clone();
+    if trust == Trust::Source {
+        banger_catalog::validate_sha256(&opened.info.sha256).map_err(|e| {
+            anyhow::anyhow!("source `{}` declared a bad sha256: {e}", source.name())
+        })?;
+        if opened.info.sha256 != expected.sha256 {
+            // The source declares other bytes than it listed: the partial is not theirs.
+            partial = None;
+        }
+        expected.sha256 = opened.info.sha256.clone();
+        expected.size = opened.info.size;
+        if !needs_install(installed.as_ref(), &expected, arch, force, source.name())? {
+            return report(kernels, name, arch, &expected, trust, "unchanged", json);
+        }
+    }
+    if opened.resumable && partial.is_none() {
+        partial = kernels.downloads().partial(&expected.sha256, true)?;
+    }
+    let stream: Box<dyn Read> = match (&mut partial, opened.resumable) {
+        (Some(partial), true) => {
+            if opened.resumed_from > 0 {
+                eprintln!(
+                    "resuming the download of `{name}` at byte {} of {}",
+                    opened.resumed_from, expected.size
                 );
             }
-            (expected, Trust::Source, entry, stream)
+            partial.resume(stream, opened.resumed_from)?
         }
+        _ => Box::new(stream),
     };
     let status = if installed.is_some() {
         "replaced"
@@ -348,6 +358,13 @@ fn install(
     let (stream, bar) = progress::wrap(stream, expected.size, name);
     let result = kernels.install(&lock, stream, &expected, &manifest);
     bar.finish_and_clear();
+    // Keep the partial only to resume a transfer that ended early; after an install, or
+    // bytes that were wrong, it has no use.
+    let resumable_later =
+        opened.resumable && matches!(&result, Err(e) if e.downcast_ref::<Incomplete>().is_some());
+    if let (Some(partial), false) = (partial, resumable_later) {
+        partial.remove()?;
+    }
     result?;
     report(kernels, name, arch, &expected, trust, status, json)
 }
@@ -530,6 +547,31 @@ fn remove(kernels: &Kernels, images: &Images, name: &str, force: bool) -> Result
             users.join(", ")
         );
     }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct GcResult {
+    partial_downloads: u64,
+    staging_directories: u64,
+    bytes_freed: u64,
+}
+
+fn gc(kernels: &Kernels, json: bool) -> Result<()> {
+    let (partial_downloads, partial_bytes) = kernels.downloads().gc()?;
+    let (staging_directories, staging_bytes) = kernels.gc()?;
+    let result = GcResult {
+        partial_downloads,
+        staging_directories,
+        bytes_freed: partial_bytes + staging_bytes,
+    };
+    if json {
+        return super::print_json(&result);
+    }
+    println!(
+        "removed {partial_downloads} partial download(s) and {staging_directories} staging director(ies), freeing {}",
+        super::human_size(result.bytes_freed)
+    );
     Ok(())
 }
 

@@ -215,7 +215,7 @@ fn present_action(path: &Path, entry: &Entry) -> Result<Action> {
 /// Download one bundle through `source` into `dir`, verified before it appears.
 fn fetch_into(source: &Source, planned: &Planned, dir: &Path) -> Result<()> {
     let entry = &planned.entry;
-    let (claims, stream) = source.open(&entry.name, &entry.arch)?;
+    let (claims, stream) = source.open(&entry.name, &entry.arch, 0)?;
     let target = dir.join(&planned.file);
     let partial = atomic::Partial::new(&target)?;
     let (stream, bar) = progress::wrap(stream, entry.size, &planned.file);
@@ -225,14 +225,14 @@ fn fetch_into(source: &Source, planned: &Planned, dir: &Path) -> Result<()> {
     copied.with_context(|| {
         format!(
             "cannot mirror `{}` ({}) from `{}`",
-            entry.name, entry.arch, claims.url
+            entry.name, entry.arch, claims.info.url
         )
     })?;
     let got = reader.digest();
     if got.size != entry.size || got.sha256 != entry.sha256 {
         bail!(
             "integrity error: `{}` delivered {} bytes with sha256 {}, but `{}` ({}) must have {} bytes with sha256 {}; nothing was written",
-            claims.url,
+            claims.info.url,
             got.size,
             got.sha256,
             entry.name,

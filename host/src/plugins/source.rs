@@ -12,8 +12,8 @@ use banger_plugin_api::{
         sabi_trait::TD_Opaque,
         std_types::{RResult, RStr, RString, Tuple2},
     },
-    BundleInfo, ByteStreamBox, Entry, Host, Host_TO, LogLevel, OpenRequest, PluginError, SourceBox,
-    API_VERSION, HOST_API_OPTION,
+    BundleMessage, ByteStreamBox, Entry, Host, Host_TO, LogLevel, OpenMessage, OpenRequest,
+    PluginError, SourceBox, API_VERSION, HOST_API_OPTION,
 };
 
 use super::Plugin;
@@ -72,11 +72,20 @@ impl Source {
         Ok(entries)
     }
 
-    /// Open a bundle: the plugin's claims about it, and its bytes.
-    pub fn open(&self, name: &str, arch: &str) -> Result<(BundleInfo, BundleStream)> {
-        let request = serde_json::to_string(&OpenRequest {
-            name: name.to_owned(),
-            arch: arch.to_owned(),
+    /// Open a bundle, asking for it from byte `resume_from` (0 for all of it): the plugin's
+    /// claims about it, and its bytes.
+    pub fn open(
+        &self,
+        name: &str,
+        arch: &str,
+        resume_from: u64,
+    ) -> Result<(BundleMessage, BundleStream)> {
+        let request = serde_json::to_string(&OpenMessage {
+            request: OpenRequest {
+                name: name.to_owned(),
+                arch: arch.to_owned(),
+            },
+            resume_from,
         })?;
         let bundle = self
             .source
@@ -85,12 +94,13 @@ impl Source {
             .map_err(|e| {
                 plugin_error(&self.plugin, &format!("cannot open `{name}` for {arch}"), e)
             })?;
-        let info: BundleInfo = serde_json::from_str(bundle.info.as_str()).with_context(|| {
-            format!(
-                "source `{}` described `{name}` in malformed JSON",
-                self.plugin.name
-            )
-        })?;
+        let info: BundleMessage =
+            serde_json::from_str(bundle.info.as_str()).with_context(|| {
+                format!(
+                    "source `{}` described `{name}` in malformed JSON",
+                    self.plugin.name
+                )
+            })?;
         Ok((
             info,
             BundleStream {

@@ -9,4 +9,5 @@ mod plugins;
 mod publish;
 mod pull;
 mod readme;
+mod reliability;
 mod util;

@@ -155,12 +155,6 @@ fn failed_pulls_install_nothing_and_keep_the_existing_install() {
             format!("sent more than the {} bytes", size - 1),
         ),
         (
-            "truncated body",
-            other.entry.clone(),
-            Some(Fault::Truncate(size as usize / 2)),
-            format!("ended after {} of {size} bytes", size / 2),
-        ),
-        (
             "corrupt byte",
             other.entry.clone(),
             Some(Fault::CorruptByte(size as usize - 20)),

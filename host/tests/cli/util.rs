@@ -79,6 +79,17 @@ impl TestContext {
 
     /// Run banger under `wrapper` (e.g. `["unshare", "-n"]`), with this context's environment.
     pub fn banger_under(&self, wrapper: &[&str], args: &[&str]) -> Output {
+        self.command_under(wrapper, args).output().unwrap()
+    }
+
+    /// The command that runs banger with `args` and this context's environment.
+    pub fn command(&self, args: &[&str]) -> Command {
+        self.command_under(&[], args)
+    }
+
+    /// The command that runs banger under `wrapper`; banger's path follows the wrapper's
+    /// arguments.
+    pub fn command_under(&self, wrapper: &[&str], args: &[&str]) -> Command {
         let banger = env!("CARGO_BIN_EXE_banger");
         let (program, wrapper_args) = match wrapper.split_first() {
             Some((program, rest)) => (*program, rest),
@@ -96,9 +107,8 @@ impl TestContext {
             .args(args)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .output()
-            .unwrap()
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
+        command
     }
 
     /// Run banger and require success; returns stdout.

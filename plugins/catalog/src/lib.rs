@@ -1,15 +1,17 @@
 //! The `catalog` source: entries from the `catalog.json` embedded at build time (or the file
 //! named by `$BANGER_CATALOG`), bundles fetched over HTTPS only.
 //!
-//! The catalog is parsed once, when the source is built. Whether the bytes match is the host's
-//! check, not this plugin's.
+//! The catalog is parsed once, when the source is built. Downloads retry transient failures and
+//! resume with `Range` (see `banger_fetch`), and the plugin tells the host it can resume, so an
+//! interrupted pull continues from the bytes the host kept. Whether the bytes match is the
+//! host's check, not this plugin's.
 
-use std::io::Read;
+use std::{io::Read, sync::Arc};
 
 use banger_catalog::Catalog;
-use banger_fetch::{Fetcher, Schemes};
+use banger_fetch::{plugin::fetcher, Schemes};
 use banger_plugin_api::{
-    BundleInfo, Entry, ErrorKind, HostHandle, KernelSource, OpenRequest, PluginError,
+    BundleInfo, Entry, ErrorKind, HostHandle, KernelSource, OpenRequest, Opened, PluginError,
 };
 
 banger_plugin_api::export_plugin! {
@@ -22,10 +24,11 @@ banger_plugin_api::export_plugin! {
 struct CatalogSource {
     catalog: Catalog,
     origin: String,
+    host: Arc<HostHandle>,
 }
 
 impl CatalogSource {
-    fn new(options: Vec<(String, String)>, _host: HostHandle) -> Result<Self, PluginError> {
+    fn new(options: Vec<(String, String)>, host: HostHandle) -> Result<Self, PluginError> {
         if let Some((key, _)) = options.iter().find(|(key, _)| !key.starts_with("banger.")) {
             return Err(PluginError::invalid_input(format!(
                 "the catalog source takes no option `{key}`"
@@ -33,7 +36,11 @@ impl CatalogSource {
         }
         let (catalog, origin) = Catalog::trusted()
             .map_err(|e| PluginError::from_error(ErrorKind::INVALID_INPUT, &e))?;
-        Ok(Self { catalog, origin })
+        Ok(Self {
+            catalog,
+            origin,
+            host: Arc::new(host),
+        })
     }
 }
 
@@ -46,6 +53,11 @@ impl KernelSource for CatalogSource {
         &self,
         request: &OpenRequest,
     ) -> Result<(BundleInfo, Box<dyn Read + Send>), PluginError> {
+        let opened = self.open_at(request, 0)?;
+        Ok((opened.info, opened.stream))
+    }
+
+    fn open_at(&self, request: &OpenRequest, offset: u64) -> Result<Opened, PluginError> {
         let entry = self
             .catalog
             .find(&request.name, &request.arch)
@@ -55,21 +67,15 @@ impl KernelSource for CatalogSource {
                     request.name, request.arch, self.origin
                 ))
             })?;
-        let fetcher = Fetcher::new(Schemes::HttpsOnly)
-            .map_err(|e| PluginError::from_error(ErrorKind::NETWORK, &e))?;
-        let body = fetcher.get(&entry.url).map_err(|e| {
-            let kind = if e.is_not_found() {
-                ErrorKind::NOT_FOUND
-            } else {
-                ErrorKind::NETWORK
-            };
-            PluginError::from_error(kind, &e)
-        })?;
-        let info = BundleInfo {
-            url: entry.url.clone(),
-            sha256: entry.sha256.clone(),
-            size: entry.size,
-        };
-        Ok((info, Box::new(body)))
+        let body = fetcher(Schemes::HttpsOnly, &self.host)?.download(&entry.url, offset)?;
+        Ok(Opened {
+            info: BundleInfo {
+                url: entry.url.clone(),
+                sha256: entry.sha256.clone(),
+                size: entry.size,
+            },
+            resume: Some(body.start()),
+            stream: Box::new(body),
+        })
     }
 }

@@ -9,12 +9,12 @@
 //!
 //! Options: `mirror=URL`, else `$BANGER_MIRROR_URL`.
 
-use std::io::Read;
+use std::{io::Read, sync::Arc};
 
 use banger_catalog::{locate, Catalog};
-use banger_fetch::{Fetcher, Schemes};
+use banger_fetch::{plugin::fetcher, Fetcher, Schemes};
 use banger_plugin_api::{
-    BundleInfo, Entry, ErrorKind, HostHandle, KernelSource, OpenRequest, PluginError,
+    BundleInfo, Entry, ErrorKind, HostHandle, KernelSource, OpenRequest, Opened, PluginError,
 };
 
 banger_plugin_api::export_plugin! {
@@ -31,7 +31,7 @@ struct MirrorSource {
     base: String,
     trusted: Catalog,
     fetcher: Fetcher,
-    host: HostHandle,
+    host: Arc<HostHandle>,
 }
 
 impl MirrorSource {
@@ -63,12 +63,11 @@ impl MirrorSource {
         }
         let (trusted, _) = Catalog::trusted()
             .map_err(|e| PluginError::from_error(ErrorKind::INVALID_INPUT, &e))?;
-        let fetcher = Fetcher::new(Schemes::HttpAndHttps)
-            .map_err(|e| PluginError::from_error(ErrorKind::NETWORK, &e))?;
+        let host = Arc::new(host);
         Ok(Self {
             base: base.trim_end_matches('/').to_owned(),
             trusted,
-            fetcher,
+            fetcher: fetcher(Schemes::HttpAndHttps, &host)?,
             host,
         })
     }
@@ -86,7 +85,7 @@ impl MirrorSource {
                 self.host.info(&format!("`{url}` does not exist"));
                 return Ok(None);
             }
-            Err(e) => return Err(PluginError::from_error(ErrorKind::NETWORK, &e)),
+            Err(e) => return Err(e.into()),
         };
         let mut json = String::new();
         body.by_ref()
@@ -113,6 +112,11 @@ impl KernelSource for MirrorSource {
         &self,
         request: &OpenRequest,
     ) -> Result<(BundleInfo, Box<dyn Read + Send>), PluginError> {
+        let opened = self.open_at(request, 0)?;
+        Ok((opened.info, opened.stream))
+    }
+
+    fn open_at(&self, request: &OpenRequest, offset: u64) -> Result<Opened, PluginError> {
         let index = match self.trusted.find(&request.name, &request.arch) {
             Some(_) => None,
             None => self.index()?,
@@ -126,19 +130,15 @@ impl KernelSource for MirrorSource {
                 ))
             })?;
         let url = self.url(file);
-        let body = self.fetcher.get(&url).map_err(|e| {
-            let kind = if e.is_not_found() {
-                ErrorKind::NOT_FOUND
-            } else {
-                ErrorKind::NETWORK
-            };
-            PluginError::from_error(kind, &e)
-        })?;
-        let info = BundleInfo {
-            url,
-            sha256: entry.sha256.clone(),
-            size: entry.size,
-        };
-        Ok((info, Box::new(body)))
+        let body = self.fetcher.download(&url, offset)?;
+        Ok(Opened {
+            info: BundleInfo {
+                url,
+                sha256: entry.sha256.clone(),
+                size: entry.size,
+            },
+            resume: Some(body.start()),
+            stream: Box::new(body),
+        })
     }
 }

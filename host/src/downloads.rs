@@ -1,0 +1,148 @@
+//! Partial downloads: `<state root>/downloads/<sha256>.partial` keeps the compressed bytes of a
+//! bundle as they arrive, so that an interrupted pull (network drop, Ctrl-C, `kill -9`) resumes
+//! where it stopped instead of starting over.
+//!
+//! The file is always a prefix of the bundle as the source sent it: bytes are appended in
+//! order, and a crash can only cut the tail. Whether that prefix is the right one is decided as
+//! always, by the sha256 of the whole bundle; a partial whose bundle fails the check is
+//! deleted. Each partial is locked (`flock`) while a pull uses it, so two processes never
+//! write the same file; `banger kernel gc` removes the ones no pull holds.
+
+use std::{
+    fs::{self, File},
+    io::{self, Read, Seek, Write},
+    path::PathBuf,
+};
+
+use anyhow::{Context, Result};
+
+const SUFFIX: &str = ".partial";
+
+/// The downloads directory.
+pub struct Downloads {
+    dir: PathBuf,
+}
+
+/// A locked partial download of one bundle.
+pub struct Partial {
+    path: PathBuf,
+    file: File,
+    len: u64,
+}
+
+impl Downloads {
+    pub fn new(dir: PathBuf) -> Self {
+        Self { dir }
+    }
+
+    /// The partial download of the bundle with `sha256`; with `create`, an empty one if there
+    /// is none. `None` when there is none, or another banger holds it (this pull then keeps
+    /// nothing).
+    pub fn partial(&self, sha256: &str, create: bool) -> Result<Option<Partial>> {
+        let path = self.dir.join(format!("{sha256}{SUFFIX}"));
+        if create {
+            fs::create_dir_all(&self.dir)
+                .with_context(|| format!("cannot create `{}`", self.dir.display()))?;
+        }
+        let file = match File::options()
+            .read(true)
+            .append(true)
+            .create(create)
+            .open(&path)
+        {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound && !create => return Ok(None),
+            Err(e) => return Err(e).with_context(|| format!("cannot open `{}`", path.display())),
+        };
+        if file.try_lock().is_err() {
+            return Ok(None);
+        }
+        let len = file.metadata()?.len();
+        Ok(Some(Partial { path, file, len }))
+    }
+
+    /// Remove every partial download no pull holds; returns how many and their bytes.
+    pub fn gc(&self) -> Result<(u64, u64)> {
+        let entries = match fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((0, 0)),
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot read `{}`", self.dir.display()))
+            }
+        };
+        let (mut count, mut bytes) = (0, 0);
+        for entry in entries {
+            let path = entry?.path();
+            if !path.to_string_lossy().ends_with(SUFFIX) {
+                continue;
+            }
+            let Ok(file) = File::options().read(true).write(true).open(&path) else {
+                continue;
+            };
+            if file.try_lock().is_err() {
+                continue;
+            }
+            let len = file.metadata()?.len();
+            fs::remove_file(&path)
+                .with_context(|| format!("cannot remove `{}`", path.display()))?;
+            count += 1;
+            bytes += len;
+        }
+        Ok((count, bytes))
+    }
+}
+
+impl Partial {
+    /// Bytes already kept.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// The bundle's bytes: the kept prefix followed by `rest` when the source resumed at its
+    /// end, else `rest` alone after discarding the prefix. Whatever `rest` yields is appended.
+    pub fn resume<'a>(
+        &mut self,
+        rest: impl Read + 'a,
+        resumed_from: u64,
+    ) -> Result<Box<dyn Read + 'a>> {
+        let kept = if resumed_from == self.len && self.len > 0 {
+            let mut reader = self.file.try_clone()?;
+            reader.rewind()?;
+            Some(reader.take(self.len))
+        } else {
+            self.file.set_len(0)?;
+            self.len = 0;
+            None
+        };
+        // Unbuffered: every chunk reaches the file as it arrives, so a `kill -9` loses nothing
+        // the source had delivered.
+        let tee = Tee {
+            inner: rest,
+            copy: self.file.try_clone()?,
+        };
+        Ok(match kept {
+            Some(kept) => Box::new(kept.chain(tee)),
+            None => Box::new(tee),
+        })
+    }
+
+    /// Delete the file: the bundle is installed, or its bytes were wrong.
+    pub fn remove(self) -> Result<()> {
+        fs::remove_file(&self.path)
+            .with_context(|| format!("cannot remove `{}`", self.path.display()))
+    }
+}
+
+/// Passes bytes through and appends a copy of each to a writer.
+struct Tee<R, W: Write> {
+    inner: R,
+    copy: W,
+}
+
+impl<R: Read, W: Write> Read for Tee<R, W> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.copy.write_all(&buf[..n])?;
+        Ok(n)
+    }
+}
