@@ -1,0 +1,361 @@
+//! `banger-fuzz`: mutation fuzzing of the two parsers that read untrusted bytes, for a bounded
+//! time: bundle extraction (`banger_bundle::extract`) and catalog parsing
+//! (`banger_catalog::Catalog::parse`).
+//!
+//! Each case starts from a valid input (a packed fixture kernel, hostile archives from the test
+//! kit, a valid catalog) and mutates it: bit flips, interesting bytes, truncation, duplicated
+//! or reordered 512-byte tar blocks with their header checksums fixed so that the mutation
+//! reaches the entry checks, and for catalogs, entries with hostile field values. Properties:
+//!
+//! - nothing panics;
+//! - an accepted bundle holds only `vmlinux`, `initrd.img` and `modules/**`, with no special
+//!   file, no setuid/setgid/sticky or world-writable mode, and every symlink resolving inside
+//!   `modules/`; nothing is ever written beside the staging directory;
+//! - an accepted catalog satisfies every entry rule and has unique (name, arch) pairs.
+//!
+//! Usage: `banger-fuzz [--seconds N] [--seed S]`. It prints the seed, the case counts and the
+//! duration, and exits non-zero with the seed and case number on the first violation.
+
+use std::{
+    fs,
+    os::unix::fs::{MetadataExt, PermissionsExt},
+    panic::{catch_unwind, AssertUnwindSafe},
+    path::Path,
+    process::ExitCode,
+    time::{Duration, Instant, SystemTime},
+};
+
+use banger_bundle::{
+    extract,
+    pack::{Compression, Plan},
+    Limits,
+};
+use banger_catalog::{validate_entry, Catalog};
+use banger_testkit::{archive::RawTar, kernel};
+
+/// xorshift64*: small, fast and reproducible from its seed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+const INTERESTING: &[u8] = b"\x00\xff/.\\\x7f01257LKSx";
+
+fn main() -> ExitCode {
+    let mut seconds = 10.0;
+    let mut seed = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(1, |d| d.as_nanos() as u64)
+        | 1;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let value = args.next().and_then(|v| v.parse::<f64>().ok());
+        match (arg.as_str(), value) {
+            ("--seconds", Some(v)) if v > 0.0 => seconds = v,
+            ("--seed", Some(v)) => seed = v as u64 | 1,
+            _ => {
+                eprintln!("usage: banger-fuzz [--seconds N] [--seed S]");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    println!("fuzz: seed {seed}, {seconds} s");
+    let budget = Duration::from_secs_f64(seconds);
+    let started = Instant::now();
+    let corpus = Corpus::new();
+    let mut rng = Rng(seed);
+    let (mut bundles, mut accepted, mut catalogs, mut valid_catalogs) = (0u64, 0u64, 0u64, 0u64);
+    while started.elapsed() < budget {
+        // Mostly bundles: they are the costlier and the more dangerous input.
+        let outcome = if rng.below(4) == 0 {
+            catalogs += 1;
+            fuzz_catalog(&corpus, &mut rng).map(|ok| valid_catalogs += u64::from(ok))
+        } else {
+            bundles += 1;
+            fuzz_bundle(&corpus, &mut rng).map(|ok| accepted += u64::from(ok))
+        };
+        if let Err(violation) = outcome {
+            eprintln!(
+                "fuzz: VIOLATION after {} cases (seed {seed}): {violation}",
+                bundles + catalogs
+            );
+            return ExitCode::FAILURE;
+        }
+    }
+    println!(
+        "fuzz: {} cases in {:.1} s: {bundles} bundles ({accepted} accepted), {catalogs} catalogs ({valid_catalogs} valid), no violation",
+        bundles + catalogs,
+        started.elapsed().as_secs_f64()
+    );
+    ExitCode::SUCCESS
+}
+
+/// The valid and hostile inputs that cases start from.
+struct Corpus {
+    /// Uncompressed tar archives.
+    tars: Vec<Vec<u8>>,
+    catalog: String,
+}
+
+impl Corpus {
+    fn new() -> Self {
+        let work = tempfile::tempdir().expect("a temporary directory");
+        let tree = work.path().join("tree");
+        kernel::write_tree(&tree, "6.12.3");
+        let mut packed = Vec::new();
+        let level0 = Compression {
+            level: 1,
+            threads: 0,
+        };
+        Plan::scan(&tree)
+            .and_then(|plan| plan.write(&mut packed, level0, |_| {}))
+            .expect("the fixture packs");
+        let valid = zstd::decode_all(&packed[..]).expect("the fixture decompresses");
+        let k = |t: RawTar| t.file("vmlinux", b"\x7fELF kernel");
+        let tars = vec![
+            valid,
+            k(RawTar::new())
+                .dir("modules/")
+                .symlink("modules/a", "../vmlinux")
+                .finish(),
+            k(RawTar::new())
+                .dir("modules/")
+                .symlink("modules/l", "d/x")
+                .dir("modules/d/")
+                .file("modules/d/x", b"m")
+                .finish(),
+            k(RawTar::new()).file("modules/../../escape", b"x").finish(),
+            k(RawTar::new()).file("vmlinux", b"again").finish(),
+        ];
+        let entry = |name: &str, arch: &str, sha: char| {
+            serde_json::json!({
+                "name": name, "distro": "void", "arch": arch, "kernel_version": "6.12.3",
+                "url": format!("https://k.example/{name}-{arch}.tar.zst"),
+                "sha256": sha.to_string().repeat(64), "size": 1234, "description": "d",
+            })
+        };
+        let catalog = serde_json::to_string_pretty(&serde_json::json!({
+            "schema": 1,
+            "entries": [entry("alpine-6.6", "x86_64", 'a'), entry("void-6.12", "arm64", 'b'), entry("void-6.12", "x86_64", 'c')],
+        }))
+        .expect("JSON");
+        Self { tars, catalog }
+    }
+}
+
+/// Mutate a tar archive, keeping header checksums valid so that the entry checks are reached.
+fn mutate_tar(rng: &mut Rng, tar: &[u8]) -> Vec<u8> {
+    let mut bytes = tar.to_vec();
+    for _ in 0..=rng.below(4) {
+        let blocks = bytes.len() / 512;
+        match rng.below(6) {
+            0 | 1 if !bytes.is_empty() => {
+                // Within a header: name, mode, size, type flag, link name, prefix.
+                let block = rng.below(blocks) * 512;
+                let field = [0, 100, 124, 156, 157, 345][rng.below(6)];
+                let at = (block + field + rng.below(12)).min(bytes.len() - 1);
+                bytes[at] = INTERESTING[rng.below(INTERESTING.len())];
+            }
+            2 if !bytes.is_empty() => {
+                let at = rng.below(bytes.len());
+                bytes[at] ^= 1 << rng.below(8);
+            }
+            3 if blocks > 1 => {
+                // Duplicate a block somewhere else: repeated entries, bodies read as headers.
+                let from = rng.below(blocks) * 512;
+                let to = rng.below(blocks) * 512;
+                let block = bytes[from..from + 512].to_vec();
+                bytes.splice(to..to, block);
+            }
+            4 => bytes.truncate(rng.below(bytes.len() + 1)),
+            _ => {}
+        }
+    }
+    fix_checksums(&mut bytes);
+    bytes
+}
+
+/// Recompute the checksum of every block that carries a tar magic.
+fn fix_checksums(bytes: &mut [u8]) {
+    for block in bytes.chunks_exact_mut(512) {
+        if &block[257..262] != b"ustar" {
+            continue;
+        }
+        block[148..156].fill(b' ');
+        let sum: u32 = block.iter().map(|b| u32::from(*b)).sum();
+        let text = format!("{sum:06o}\0 ");
+        block[148..156].copy_from_slice(text.as_bytes());
+    }
+}
+
+/// One extraction case; `Ok(true)` if the bundle was accepted.
+fn fuzz_bundle(corpus: &Corpus, rng: &mut Rng) -> Result<bool, String> {
+    let base = &corpus.tars[rng.below(corpus.tars.len())];
+    let tar = mutate_tar(rng, base);
+    let mut bundle = zstd::encode_all(&tar[..], 1).map_err(|e| e.to_string())?;
+    if rng.below(8) == 0 && !bundle.is_empty() {
+        // Sometimes break the compressed stream itself.
+        let at = rng.below(bundle.len());
+        bundle[at] ^= 0xff;
+    }
+    let parent = tempfile::Builder::new()
+        .prefix("banger-fuzz-")
+        .tempdir_in(scratch())
+        .map_err(|e| e.to_string())?;
+    let staging = parent.path().join("staging");
+    fs::create_dir(&staging).map_err(|e| e.to_string())?;
+    let limits = Limits {
+        max_unpacked: 64 << 20,
+        ..Limits::default()
+    };
+    let result = catch_unwind(AssertUnwindSafe(|| extract(&bundle[..], &staging, &limits)))
+        .map_err(|_| "extract panicked".to_owned())?;
+    let beside: Vec<_> = fs::read_dir(parent.path())
+        .map_err(|e| e.to_string())?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name() != "staging")
+        .map(|e| e.file_name())
+        .collect();
+    if !beside.is_empty() {
+        return Err(format!(
+            "extraction wrote beside the staging directory: {beside:?}"
+        ));
+    }
+    match result {
+        Ok(_) => check_tree(&staging).map(|()| true),
+        Err(e) if e.to_string().is_empty() => Err("an error without a message".into()),
+        Err(_) => Ok(false),
+    }
+}
+
+/// The properties of an accepted bundle's tree.
+fn check_tree(staging: &Path) -> Result<(), String> {
+    let vmlinux =
+        fs::symlink_metadata(staging.join("vmlinux")).map_err(|e| format!("vmlinux: {e}"))?;
+    if !vmlinux.is_file() {
+        return Err("vmlinux is not a regular file".into());
+    }
+    let modules = staging.join("modules");
+    let real_modules = fs::canonicalize(&modules).ok();
+    for relative in kernel::list(staging) {
+        let top = relative.split('/').next().unwrap_or_default();
+        if !["vmlinux", "initrd.img", "modules"].contains(&top) {
+            return Err(format!("`{relative}` is outside the layout"));
+        }
+        let path = staging.join(&relative);
+        let metadata = fs::symlink_metadata(&path).map_err(|e| e.to_string())?;
+        let mode = metadata.mode();
+        if metadata.file_type().is_symlink() {
+            if top != "modules" {
+                return Err(format!("symlink `{relative}` outside modules/"));
+            }
+            let target =
+                fs::canonicalize(&path).map_err(|e| format!("`{relative}` dangles: {e}"))?;
+            if !real_modules.as_ref().is_some_and(|m| target.starts_with(m)) {
+                return Err(format!("`{relative}` resolves to {}", target.display()));
+            }
+        } else if !metadata.is_file() && !metadata.is_dir() {
+            return Err(format!("`{relative}` is a special file"));
+        } else if mode & 0o7000 != 0 || mode & 0o002 != 0 {
+            return Err(format!(
+                "`{relative}` has mode {:o}",
+                metadata.permissions().mode()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Where extraction cases write: tmpfs when there is one, since file creation on disk is slow.
+fn scratch() -> std::path::PathBuf {
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() {
+        shm.to_owned()
+    } else {
+        std::env::temp_dir()
+    }
+}
+
+/// One catalog case; `Ok(true)` if the mutated catalog was valid.
+fn fuzz_catalog(corpus: &Corpus, rng: &mut Rng) -> Result<bool, String> {
+    let mut text = corpus.catalog.clone().into_bytes();
+    if rng.below(2) == 0 {
+        // Structured: replace one field's value with something hostile.
+        let mut document: serde_json::Value =
+            serde_json::from_slice(&text).map_err(|e| e.to_string())?;
+        let entries = document["entries"].as_array_mut().ok_or("no entries")?;
+        let index = rng.below(entries.len());
+        let field = [
+            "name",
+            "distro",
+            "arch",
+            "kernel_version",
+            "url",
+            "sha256",
+            "size",
+            "schema",
+        ][rng.below(8)];
+        let values = [
+            serde_json::json!("../x"),
+            serde_json::json!("a/b"),
+            serde_json::json!(""),
+            serde_json::json!("A".repeat(70)),
+            serde_json::json!("void-6.12"),
+            serde_json::json!("aarch64"),
+            serde_json::json!(-1),
+            serde_json::json!(0),
+            serde_json::json!(u64::MAX),
+            serde_json::json!(null),
+            serde_json::json!("F".repeat(64)),
+            serde_json::json!("x86_64"),
+            serde_json::json!([1, 2]),
+        ];
+        let value = values[rng.below(values.len())].clone();
+        if field == "schema" {
+            document["schema"] = value;
+        } else {
+            entries[index][field] = value;
+        }
+        text = serde_json::to_vec(&document).map_err(|e| e.to_string())?;
+    } else {
+        for _ in 0..=rng.below(3) {
+            if text.is_empty() {
+                break;
+            }
+            let at = rng.below(text.len());
+            match rng.below(3) {
+                0 => text[at] = INTERESTING[rng.below(INTERESTING.len())],
+                1 => text.truncate(at),
+                _ => {
+                    text.remove(at);
+                }
+            }
+        }
+    }
+    let json = String::from_utf8_lossy(&text);
+    let parsed = catch_unwind(|| Catalog::parse(&json, "fuzz"))
+        .map_err(|_| "Catalog::parse panicked".to_owned())?;
+    let Ok(catalog) = parsed else {
+        return Ok(false);
+    };
+    for (i, entry) in catalog.entries.iter().enumerate() {
+        validate_entry(entry).map_err(|e| format!("accepted an invalid entry: {e}"))?;
+        if catalog.entries[..i]
+            .iter()
+            .any(|e| e.name == entry.name && e.arch == entry.arch)
+        {
+            return Err(format!("accepted a duplicate `{}`", entry.name));
+        }
+    }
+    Ok(true)
+}
