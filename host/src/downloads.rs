@@ -102,9 +102,9 @@ impl Partial {
     /// end, else `rest` alone after discarding the prefix. Whatever `rest` yields is appended.
     pub fn resume<'a>(
         &mut self,
-        rest: impl Read + 'a,
+        rest: impl Read + Send + 'a,
         resumed_from: u64,
-    ) -> Result<Box<dyn Read + 'a>> {
+    ) -> Result<Box<dyn Read + Send + 'a>> {
         let kept = if resumed_from == self.len && self.len > 0 {
             let mut reader = self.file.try_clone()?;
             reader.rewind()?;
@@ -118,7 +118,7 @@ impl Partial {
         // the source had delivered.
         let tee = Tee {
             inner: rest,
-            copy: self.file.try_clone()?,
+            copy: Some(self.file.try_clone()?),
         };
         Ok(match kept {
             Some(kept) => Box::new(kept.chain(tee)),
@@ -133,16 +133,23 @@ impl Partial {
     }
 }
 
-/// Passes bytes through and appends a copy of each to a writer.
+/// Passes bytes through and appends a copy of each to a writer. If the copy cannot be written
+/// (a full disk), copying stops with a warning and the bytes still pass: the partial file keeps
+/// a shorter prefix, and the download itself goes on.
 struct Tee<R, W: Write> {
     inner: R,
-    copy: W,
+    copy: Option<W>,
 }
 
 impl<R: Read, W: Write> Read for Tee<R, W> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.copy.write_all(&buf[..n])?;
+        if let Some(copy) = &mut self.copy {
+            if let Err(e) = copy.write_all(&buf[..n]) {
+                eprintln!("warning: cannot keep the download for resuming: {e}");
+                self.copy = None;
+            }
+        }
         Ok(n)
     }
 }

@@ -224,7 +224,7 @@ impl Kernels {
     pub fn install(
         &self,
         lock: &NameLock,
-        stream: impl Read,
+        stream: impl Read + Send,
         expected: &Expected,
         manifest: &Manifest,
     ) -> Result<()> {

@@ -16,6 +16,7 @@ mod digest;
 mod error;
 pub mod layout;
 pub mod pack;
+mod pipe;
 mod tree;
 
 use std::{
@@ -78,7 +79,11 @@ pub struct Extracted {
 
 /// Extract a bundle stream into the existing, empty directory `dest`, reading the stream to its
 /// end so the digest covers every byte.
-pub fn extract(stream: impl Read, dest: &Path, limits: &Limits) -> Result<Extracted, BundleError> {
+pub fn extract(
+    stream: impl Read + Send,
+    dest: &Path,
+    limits: &Limits,
+) -> Result<Extracted, BundleError> {
     extract_from(
         &mut DigestReader::new(stream, limits.max_compressed),
         dest,
@@ -89,7 +94,7 @@ pub fn extract(stream: impl Read, dest: &Path, limits: &Limits) -> Result<Extrac
 /// [`extract`] from a [`DigestReader`] the caller keeps, so that after a failure it can
 /// [`DigestReader::drain`] the rest and tell corrupt bytes from a bad archive. The reader's cap
 /// should be `limits.max_compressed`.
-pub fn extract_from<R: Read>(
+pub fn extract_from<R: Read + Send>(
     reader: &mut DigestReader<R>,
     dest: &Path,
     limits: &Limits,
@@ -100,24 +105,44 @@ pub fn extract_from<R: Read>(
             source,
         }
     })?;
-    let (files, unpacked) = {
-        let mut decoder =
-            zstd::stream::read::Decoder::new(&mut *reader).map_err(|e| read_error(e, limits))?;
-        decoder
-            .window_log_max(limits.window_log_max)
-            .map_err(|e| read_error(e, limits))?;
-        let counts = Unpacker::new(&dir, limits).run(tar::Archive::new(&mut decoder))?;
+    let (decompressed, mut tar_stream) = pipe::channel();
+    let compressed = &mut *reader;
+    let (counts, pumped) = std::thread::scope(|scope| {
+        let producer = scope.spawn(move || decompress(compressed, limits, &decompressed));
+        let counts = Unpacker::new(&dir, limits).run(tar::Archive::new(&mut tar_stream));
         // The tar end marker may leave padding, and the frame may be followed by more frames:
-        // drain both so that every compressed byte is hashed and counted.
-        io::copy(&mut decoder, &mut io::sink()).map_err(|e| read_error(e, limits))?;
-        io::copy(&mut decoder.finish(), &mut io::sink()).map_err(|e| read_error(e, limits))?;
-        counts
-    };
+        // read them all so that every compressed byte is hashed and counted. After a failure,
+        // hanging up stops the producer instead.
+        let drained = match &counts {
+            Ok(_) => io::copy(&mut tar_stream, &mut io::sink()).map(|_| ()),
+            Err(_) => Ok(()),
+        };
+        drop(tar_stream);
+        let pumped = producer
+            .join()
+            .expect("the decompression thread does not panic");
+        (counts, drained.and(pumped))
+    });
+    let (files, unpacked) = counts?;
+    pumped.map_err(|e| read_error(e, limits))?;
     Ok(Extracted {
         digest: reader.digest(),
         files,
         unpacked,
     })
+}
+
+/// The producer's side of [`extract_from`]: decompress everything the reader holds, then any
+/// bytes after the last frame, sending the output to `sender`.
+fn decompress<R: Read>(
+    reader: &mut DigestReader<R>,
+    limits: &Limits,
+    sender: &pipe::Sender,
+) -> io::Result<()> {
+    let mut decoder = zstd::stream::read::Decoder::new(&mut *reader)?;
+    decoder.window_log_max(limits.window_log_max)?;
+    pipe::pump(&mut decoder, sender);
+    io::copy(&mut decoder.finish(), &mut io::sink()).map(|_| ())
 }
 
 /// Writes accepted entries; holds the state of one extraction.

@@ -323,7 +323,7 @@ fn install(
     if opened.resumable && partial.is_none() {
         partial = kernels.downloads().partial(&expected.sha256, true)?;
     }
-    let stream: Box<dyn Read> = match (&mut partial, opened.resumable) {
+    let stream: Box<dyn Read + Send> = match (&mut partial, opened.resumable) {
         (Some(partial), true) => {
             if opened.resumed_from > 0 {
                 eprintln!(
