@@ -7,8 +7,8 @@
 //!
 //! The same files always give the same bytes: entries in a fixed order (`vmlinux`,
 //! `initrd.img`, then `modules/` depth first, names sorted bytewise), owner 0/0, one fixed
-//! mtime, modes normalised to 0644, 0755 and 0777 (symlinks), no user or group names. zstd's
-//! output does not depend on the number of worker threads.
+//! mtime, modes normalised to 0644, 0755 and 0777 (symlinks), no user or group names. With one
+//! worker thread or more, zstd's output does not depend on their number (fixed job size).
 //!
 //! Top-level `vmlinux`, `initrd.img` and `modules` may be symlinks on disk (build directories
 //! often link them); they are followed. Below `modules/`, symlinks are kept as symlinks and
@@ -21,6 +21,8 @@ use std::{
     path::{Path, PathBuf},
 };
 
+use zstd::stream::raw::CParameter;
+
 use crate::{
     digest::DigestWriter,
     layout::BundlePath,
@@ -32,6 +34,9 @@ use crate::{
 /// The mtime of every entry: 2000-01-01T00:00:00Z. Old enough to mean nothing, new enough that
 /// no tool calls it implausible.
 pub const PACK_MTIME: u64 = 946_684_800;
+
+/// Bytes per zstd worker job when compressing on several threads.
+const JOB_SIZE: u32 = 8 << 20;
 
 /// The top-level names a bundle holds, in archive order.
 const TOP_LEVEL: [&str; 3] = ["vmlinux", "initrd.img", "modules"];
@@ -258,6 +263,16 @@ impl Plan {
         encoder.include_checksum(true).map_err(whole)?;
         if compression.threads > 0 {
             encoder.multithread(compression.threads).map_err(whole)?;
+            // zstd's default job at level 19 is 4 windows (32 MiB), which leaves a 60 MB
+            // bundle with one or two jobs and a core idle. 8 MiB jobs that overlap by an
+            // eighth of the window keep every core busy and cost about 0.2% in size. Fixed
+            // values, so the output does not depend on the number of threads.
+            encoder
+                .set_parameter(CParameter::JobSize(JOB_SIZE))
+                .map_err(whole)?;
+            encoder
+                .set_parameter(CParameter::OverlapSizeLog(7))
+                .map_err(whole)?;
         }
         let mut builder = tar::Builder::new(encoder);
         let mut done = 0;
