@@ -10,7 +10,7 @@
 use std::{
     fs,
     io::{self, Write},
-    path::{Path, PathBuf},
+    path::Path,
 };
 
 use anyhow::{bail, Context, Result};
@@ -339,7 +339,7 @@ fn report(dir: &Path, dry_run: bool, plan: &[Planned], json: bool) -> Result<()>
         if dry_run { "dry run: " } else { "" },
         super::human_size(total(Action::Add) + total(Action::Replace)),
         super::human_size(total(Action::Skip)),
-        PathBuf::from(dir).display()
+        dir.display()
     )?;
     Ok(())
 }

@@ -116,10 +116,7 @@ impl ImportSource {
             *packed = Some(self.pack()?);
         }
         let packed = packed.as_ref().expect("packed above");
-        let file = packed
-            .file
-            .reopen()
-            .map_err(|e| PluginError::from_error(ErrorKind::IO, &e))?;
+        let file = packed.file.reopen()?;
         let entry = Entry {
             sha256: packed.sha256.clone(),
             size: packed.size,
@@ -142,12 +139,10 @@ impl ImportSource {
                 self.dir.display()
             ));
         }
-        let io = |e: std::io::Error| PluginError::from_error(ErrorKind::IO, &e);
         let file = tempfile::Builder::new()
             .prefix("banger-import-")
             .suffix(".tar.zst")
-            .tempfile()
-            .map_err(io)?;
+            .tempfile()?;
         let written = plan
             .write(file.as_file(), Compression::local(), |_| {})
             .map_err(|e| PluginError::from_error(ErrorKind::IO, &e))?;
