@@ -35,6 +35,12 @@ impl Downloads {
         Self { dir }
     }
 
+    /// The directory; plugins get it as `banger.scratch_dir` for their own temporary files,
+    /// named `*.partial` so that `gc` finds what a killed run left.
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+
     /// The partial download of the bundle with `sha256`; with `create`, an empty one if there
     /// is none. `None` when there is none, or another banger holds it (this pull then keeps
     /// nothing).

@@ -40,7 +40,10 @@ pub use adapter::{guard, new_source_with, HostHandle};
 pub use entry::{BundleInfo, BundleMessage, Entry, OpenMessage, OpenRequest};
 pub use error::{ErrorKind, PluginError};
 pub use host::{Host, HostBox, Host_TO, LogLevel};
-pub use module::{PluginInfo, SourcePlugin, SourcePluginRef, SourcePlugin_Prefix, HOST_API_OPTION};
+pub use module::{
+    PluginInfo, SourcePlugin, SourcePluginRef, SourcePlugin_Prefix, HOST_API_OPTION,
+    SCRATCH_DIR_OPTION,
+};
 pub use source::{
     Bundle, ByteStream, ByteStreamBox, ByteStream_TO, KernelSource, Opened, Source, SourceBox,
     Source_TO,

@@ -15,6 +15,11 @@ use crate::{HostBox, Options, PluginError, SourceBox};
 /// plugin can tell what the host supports. Keys starting with `banger.` are reserved for the host.
 pub const HOST_API_OPTION: &str = "banger.host_api";
 
+/// Since 1.1: the option key under which the host passes a directory for the plugin's temporary
+/// files (it may not exist yet). Name them `*.partial`: `banger kernel gc` removes the ones no
+/// process holds with `flock`, so nothing a killed run leaves behind stays forever.
+pub const SCRATCH_DIR_OPTION: &str = "banger.scratch_dir";
+
 /// Who a plugin is.
 #[repr(C)]
 #[derive(StableAbi, Clone, Debug)]

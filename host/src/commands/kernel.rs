@@ -35,7 +35,7 @@ pub fn run(command: KernelCommand) -> Result<()> {
             available: true,
             source,
             json,
-        } => list_available(&source, json),
+        } => list_available(&kernels, &source, json),
         KernelCommand::Pull {
             name,
             source,
@@ -56,7 +56,7 @@ pub fn run(command: KernelCommand) -> Result<()> {
         ),
         KernelCommand::Import(args) => import(&kernels, args),
         KernelCommand::Publish(args) => super::publish::run(&kernels, args),
-        KernelCommand::Mirror(args) => super::mirror::run(args),
+        KernelCommand::Mirror(args) => super::mirror::run(&kernels, args),
         KernelCommand::Show { name, json } => show(&kernels, &name, json),
         KernelCommand::Gc { json } => gc(&kernels, json),
         KernelCommand::Rm { name, force } => {
@@ -102,8 +102,8 @@ struct Available {
     verified: bool,
 }
 
-fn list_available(args: &SourceArgs, json: bool) -> Result<()> {
-    let source = open_source(args)?;
+fn list_available(kernels: &Kernels, args: &SourceArgs, json: bool) -> Result<()> {
+    let source = open_source(args, kernels)?;
     let (trusted, _) = Catalog::trusted()?;
     let available: Vec<Available> = source
         .list()?
@@ -149,9 +149,9 @@ fn list_available(args: &SourceArgs, json: bool) -> Result<()> {
     Ok(())
 }
 
-pub(super) fn open_source(args: &SourceArgs) -> Result<Source> {
+pub(super) fn open_source(args: &SourceArgs, kernels: &Kernels) -> Result<Source> {
     let plugin = plugins::find_named(&args.source)?;
-    Source::new(plugin, &args.options())
+    Source::new(plugin, &args.options(), kernels.downloads().dir())
 }
 
 /// What a pull may do beyond installing a verified kernel where none is.
@@ -186,12 +186,12 @@ fn pull(
     let arch = arch.unwrap_or(host_arch());
     validate_arch(arch).map_err(anyhow::Error::msg)?;
     if !CATALOG_TRANSPORTS.contains(&args.source.as_str()) {
-        let source = open_source(args)?;
+        let source = open_source(args, kernels)?;
         return install(kernels, &source, name, arch, None, replace.force, json);
     }
     let (catalog, origin) = Catalog::trusted()?;
     if let Some(entry) = catalog.find(name, arch) {
-        let source = open_source(args)?;
+        let source = open_source(args, kernels)?;
         return install(
             kernels,
             &source,
@@ -205,7 +205,7 @@ fn pull(
     if args.source == "catalog" {
         return Err(not_in_catalog(&catalog, &origin, name, arch));
     }
-    let source = open_source(args)?;
+    let source = open_source(args, kernels)?;
     let listed = source
         .list()?
         .iter()
@@ -242,7 +242,11 @@ fn import(kernels: &Kernels, args: ImportArgs) -> Result<()> {
     if args.force {
         options.push(("force".to_owned(), "true".to_owned()));
     }
-    let source = Source::new(plugins::find_named("import")?, &options)?;
+    let source = Source::new(
+        plugins::find_named("import")?,
+        &options,
+        kernels.downloads().dir(),
+    )?;
     install(
         kernels, &source, &args.name, &args.arch, None, args.force, args.json,
     )

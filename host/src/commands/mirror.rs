@@ -21,7 +21,7 @@ use banger_catalog::{
 use serde::Serialize;
 
 use super::kernel::{open_source, CATALOG_TRANSPORTS};
-use crate::{atomic, cli::MirrorArgs, hint::Hinted, plugins::Source, progress};
+use crate::{atomic, cli::MirrorArgs, hint::Hinted, install::Kernels, plugins::Source, progress};
 
 /// One bundle to mirror.
 struct Planned {
@@ -61,7 +61,7 @@ struct BundleResult<'a> {
     action: Action,
 }
 
-pub fn run(args: MirrorArgs) -> Result<()> {
+pub fn run(kernels: &Kernels, args: MirrorArgs) -> Result<()> {
     let arches: Vec<String> = match (&args.arch, args.all_arches) {
         (_, true) => ARCHES.iter().map(|a| (*a).to_owned()).collect(),
         (Some(arch), false) => vec![arch.clone()],
@@ -74,7 +74,7 @@ pub fn run(args: MirrorArgs) -> Result<()> {
         validate_name(name).map_err(anyhow::Error::msg)?;
     }
     let (trusted, origin) = Catalog::trusted()?;
-    let source = open_source(&args.source)?;
+    let source = open_source(&args.source, kernels)?;
     let candidates = candidates(&trusted, &source, &arches)?;
     let selected = select(candidates, &args, &arches, &origin, source.name())?;
 

@@ -4,7 +4,10 @@
 //! Nothing a plugin says is taken on trust: entries are validated against the catalog rules,
 //! and the bytes it streams are hashed by the install pipeline, not here.
 
-use std::io::{self, Read};
+use std::{
+    io::{self, Read},
+    path::Path,
+};
 
 use anyhow::{Context, Result};
 use banger_plugin_api::{
@@ -13,7 +16,7 @@ use banger_plugin_api::{
         std_types::{RResult, RStr, RString, Tuple2},
     },
     BundleMessage, ByteStreamBox, Entry, Host, Host_TO, LogLevel, OpenMessage, OpenRequest,
-    PluginError, SourceBox, API_VERSION, HOST_API_OPTION,
+    PluginError, SourceBox, API_VERSION, HOST_API_OPTION, SCRATCH_DIR_OPTION,
 };
 
 use super::Plugin;
@@ -25,8 +28,9 @@ pub struct Source {
 }
 
 impl Source {
-    /// Build the plugin's source with the user's options.
-    pub fn new(plugin: Plugin, options: &[(String, String)]) -> Result<Self> {
+    /// Build the plugin's source with the user's options, plus the host's own: its interface
+    /// version and a scratch directory for temporary files.
+    pub fn new(plugin: Plugin, options: &[(String, String)], scratch: &Path) -> Result<Self> {
         if let Some((key, _)) = options.iter().find(|(key, _)| key.starts_with("banger.")) {
             anyhow::bail!("option `{key}` is reserved for banger itself");
         }
@@ -35,6 +39,10 @@ impl Source {
             .map(|(k, v)| Tuple2(RString::from(k.as_str()), RString::from(v.as_str())))
             .collect();
         ffi_options.push(Tuple2(HOST_API_OPTION.into(), API_VERSION.into()));
+        ffi_options.push(Tuple2(
+            SCRATCH_DIR_OPTION.into(),
+            scratch.display().to_string().into(),
+        ));
         let host = Host_TO::from_value(
             HostCallbacks {
                 plugin: plugin.name.clone(),

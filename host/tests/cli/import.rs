@@ -65,6 +65,13 @@ fn import_installs_the_build_directory_and_reads_the_banner() {
     );
     assert_eq!(manifest["sha256"], result["sha256"]);
 
+    // The temporary bundle was packed in the scratch directory and is gone again.
+    let scratch: Vec<_> = fs::read_dir(t.path("state/downloads"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(scratch.is_empty(), "{scratch:?}");
+
     // The same directory again packs to the same bytes, so there is nothing to do.
     let again = t.ok(&import_args("void-6.12", &dir, "x86_64"));
     assert!(again.contains("already installed"), "{again}");

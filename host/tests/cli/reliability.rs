@@ -375,8 +375,14 @@ fn gc_removes_leftovers_no_pull_holds() {
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(partial.exists());
+    // What a killed `kernel import` leaves: its temporary bundle in the scratch directory.
+    fs::write(
+        t.path("state/downloads/.import-killed.tar.zst.partial"),
+        "half a bundle",
+    )
+    .unwrap();
     let freed: Value = serde_json::from_str(&t.ok(&["kernel", "gc", "--json"])).unwrap();
-    assert_eq!(freed["partial_downloads"], 1);
+    assert_eq!(freed["partial_downloads"], 2);
     assert_eq!(freed["staging_directories"], 1);
     assert!(freed["bytes_freed"].as_u64().unwrap() > 0);
     assert!(!partial.exists());

@@ -5,7 +5,8 @@
 //! ELF for `arch` and reads its release from the `Linux version` banner; a release given as
 //! `kernel_version` that differs from the banner is refused unless `force` is set.
 //!
-//! The directory is packed once, reproducibly, into a private temporary bundle, and the host
+//! The directory is packed once, reproducibly, into a private temporary bundle (in the host's
+//! scratch directory, where `banger kernel gc` finds it if the run is killed), and the host
 //! installs that bundle through the same pipeline as a download: the same layout rules,
 //! digest check, staging and atomic rename. Top-level files that are not part of a bundle
 //! (`.config`, `System.map`, build leftovers) are ignored, with a warning that names them.
@@ -22,6 +23,7 @@ use std::{
 use banger_bundle::pack::{Compression, Plan};
 use banger_plugin_api::{
     BundleInfo, Entry, ErrorKind, HostHandle, KernelSource, OpenRequest, PluginError,
+    SCRATCH_DIR_OPTION,
 };
 
 banger_plugin_api::export_plugin! {
@@ -33,6 +35,8 @@ banger_plugin_api::export_plugin! {
 
 struct ImportSource {
     dir: PathBuf,
+    /// Where the temporary bundle goes: the host's scratch directory, else `$TMPDIR`.
+    scratch: Option<PathBuf>,
     /// The entry, without sha256 and size until the directory is packed.
     entry: Entry,
     host: HostHandle,
@@ -60,6 +64,7 @@ impl ImportSource {
             description: String::new(),
         };
         let mut force = false;
+        let mut scratch = None;
         for (key, value) in options {
             match key.as_str() {
                 "dir" => dir = Some(PathBuf::from(value)),
@@ -69,6 +74,7 @@ impl ImportSource {
                 "kernel_version" => entry.kernel_version = value,
                 "description" => entry.description = value,
                 "force" => force = value == "true",
+                SCRATCH_DIR_OPTION => scratch = Some(PathBuf::from(value)),
                 key if key.starts_with("banger.") => {}
                 key => {
                     return Err(PluginError::invalid_input(format!(
@@ -105,6 +111,7 @@ impl ImportSource {
             dir,
             entry,
             host,
+            scratch,
             packed: Mutex::new(None),
         })
     }
@@ -139,10 +146,20 @@ impl ImportSource {
                 self.dir.display()
             ));
         }
+        let scratch = match &self.scratch {
+            Some(dir) => {
+                std::fs::create_dir_all(dir)?;
+                dir.clone()
+            }
+            None => std::env::temp_dir(),
+        };
+        // `.partial`, so that `banger kernel gc` removes it if this run is killed.
         let file = tempfile::Builder::new()
-            .prefix("banger-import-")
-            .suffix(".tar.zst")
-            .tempfile()?;
+            .prefix(".import-")
+            .suffix(".tar.zst.partial")
+            .tempfile_in(scratch)?;
+        // Held while this source lives, so that `gc` leaves the file alone meanwhile.
+        file.as_file().lock()?;
         let written = plan
             .write(file.as_file(), Compression::local(), |_| {})
             .map_err(|e| PluginError::from_error(ErrorKind::IO, &e))?;
