@@ -62,6 +62,16 @@ impl Tree {
         }
     }
 
+    /// Whether `components` name a directory of the archive (the root is one).
+    fn is_dir(&self, components: &[String]) -> bool {
+        components.is_empty()
+            || matches!(
+                self.nodes
+                    .get(&BundlePath::from_components(components.to_vec())),
+                Some(Node::Dir { .. })
+            )
+    }
+
     pub(crate) fn get(&self, path: &BundlePath) -> Option<&Node> {
         self.nodes.get(path)
     }
@@ -85,8 +95,9 @@ impl Tree {
             .parent()
             .map(|p| p.components().to_vec())
             .unwrap_or_default();
-        for part in target.split('/') {
-            match part {
+        let parts: Vec<&str> = target.split('/').collect();
+        for (i, part) in parts.iter().enumerate() {
+            match *part {
                 "" | "." => {}
                 ".." => {
                     if at.pop().is_none() {
@@ -97,6 +108,15 @@ impl Tree {
                     at.push(name.to_owned());
                     let here = BundlePath::from_components(std::mem::take(&mut at));
                     at = self.resolve_from(&here, hops)?.components().to_vec();
+                    // Anything after this step (a name, `.`, `..` or a trailing slash) needs a
+                    // directory here, as the kernel's own path walk does.
+                    let more = i + 1 < parts.len();
+                    if more && !self.is_dir(&at) {
+                        return Err(format!(
+                            "its target `{target}` goes through `{}`, which is not a directory in the archive",
+                            at.join("/")
+                        ));
+                    }
                 }
             }
         }

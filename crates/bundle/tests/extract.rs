@@ -128,6 +128,23 @@ fn hostile_archives_are_rejected_naming_the_entry() {
             "does not exist in the archive",
         ),
         (
+            "link through a file with a trailing slash (found by the fuzzer)",
+            k(RawTar::new())
+                .symlink("modules/l", "d/x/")
+                .dir("modules/d/")
+                .file("modules/d/x", b"m")
+                .bundle(),
+            "goes through `modules/d/x`, which is not a directory",
+        ),
+        (
+            "link through a file and back up",
+            k(RawTar::new())
+                .file("modules/f", b"m")
+                .symlink("modules/l", "f/../f")
+                .bundle(),
+            "goes through `modules/f`, which is not a directory",
+        ),
+        (
             "symlink loop",
             k(RawTar::new())
                 .symlink("modules/a", "b")

@@ -59,10 +59,10 @@ fn main() -> ExitCode {
         | 1;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        let value = args.next().and_then(|v| v.parse::<f64>().ok());
-        match (arg.as_str(), value) {
-            ("--seconds", Some(v)) if v > 0.0 => seconds = v,
-            ("--seed", Some(v)) => seed = v as u64 | 1,
+        let value = args.next().unwrap_or_default();
+        match (arg.as_str(), value.parse::<f64>(), value.parse::<u64>()) {
+            ("--seconds", Ok(v), _) if v > 0.0 => seconds = v,
+            ("--seed", _, Ok(v)) => seed = v | 1,
             _ => {
                 eprintln!("usage: banger-fuzz [--seconds N] [--seed S]");
                 return ExitCode::from(2);
@@ -231,11 +231,18 @@ fn fuzz_bundle(corpus: &Corpus, rng: &mut Rng) -> Result<bool, String> {
             "extraction wrote beside the staging directory: {beside:?}"
         ));
     }
-    match result {
+    let checked = match result {
         Ok(_) => check_tree(&staging).map(|()| true),
         Err(e) if e.to_string().is_empty() => Err("an error without a message".into()),
         Err(_) => Ok(false),
-    }
+    };
+    checked.map_err(|violation| {
+        let kept = std::env::temp_dir().join("banger-fuzz-failure.tar.zst");
+        match fs::write(&kept, &bundle) {
+            Ok(()) => format!("{violation} (bundle kept in {})", kept.display()),
+            Err(_) => violation,
+        }
+    })
 }
 
 /// The properties of an accepted bundle's tree.
