@@ -187,7 +187,8 @@ fn pull(
     validate_arch(arch).map_err(anyhow::Error::msg)?;
     if !CATALOG_TRANSPORTS.contains(&args.source.as_str()) {
         let source = open_source(args, kernels)?;
-        return install(kernels, &source, name, arch, None, replace.force, json);
+        let entry = required(&source, name, arch)?;
+        return install(kernels, &source, entry, Trust::Source, replace.force, json);
     }
     let (catalog, origin) = Catalog::trusted()?;
     if let Some(entry) = catalog.find(name, arch) {
@@ -195,9 +196,8 @@ fn pull(
         return install(
             kernels,
             &source,
-            name,
-            arch,
-            Some(entry.clone()),
+            entry.clone(),
+            Trust::Catalog,
             replace.force,
             json,
         );
@@ -206,21 +206,35 @@ fn pull(
         return Err(not_in_catalog(&catalog, &origin, name, arch));
     }
     let source = open_source(args, kernels)?;
-    let listed = source
-        .list()?
-        .iter()
-        .any(|e| e.name == name && e.arch == arch);
-    match (listed, replace.allow_unverified) {
-        (true, true) => install(kernels, &source, name, arch, None, replace.force, json),
-        (true, false) => Err(Hinted::error(
+    match (offered(&source, name, arch)?, replace.allow_unverified) {
+        (Some(entry), true) => install(kernels, &source, entry, Trust::Source, replace.force, json),
+        (Some(_), false) => Err(Hinted::error(
             format!(
                 "`{name}` for {arch} is not in the {origin}; only source `{}`'s own catalog.json lists it, and banger does not trust that",
                 source.name()
             ),
             "pass --allow-unverified to install it anyway, checked against that catalog.json's sha256; its manifest will record \"verified\": false",
         )),
-        (false, _) => Err(not_in_catalog(&catalog, &origin, name, arch)),
+        (None, _) => Err(not_in_catalog(&catalog, &origin, name, arch)),
     }
+}
+
+/// The entry `source` lists for (name, arch), if any.
+fn offered(source: &Source, name: &str, arch: &str) -> Result<Option<Entry>> {
+    Ok(source
+        .list()?
+        .into_iter()
+        .find(|e| e.name == name && e.arch == arch))
+}
+
+/// The entry `source` lists for (name, arch); an error naming the source if there is none.
+fn required(source: &Source, name: &str, arch: &str) -> Result<Entry> {
+    offered(source, name, arch)?.with_context(|| {
+        format!(
+            "source `{}` does not offer `{name}` for {arch}",
+            source.name()
+        )
+    })
 }
 
 fn import(kernels: &Kernels, args: ImportArgs) -> Result<()> {
@@ -247,42 +261,33 @@ fn import(kernels: &Kernels, args: ImportArgs) -> Result<()> {
         &options,
         kernels.downloads().dir(),
     )?;
+    let entry = required(&source, &args.name, &args.arch)?;
     install(
-        kernels, &source, &args.name, &args.arch, None, args.force, args.json,
+        kernels,
+        &source,
+        entry,
+        Trust::Source,
+        args.force,
+        args.json,
     )
 }
 
-/// Install `name` for `arch` from `source`. With a `trusted_entry` the bytes must match it;
-/// without one, they must match the source's own declaration, and the manifest says so.
-/// A resumable source continues an interrupted download from its partial file.
+/// Install `entry` from `source`. With [`Trust::Catalog`] the bytes must match the entry,
+/// which comes from the trusted catalog; with [`Trust::Source`] they must match the source's
+/// own declaration at open, and the manifest says so. A resumable source continues an
+/// interrupted download from its partial file.
 fn install(
     kernels: &Kernels,
     source: &Source,
-    name: &str,
-    arch: &str,
-    trusted_entry: Option<Entry>,
+    entry: Entry,
+    trust: Trust,
     force: bool,
     json: bool,
 ) -> Result<()> {
+    let (name, arch) = (entry.name.as_str(), entry.arch.as_str());
     kernels.ensure_dir()?;
     let lock = kernels.lock(name)?;
     let installed = kernels.installed(name)?;
-    let (trust, entry) = match trusted_entry {
-        Some(entry) => (Trust::Catalog, entry),
-        None => (
-            Trust::Source,
-            source
-                .list()?
-                .into_iter()
-                .find(|e| e.name == name && e.arch == arch)
-                .with_context(|| {
-                    format!(
-                        "source `{}` does not offer `{name}` for {arch}",
-                        source.name()
-                    )
-                })?,
-        ),
-    };
     let mut expected = Expected {
         url: entry.url.clone(),
         sha256: entry.sha256.clone(),
