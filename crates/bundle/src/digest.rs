@@ -22,17 +22,60 @@ pub struct DigestReader<R> {
     cap: u64,
 }
 
-/// The marker error a [`DigestReader`] raises at its cap, recognised by [`crate::extract`].
-#[derive(Debug)]
-pub(crate) struct OverCap(pub u64);
+/// The marker error a [`DigestReader`] or [`CapReader`] raises at its cap, recognised by
+/// [`crate::extract`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OverCap {
+    pub(crate) stream: Stream,
+    pub(crate) limit: u64,
+}
+
+/// Which stream went over its cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stream {
+    Compressed,
+    Decompressed,
+}
 
 impl std::fmt::Display for OverCap {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "more than {} bytes", self.0)
+        write!(f, "more than {} bytes", self.limit)
     }
 }
 
 impl std::error::Error for OverCap {}
+
+/// Counts what is read through it and fails once more than `cap` bytes arrive: the cap on
+/// decompressed bytes.
+pub(crate) struct CapReader<R> {
+    inner: R,
+    read: u64,
+    cap: u64,
+}
+
+impl<R> CapReader<R> {
+    pub(crate) fn new(inner: R, cap: u64) -> Self {
+        Self {
+            inner,
+            read: 0,
+            cap,
+        }
+    }
+}
+
+impl<R: Read> Read for CapReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        if self.read > self.cap {
+            return Err(io::Error::other(OverCap {
+                stream: Stream::Decompressed,
+                limit: self.cap,
+            }));
+        }
+        Ok(n)
+    }
+}
 
 impl<R: Read> DigestReader<R> {
     /// Read through `inner`, failing once more than `cap` bytes arrive.
@@ -66,7 +109,10 @@ impl<R: Read> Read for DigestReader<R> {
         self.hasher.update(&buf[..n]);
         self.size += n as u64;
         if self.size > self.cap {
-            return Err(io::Error::other(OverCap(self.cap)));
+            return Err(io::Error::other(OverCap {
+                stream: Stream::Compressed,
+                limit: self.cap,
+            }));
         }
         Ok(n)
     }

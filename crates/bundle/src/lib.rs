@@ -14,6 +14,7 @@
 
 mod digest;
 mod error;
+pub mod headers;
 pub mod layout;
 pub mod pack;
 mod pipe;
@@ -27,9 +28,10 @@ use std::{
 
 use cap_std::fs::{Dir, DirBuilder, DirBuilderExt, OpenOptions, OpenOptionsExt};
 
-use digest::OverCap;
 pub use digest::{hex, DigestReader, Digested};
+use digest::{CapReader, OverCap, Stream};
 pub use error::BundleError;
+use headers::{Extensions, Names};
 use layout::{BundlePath, Place};
 use tree::{Node, Tree};
 
@@ -47,8 +49,11 @@ pub struct Limits {
     pub max_unpacked: u64,
     /// Size of any one file.
     pub max_entry_size: u64,
-    /// Number of archive entries.
+    /// Number of archive entries, extension headers included.
     pub max_entries: u64,
+    /// Decompressed bytes, all of them: headers, contents, padding, and anything after the
+    /// end-of-archive marker.
+    pub max_decompressed: u64,
     /// Largest zstd window accepted, as log2 of bytes; bounds the decoder's memory.
     pub window_log_max: u32,
 }
@@ -60,8 +65,10 @@ impl Default for Limits {
             max_unpacked: 16 << 30,
             max_entry_size: 4 << 30,
             max_entries: 200_000,
-            // 128 MiB, enough for `zstd --long`; level 19 itself uses 8 MiB.
-            window_log_max: 27,
+            max_decompressed: 17 << 30,
+            // 16 MiB: the decoder allocates the window a frame asks for, and the whole pull must
+            // stay within 64 MiB. Level 19, as `kernel publish` packs, uses 8 MiB.
+            window_log_max: 24,
         }
     }
 }
@@ -124,7 +131,7 @@ pub fn extract_from<R: Read + Send>(
         (counts, drained.and(pumped))
     });
     let (files, unpacked) = counts?;
-    pumped.map_err(|e| read_error(e, limits))?;
+    pumped.map_err(read_error)?;
     Ok(Extracted {
         digest: reader.digest(),
         files,
@@ -141,7 +148,10 @@ fn decompress<R: Read>(
 ) -> io::Result<()> {
     let mut decoder = zstd::stream::read::Decoder::new(&mut *reader)?;
     decoder.window_log_max(limits.window_log_max)?;
-    pipe::pump(&mut decoder, sender);
+    pipe::pump(
+        &mut CapReader::new(&mut decoder, limits.max_decompressed),
+        sender,
+    );
     io::copy(&mut decoder.finish(), &mut io::sink()).map(|_| ())
 }
 
@@ -172,9 +182,28 @@ impl<'a> Unpacker<'a> {
     }
 
     fn run<R: Read>(mut self, mut archive: tar::Archive<R>) -> Result<(u64, u64), BundleError> {
-        for entry in archive.entries().map_err(|e| read_error(e, self.limits))? {
-            let entry = entry.map_err(|e| read_error(e, self.limits))?;
-            self.entry(entry)?;
+        // Raw entries: the crate's own handling of extension headers reads them whole.
+        let entries = archive.entries().map_err(read_error)?.raw(true);
+        let mut extensions = Extensions::default();
+        for entry in entries {
+            let mut entry = entry.map_err(read_error)?;
+            self.entries += 1;
+            if self.entries > self.limits.max_entries {
+                return Err(BundleError::Invalid(format!(
+                    "more than {} entries",
+                    self.limits.max_entries
+                )));
+            }
+            if extensions.absorb(&mut entry)? {
+                continue;
+            }
+            let names = extensions.member(&entry);
+            self.entry(entry, names)?;
+        }
+        if extensions.pending() {
+            return Err(BundleError::Invalid(
+                "the archive ends with extension headers that describe no entry".into(),
+            ));
         }
         if self.tree.get(&vmlinux()) != Some(&Node::File) {
             return Err(BundleError::Invalid("`vmlinux` is missing".into()));
@@ -191,18 +220,14 @@ impl<'a> Unpacker<'a> {
         Ok((self.files, self.unpacked))
     }
 
-    fn entry<R: Read>(&mut self, mut entry: tar::Entry<'_, R>) -> Result<(), BundleError> {
-        self.entries += 1;
-        if self.entries > self.limits.max_entries {
-            return Err(BundleError::Invalid(format!(
-                "more than {} entries",
-                self.limits.max_entries
-            )));
-        }
-        let raw = entry.path_bytes().into_owned();
-        let shown = String::from_utf8_lossy(&raw).into_owned();
+    fn entry<R: Read>(
+        &mut self,
+        mut entry: tar::Entry<'_, R>,
+        names: Names,
+    ) -> Result<(), BundleError> {
+        let shown = String::from_utf8_lossy(&names.path).into_owned();
         let kind = entry.header().entry_type();
-        let Some(path) = BundlePath::parse(&raw)? else {
+        let Some(path) = BundlePath::parse(&names.path)? else {
             return match kind {
                 tar::EntryType::Directory => Ok(()),
                 _ => Err(BundleError::rejected(
@@ -211,20 +236,6 @@ impl<'a> Unpacker<'a> {
                 )),
             };
         };
-        if let Some(extensions) = entry
-            .pax_extensions()
-            .map_err(|e| read_error(e, self.limits))?
-        {
-            for extension in extensions {
-                let extension = extension.map_err(|e| read_error(e, self.limits))?;
-                if extension.key_bytes().starts_with(b"GNU.sparse") {
-                    return Err(BundleError::rejected(
-                        &shown,
-                        "sparse files are not allowed",
-                    ));
-                }
-            }
-        }
         let place = path
             .place()
             .expect("BundlePath::parse accepts only placed names");
@@ -271,8 +282,8 @@ impl<'a> Unpacker<'a> {
                         "symlinks are allowed only inside `modules/`",
                     ));
                 }
-                let target = entry
-                    .link_name_bytes()
+                let target = names
+                    .link
                     .ok_or_else(|| BundleError::rejected(&shown, "the symlink has no target"))?;
                 let target = symlink_target(&target)
                     .map_err(|reason| BundleError::rejected(&shown, reason))?;
@@ -290,12 +301,6 @@ impl<'a> Unpacker<'a> {
             }
             tar::EntryType::Fifo => {
                 return Err(BundleError::rejected(&shown, "FIFOs are not allowed"))
-            }
-            tar::EntryType::GNUSparse => {
-                return Err(BundleError::rejected(
-                    &shown,
-                    "sparse files are not allowed",
-                ))
             }
             other => {
                 return Err(BundleError::rejected(
@@ -322,7 +327,7 @@ impl<'a> Unpacker<'a> {
             .open_with(path.to_path_buf(), &options)
             .map_err(|source| write_error(path, source))?;
         io::copy(content, &mut file).map_err(|e| match find_over_cap(&e) {
-            Some(limit) => BundleError::TooLarge { limit },
+            Some(over) => over_cap_error(over),
             None => write_error(path, e),
         })?;
         Ok(())
@@ -380,21 +385,28 @@ fn write_error(path: &BundlePath, source: io::Error) -> BundleError {
     }
 }
 
-fn read_error(error: io::Error, limits: &Limits) -> BundleError {
+pub(crate) fn read_error(error: io::Error) -> BundleError {
     match find_over_cap(&error) {
-        Some(_) => BundleError::TooLarge {
-            limit: limits.max_compressed,
-        },
+        Some(over) => over_cap_error(over),
         None => BundleError::Read(error),
     }
 }
 
+fn over_cap_error(over: OverCap) -> BundleError {
+    match over.stream {
+        Stream::Compressed => BundleError::TooLarge { limit: over.limit },
+        Stream::Decompressed => {
+            BundleError::Invalid(format!("it decompresses to more than {} bytes", over.limit))
+        }
+    }
+}
+
 /// Find the [`OverCap`] marker inside an I/O error, through the tar and zstd wrappers.
-fn find_over_cap(error: &io::Error) -> Option<u64> {
+fn find_over_cap(error: &io::Error) -> Option<OverCap> {
     let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(e) = current {
         if let Some(over) = e.downcast_ref::<OverCap>() {
-            return Some(over.0);
+            return Some(*over);
         }
         current = match e.downcast_ref::<io::Error>().and_then(|io| io.get_ref()) {
             Some(inner) => Some(inner),

@@ -335,3 +335,183 @@ fn truncated_and_garbage_streams_fail_cleanly() {
         assert_only_staging(parent.path());
     }
 }
+
+#[test]
+fn extension_headers_over_their_caps_are_refused_before_they_are_read() {
+    use banger_bundle::headers::{MAX_LONG_NAME, MAX_PAX};
+    for kind in Kind::EXTENSIONS {
+        let cap = match kind {
+            Kind::LongName | Kind::LongLink => MAX_LONG_NAME,
+            _ => MAX_PAX,
+        };
+        let body = vec![b'a'; cap as usize + 1];
+        let bundle = RawTar::new()
+            .entry(b"././@LongLink", kind, 0o644, &body, b"")
+            .file("vmlinux", b"kernel")
+            .bundle();
+        let (result, parent) = extract_bytes(&bundle, &Limits::default());
+        let err = result.unwrap_err().to_string();
+        assert!(
+            err.contains("././@LongLink") && err.contains(&format!("claims {} bytes", cap + 1)),
+            "{kind:?}: {err}"
+        );
+        assert_only_staging(parent.path());
+    }
+}
+
+#[test]
+fn names_from_gnu_and_pax_extension_headers_are_applied() {
+    use banger_testkit::archive::pax_record;
+    let long = format!("modules/{}/a.ko", "d".repeat(150));
+    let pax_path = format!("modules/{}/b.ko", "p".repeat(120));
+    let mut pax_link = pax_record("linkpath", "winner");
+    pax_link.extend(pax_record("mtime", "1700000000.5"));
+    let bundle = RawTar::new()
+        .file("vmlinux", b"kernel")
+        .entry(
+            b"././@LongLink",
+            Kind::LongName,
+            0o644,
+            long.as_bytes(),
+            b"",
+        )
+        .file("ignored-short-name", b"gnu")
+        .entry(
+            b"PaxHeaders/x",
+            Kind::Pax,
+            0o644,
+            &pax_record("path", &pax_path),
+            b"",
+        )
+        .file("ignored-too", b"pax")
+        // A PAX path wins over a GNU long name given for the same entry, as in GNU tar.
+        .entry(
+            b"././@LongLink",
+            Kind::LongName,
+            0o644,
+            b"modules/loser\0",
+            b"",
+        )
+        .entry(
+            b"PaxHeaders/y",
+            Kind::Pax,
+            0o644,
+            &pax_record("path", "modules/winner"),
+            b"",
+        )
+        .file("x", b"w")
+        .entry(b"PaxHeaders/z", Kind::Pax, 0o644, &pax_link, b"")
+        .symlink("modules/link", "ignored")
+        .entry(
+            b"PaxHeaders/g",
+            Kind::PaxGlobal,
+            0o644,
+            &pax_record("comment", "hi"),
+            b"",
+        )
+        .bundle();
+    let (result, parent) = extract_bytes(&bundle, &Limits::default());
+    result.unwrap();
+    let staging = parent.path().join("staging");
+    assert_eq!(fs::read(staging.join(&long)).unwrap(), b"gnu");
+    assert_eq!(fs::read(staging.join(&pax_path)).unwrap(), b"pax");
+    assert_eq!(fs::read(staging.join("modules/winner")).unwrap(), b"w");
+    assert!(!staging.join("modules/loser").exists());
+    // The PAX `linkpath` replaced the header's target.
+    assert_eq!(
+        fs::read_link(staging.join("modules/link")).unwrap(),
+        Path::new("winner")
+    );
+}
+
+#[test]
+fn unsupported_or_dangling_extension_headers_are_refused() {
+    use banger_testkit::archive::pax_record;
+    let k = |t: RawTar| t.file("vmlinux", b"kernel");
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "pax size",
+            k(RawTar::new())
+                .entry(
+                    b"PaxHeaders/a",
+                    Kind::Pax,
+                    0o644,
+                    &pax_record("size", "5"),
+                    b"",
+                )
+                .file("modules/a", b"abcde")
+                .bundle(),
+            "PAX `size` records are not supported",
+        ),
+        (
+            "pax sparse",
+            k(RawTar::new())
+                .entry(
+                    b"PaxHeaders/a",
+                    Kind::Pax,
+                    0o644,
+                    &pax_record("GNU.sparse.map", "0,1"),
+                    b"",
+                )
+                .file("modules/a", b"a")
+                .bundle(),
+            "sparse files are not allowed",
+        ),
+        (
+            "two long names",
+            k(RawTar::new())
+                .entry(b"././@LongLink", Kind::LongName, 0o644, b"modules/a", b"")
+                .entry(b"././@LongLink", Kind::LongName, 0o644, b"modules/b", b"")
+                .file("modules/c", b"c")
+                .bundle(),
+            "a second GNU long name",
+        ),
+        (
+            "dangling",
+            k(RawTar::new())
+                .entry(b"././@LongLink", Kind::LongName, 0o644, b"modules/a", b"")
+                .bundle(),
+            "extension headers that describe no entry",
+        ),
+        (
+            "escaping pax path",
+            k(RawTar::new())
+                .entry(
+                    b"PaxHeaders/a",
+                    Kind::Pax,
+                    0o644,
+                    &pax_record("path", "modules/../../x"),
+                    b"",
+                )
+                .file("modules/a", b"a")
+                .bundle(),
+            "`..` components are not allowed",
+        ),
+    ];
+    for (what, bundle, expected) in cases {
+        let (result, parent) = extract_bytes(&bundle, &Limits::default());
+        let err = result.unwrap_err().to_string();
+        assert!(err.contains(expected), "{what}: {err}");
+        assert_only_staging(parent.path());
+    }
+}
+
+#[test]
+fn decompressed_bytes_are_capped_even_after_the_end_of_the_archive() {
+    let mut tar = RawTar::new().file("vmlinux", b"kernel").finish();
+    tar.extend(vec![0u8; 4 << 20]);
+    let bundle = zstd::encode_all(&tar[..], 3).unwrap();
+    let limits = Limits {
+        max_decompressed: 1 << 20,
+        ..Limits::default()
+    };
+    let (result, _parent) = extract_bytes(&bundle, &limits);
+    let err = result.unwrap_err().to_string();
+    assert!(
+        err.contains(&format!("decompresses to more than {} bytes", 1 << 20)),
+        "{err}"
+    );
+    // The same bundle within the default cap is fine: trailing zeros are legal padding.
+    let (result, _parent) = extract_bytes(&bundle, &Limits::default());
+    result.unwrap();
+}
