@@ -6,7 +6,9 @@
 //! order, and a crash can only cut the tail. Whether that prefix is the right one is decided as
 //! always, by the sha256 of the whole bundle; a partial whose bundle fails the check is
 //! deleted. Each partial is locked (`flock`) while a pull uses it, so two processes never
-//! write the same file; `banger kernel gc` removes the ones no pull holds.
+//! write the same file; `banger kernel gc` removes the ones no pull holds. Partials are opened
+//! without following links and must be regular files, so a link planted in their place is
+//! never written, truncated or deleted through.
 
 use std::{
     fs::{self, File},
@@ -16,10 +18,13 @@ use std::{
 
 use anyhow::{Context, Result};
 
+use crate::{files, state::State};
+
 const SUFFIX: &str = ".partial";
 
 /// The downloads directory.
 pub struct Downloads {
+    state: State,
     dir: PathBuf,
 }
 
@@ -31,8 +36,11 @@ pub struct Partial {
 }
 
 impl Downloads {
-    pub fn new(dir: PathBuf) -> Self {
-        Self { dir }
+    pub fn new(state: &State) -> Self {
+        Self {
+            state: state.clone(),
+            dir: state.downloads.clone(),
+        }
     }
 
     /// The directory; plugins get it as `banger.scratch_dir` for their own temporary files,
@@ -47,23 +55,24 @@ impl Downloads {
     pub fn partial(&self, sha256: &str, create: bool) -> Result<Option<Partial>> {
         let path = self.dir.join(format!("{sha256}{SUFFIX}"));
         if create {
-            fs::create_dir_all(&self.dir)
-                .with_context(|| format!("cannot create `{}`", self.dir.display()))?;
+            self.state.ensure(&self.dir)?;
+        } else if !self.state.check(&self.dir)? {
+            return Ok(None);
         }
-        let file = match File::options()
-            .read(true)
-            .append(true)
-            .create(create)
-            .open(&path)
-        {
-            Ok(file) => file,
-            Err(e) if e.kind() == io::ErrorKind::NotFound && !create => return Ok(None),
-            Err(e) => return Err(e).with_context(|| format!("cannot open `{}`", path.display())),
+        let Some(file) = files::open(
+            &path,
+            File::options().read(true).append(true).create(create),
+        )?
+        else {
+            return Ok(None);
         };
         if file.try_lock().is_err() {
             return Ok(None);
         }
-        let len = file.metadata()?.len();
+        let len = file
+            .metadata()
+            .with_context(|| format!("cannot inspect `{}`", path.display()))?
+            .len();
         Ok(Some(Partial { path, file, len }))
     }
 
@@ -76,19 +85,30 @@ impl Downloads {
                 return Err(e).with_context(|| format!("cannot read `{}`", self.dir.display()))
             }
         };
+        self.state.check(&self.dir)?;
         let (mut count, mut bytes) = (0, 0);
         for entry in entries {
-            let path = entry?.path();
+            let path = entry
+                .with_context(|| format!("cannot read `{}`", self.dir.display()))?
+                .path();
             if !path.to_string_lossy().ends_with(SUFFIX) {
                 continue;
             }
-            let Ok(file) = File::options().read(true).write(true).open(&path) else {
-                continue;
+            let file = match files::open(&path, File::options().read(true)) {
+                Ok(Some(file)) => file,
+                Ok(None) => continue,
+                Err(e) => {
+                    crate::text::warn(format_args!("skipping: {e:#}"));
+                    continue;
+                }
             };
             if file.try_lock().is_err() {
                 continue;
             }
-            let len = file.metadata()?.len();
+            let len = file
+                .metadata()
+                .with_context(|| format!("cannot inspect `{}`", path.display()))?
+                .len();
             fs::remove_file(&path)
                 .with_context(|| format!("cannot remove `{}`", path.display()))?;
             count += 1;
@@ -106,25 +126,44 @@ impl Partial {
 
     /// The bundle's bytes: the kept prefix followed by `rest` when the source resumed at its
     /// end, else `rest` alone after discarding the prefix. Whatever `rest` yields is appended.
+    /// A `rest` that starts anywhere else (neither at 0 nor at the kept length) is refused:
+    /// its bytes would land at the wrong offset.
     pub fn resume<'a>(
         &mut self,
         rest: impl Read + Send + 'a,
         resumed_from: u64,
     ) -> Result<Box<dyn Read + Send + 'a>> {
+        let shown = self.path.display();
         let kept = if resumed_from == self.len && self.len > 0 {
-            let mut reader = self.file.try_clone()?;
-            reader.rewind()?;
+            let mut reader = self
+                .file
+                .try_clone()
+                .with_context(|| format!("cannot reopen `{shown}`"))?;
+            reader
+                .rewind()
+                .with_context(|| format!("cannot read `{shown}`"))?;
             Some(reader.take(self.len))
-        } else {
-            self.file.set_len(0)?;
+        } else if resumed_from == 0 {
+            self.file
+                .set_len(0)
+                .with_context(|| format!("cannot truncate `{shown}`"))?;
             self.len = 0;
             None
+        } else {
+            anyhow::bail!(
+                "the source resumed at byte {resumed_from}, but `{shown}` keeps {} bytes",
+                self.len
+            );
         };
         // Unbuffered: every chunk reaches the file as it arrives, so a `kill -9` loses nothing
         // the source had delivered.
         let tee = Tee {
             inner: rest,
-            copy: Some(self.file.try_clone()?),
+            copy: Some(
+                self.file
+                    .try_clone()
+                    .with_context(|| format!("cannot reopen `{shown}`"))?,
+            ),
         };
         Ok(match kept {
             Some(kept) => Box::new(kept.chain(tee)),

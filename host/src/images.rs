@@ -1,19 +1,25 @@
 //! The images directory: one `<state root>/images/<name>.json` per registered image, naming its
 //! root file system and the installed kernel it boots, resolved to file paths at registration.
 //!
-//! Images refer to kernels by name. Registration and `kernel rm` both run under the kernel's
-//! name lock, so an image can never be registered against a kernel that is being removed, and a
-//! kernel cannot disappear from under an image without `--force`.
+//! Images refer to kernels by name. Registration, `kernel rm` and every install that replaces
+//! a kernel run under the kernel's name lock, so an image can never be registered against a
+//! kernel that is being removed, a kernel cannot disappear from under an image without
+//! `--force`, and a replaced kernel's images are rewritten in the same locked step
+//! ([`Images::follow_kernel`]). A record that still disagrees with the installed kernel (after
+//! a crash between the two, or `kernel rm --force`) is reported as stale by [`Images::status`],
+//! never shown as good.
 
 use std::{
     fs, io,
     path::{Path, PathBuf},
 };
 
+use crate::install::KernelPaths;
+
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::atomic;
+use crate::{atomic, files, manifest::Manifest, state::State};
 
 /// A registered image.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -42,14 +48,44 @@ pub struct KernelFiles {
     pub arch: String,
 }
 
+/// Whether an image's record still matches the kernel installed under its `kernel_ref`.
+#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case", tag = "status")]
+pub enum KernelStatus {
+    /// The installed kernel is the one recorded.
+    Current,
+    /// Another bundle is installed under that name now.
+    Stale { installed_sha256: String },
+    /// No kernel of that name is installed.
+    Missing,
+}
+
+impl KernelFiles {
+    /// The files of the installed kernel `manifest`, found at `paths`.
+    pub fn of(manifest: &Manifest, paths: &KernelPaths) -> Self {
+        Self {
+            vmlinux: paths.vmlinux.clone(),
+            initrd: paths.initrd.clone(),
+            modules: paths.modules.clone(),
+            sha256: manifest.sha256.clone(),
+            kernel_version: manifest.kernel_version.clone(),
+            arch: manifest.arch.clone(),
+        }
+    }
+}
+
 /// The images directory.
 pub struct Images {
+    state: State,
     dir: PathBuf,
 }
 
 impl Images {
-    pub fn new(dir: PathBuf) -> Self {
-        Self { dir }
+    pub fn new(state: &State) -> Self {
+        Self {
+            state: state.clone(),
+            dir: state.images.clone(),
+        }
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -59,10 +95,8 @@ impl Images {
     /// The image called `name`, if it is registered.
     pub fn get(&self, name: &str) -> Result<Option<Image>> {
         let path = self.path(name);
-        let text = match fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e).with_context(|| format!("cannot read `{}`", path.display())),
+        let Some(text) = files::read_text(&path)? else {
+            return Ok(None);
         };
         let image: Image = serde_json::from_str(&text)
             .with_context(|| format!("image record `{}` is not valid", path.display()))?;
@@ -78,6 +112,7 @@ impl Images {
 
     /// Every registered image, sorted by name.
     pub fn list(&self) -> Result<Vec<Image>> {
+        self.state.check(&self.dir)?;
         let entries = match fs::read_dir(&self.dir) {
             Ok(entries) => entries,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -87,7 +122,9 @@ impl Images {
         };
         let mut images = Vec::new();
         for entry in entries {
-            let file_name = entry?.file_name();
+            let file_name = entry
+                .with_context(|| format!("cannot read `{}`", self.dir.display()))?
+                .file_name();
             let Some(name) = file_name
                 .to_str()
                 .filter(|n| !n.starts_with('.'))
@@ -113,11 +150,42 @@ impl Images {
 
     /// Write `image`, replacing any record of the same name.
     pub fn save(&self, image: &Image) -> Result<()> {
-        fs::create_dir_all(&self.dir)
-            .with_context(|| format!("cannot create `{}`", self.dir.display()))?;
+        self.state.ensure(&self.dir)?;
         let mut json = serde_json::to_string_pretty(image)?;
         json.push('\n');
         atomic::write(&self.path(&image.name), json.as_bytes())
+    }
+
+    /// Rewrite the records of the images that boot `installed.name` so that they describe the
+    /// kernel now installed under that name. The caller holds the kernel's name lock. Returns
+    /// the names of the images rewritten.
+    pub fn follow_kernel(&self, installed: &Manifest, paths: &KernelPaths) -> Result<Vec<String>> {
+        let mut rewritten = Vec::new();
+        for mut image in self.list()? {
+            if image.kernel_ref != installed.name {
+                continue;
+            }
+            let files = KernelFiles::of(installed, paths);
+            if image.kernel != files {
+                image.kernel = files;
+                self.save(&image)?;
+                rewritten.push(image.name);
+            }
+        }
+        Ok(rewritten)
+    }
+
+    /// Whether `image`'s record matches what is installed under its kernel's name now.
+    pub fn status(image: &Image, installed: Option<&Manifest>) -> KernelStatus {
+        match installed {
+            None => KernelStatus::Missing,
+            Some(m) if m.sha256 == image.kernel.sha256 && m.arch == image.kernel.arch => {
+                KernelStatus::Current
+            }
+            Some(m) => KernelStatus::Stale {
+                installed_sha256: m.sha256.clone(),
+            },
+        }
     }
 
     /// Remove the record of `name`; false if there was none.

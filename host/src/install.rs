@@ -8,8 +8,10 @@
 //! failure the staging directory is removed and an earlier install is untouched. A crash leaves
 //! only a staging directory, which the next transaction on that name removes.
 //!
-//! Not guaranteed: durability across power loss. Nothing is fsynced yet, so after a power cut
-//! the kernel directory can be present with files the file system had not written out.
+//! Durable: before the rename that installs a kernel, the staged tree is flushed to disk
+//! (`syncfs`), and after it the kernels directory is, so a power cut leaves the old kernel or
+//! the complete new one. Nothing below the kernels directory is opened through a link that
+//! banger did not make.
 
 use std::{
     fs::{self, File},
@@ -21,7 +23,7 @@ use anyhow::{bail, Context, Result};
 use banger_bundle::{DigestReader, Limits};
 use rustix::fs::{renameat_with, RenameFlags, CWD};
 
-use crate::{downloads::Downloads, manifest::Manifest, state::State};
+use crate::{atomic, downloads::Downloads, files, hint::Hinted, manifest::Manifest, state::State};
 
 const STAGING_PREFIX: &str = ".staging-";
 /// Separates the name from the random suffix; kernel names cannot contain it.
@@ -61,6 +63,7 @@ pub struct Incomplete {
 
 /// The kernels directory, and the partial downloads of the bundles being installed into it.
 pub struct Kernels {
+    state: State,
     dir: PathBuf,
     downloads: Downloads,
 }
@@ -74,8 +77,9 @@ pub struct NameLock {
 impl Kernels {
     pub fn new(state: &State) -> Self {
         Self {
+            state: state.clone(),
             dir: state.kernels.clone(),
-            downloads: Downloads::new(state.downloads.clone()),
+            downloads: Downloads::new(state),
         }
     }
 
@@ -122,15 +126,13 @@ impl Kernels {
 
     fn lock_file(&self, name: &str) -> Result<File> {
         let locks = self.dir.join(".locks");
-        fs::create_dir_all(&locks)
-            .with_context(|| format!("cannot create `{}`", locks.display()))?;
+        self.state.ensure(&locks)?;
         let path = locks.join(format!("{name}.lock"));
-        File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .with_context(|| format!("cannot open lock file `{}`", path.display()))
+        let file = files::open(
+            &path,
+            File::options().create(true).truncate(false).write(true),
+        )?;
+        file.with_context(|| format!("cannot open lock file `{}`", path.display()))
     }
 
     /// Remove staging directories left by crashed transactions, skipping names another banger
@@ -188,15 +190,33 @@ impl Kernels {
 
     /// The manifest of `name`, if it is installed.
     pub fn installed(&self, name: &str) -> Result<Option<Manifest>> {
-        let dir = self.path(name);
-        if !dir.exists() {
+        if !self.is_installed(name)? {
             return Ok(None);
         }
-        Manifest::read(&dir, name).map(Some)
+        Manifest::read(&self.path(name), name).map(Some)
+    }
+
+    /// Whether `<kernels>/<name>` exists; an error if something other than a directory, such
+    /// as a planted link, stands there.
+    pub fn is_installed(&self, name: &str) -> Result<bool> {
+        let dir = self.path(name);
+        match fs::symlink_metadata(&dir) {
+            Ok(metadata) if metadata.is_dir() => Ok(true),
+            Ok(_) => Err(Hinted::error(
+                format!(
+                    "`{}` is not a directory banger made (a link or a file stands there)",
+                    dir.display()
+                ),
+                format!("remove it: banger kernel rm {name}"),
+            )),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e).with_context(|| format!("cannot inspect `{}`", dir.display())),
+        }
     }
 
     /// Every installed kernel, sorted by name; a broken one is an error naming it.
     pub fn list(&self) -> Result<Vec<Manifest>> {
+        self.state.check(&self.dir)?;
         let entries = match fs::read_dir(&self.dir) {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -282,11 +302,15 @@ impl Kernels {
         fs::set_permissions(
             staging.path(),
             std::os::unix::fs::PermissionsExt::from_mode(0o755),
-        )?;
+        )
+        .with_context(|| format!("cannot set the mode of `{}`", staging.path().display()))?;
+        // Data first, then the rename, then the directory that holds the rename.
+        atomic::sync_filesystem(staging.path())?;
         self.swap_into_place(staging.path(), &self.path(name))
             .with_context(|| {
                 format!("cannot move kernel `{name}` into `{}`", self.dir.display())
             })?;
+        atomic::sync_dir(&self.dir)?;
         // The staging path now holds the old install, if there was one; dropping it removes it.
         Ok(())
     }
@@ -310,23 +334,34 @@ impl Kernels {
     pub fn remove(&self, lock: &NameLock) -> Result<bool> {
         let name = &lock.name;
         let target = self.path(name);
-        if !target.exists() {
+        if fs::symlink_metadata(&target).is_err() {
             return Ok(false);
         }
         let doomed = tempfile::Builder::new()
             .prefix(&format!("{STAGING_PREFIX}{name}{STAGING_SEPARATOR}"))
-            .tempdir_in(&self.dir)?;
+            .tempdir_in(&self.dir)
+            .with_context(|| {
+                format!(
+                    "cannot create a staging directory in `{}`",
+                    self.dir.display()
+                )
+            })?;
         // Renaming a directory onto an empty one replaces it atomically; dropping `doomed`
-        // then deletes the files.
-        fs::rename(&target, doomed.path())
-            .with_context(|| format!("cannot remove `{}`", target.display()))?;
+        // then deletes the files. A planted link is moved, never followed, and deleted as a
+        // link.
+        let moved = if fs::symlink_metadata(&target)?.is_dir() {
+            fs::rename(&target, doomed.path())
+        } else {
+            fs::remove_file(&target)
+        };
+        moved.with_context(|| format!("cannot remove `{}`", target.display()))?;
+        atomic::sync_dir(&self.dir)?;
         Ok(true)
     }
 
     /// Create the kernels directory if needed.
     pub fn ensure_dir(&self) -> Result<()> {
-        fs::create_dir_all(&self.dir)
-            .with_context(|| format!("cannot create `{}`", self.dir.display()))
+        self.state.ensure(&self.dir)
     }
 }
 

@@ -8,6 +8,7 @@ mod atomic;
 mod cli;
 mod commands;
 mod downloads;
+mod files;
 mod hint;
 mod images;
 mod install;
@@ -15,6 +16,8 @@ mod manifest;
 mod plugins;
 mod progress;
 mod state;
+mod text;
+mod trust;
 
 use std::process::ExitCode;
 
@@ -26,9 +29,10 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            // Error chains quote servers, files, archives and plugins: never raw.
+            eprintln!("error: {}", text::inert(&format!("{error:#}")));
             if let Some(hint) = error.downcast_ref::<hint::Hinted>().map(|h| h.hint()) {
-                eprintln!("hint: {hint}");
+                eprintln!("hint: {}", text::inert(hint));
             }
             ExitCode::FAILURE
         }

@@ -50,8 +50,8 @@ impl Manifest {
     /// Read and check the manifest in `dir`, which must be the directory of kernel `name`.
     pub fn read(dir: &Path, name: &str) -> Result<Self> {
         let path = dir.join(MANIFEST);
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read `{}`", path.display()))?;
+        let text = crate::files::read_text(&path)?
+            .with_context(|| format!("`{}` is missing", path.display()))?;
         let manifest: Manifest = serde_json::from_str(&text)
             .with_context(|| format!("manifest `{}` is not valid", path.display()))?;
         if manifest.name != name {
@@ -64,15 +64,35 @@ impl Manifest {
         banger_catalog::validate_sha256(&manifest.sha256).map_err(|e| {
             anyhow::anyhow!("manifest `{}` is not valid: sha256: {e}", path.display())
         })?;
+        let m = &manifest;
+        for (field, value) in [
+            ("distro", &m.distro),
+            ("arch", &m.arch),
+            ("kernel_version", &m.kernel_version),
+            ("source", &m.source),
+            ("url", &m.url),
+            ("installed_at", &m.installed_at),
+            ("description", &m.description),
+        ] {
+            banger_catalog::validate_text(value).map_err(|e| {
+                anyhow::anyhow!("manifest `{}` is not valid: {field}: {e}", path.display())
+            })?;
+        }
         Ok(manifest)
     }
 
-    /// Write the manifest into `dir`.
+    /// Write the manifest into `dir`, a staging directory the caller flushes to disk.
     pub fn write(&self, dir: &Path) -> Result<()> {
+        use std::io::Write;
         let path = dir.join(MANIFEST);
         let mut json = serde_json::to_string_pretty(self)?;
         json.push('\n');
-        std::fs::write(&path, json).with_context(|| format!("cannot write `{}`", path.display()))
+        std::fs::File::options()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .and_then(|mut file| file.write_all(json.as_bytes()))
+            .with_context(|| format!("cannot write `{}`", path.display()))
     }
 }
 

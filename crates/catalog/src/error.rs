@@ -1,17 +1,18 @@
 //! Errors from reading and validating a catalog; each names the file or URL it came from.
 
-use std::path::PathBuf;
-
 /// A catalog could not be read or is not valid.
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
-    /// The file could not be read.
-    #[error("cannot read catalog `{}`", path.display())]
+    /// The file or response body could not be read.
+    #[error("cannot read catalog `{origin}`")]
     Read {
-        path: PathBuf,
+        origin: String,
         #[source]
         source: std::io::Error,
     },
+    /// The document is larger than banger reads.
+    #[error("catalog `{origin}` is larger than the {limit} bytes banger reads")]
+    TooLarge { origin: String, limit: u64 },
     /// The text is not JSON of the catalog's shape.
     #[error("catalog `{origin}` is not valid JSON")]
     Json {

@@ -9,7 +9,7 @@ mod error;
 mod name;
 pub mod patch;
 
-use std::path::Path;
+use std::{io::Read, path::Path};
 
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +28,11 @@ pub const EMBEDDED_JSON: &str = include_str!("../../../catalog.json");
 /// The environment variable naming a catalog file that replaces the embedded one.
 pub const CATALOG_ENV: &str = "BANGER_CATALOG";
 
+/// The largest catalog document banger reads, from a file, a server or a plugin's listing. A
+/// real entry takes about 400 bytes, so this holds some ten thousand; it also keeps parsing
+/// well within banger's 64 MiB memory budget.
+pub const MAX_CATALOG_BYTES: u64 = 4 << 20;
+
 /// A validated catalog: entries unique by (name, arch).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Catalog {
@@ -40,6 +45,12 @@ pub struct Catalog {
 impl Catalog {
     /// Parse and validate catalog JSON. `origin` names the file or URL in errors.
     pub fn parse(json: &str, origin: &str) -> Result<Self, CatalogError> {
+        if json.len() as u64 > MAX_CATALOG_BYTES {
+            return Err(CatalogError::TooLarge {
+                origin: origin.to_owned(),
+                limit: MAX_CATALOG_BYTES,
+            });
+        }
         let catalog: Catalog = serde_json::from_str(json).map_err(|source| CatalogError::Json {
             origin: origin.to_owned(),
             source,
@@ -71,13 +82,20 @@ impl Catalog {
         Ok(catalog)
     }
 
+    /// Read and validate a catalog from `reader` (a file or a response body), reading no more
+    /// than [`MAX_CATALOG_BYTES`]. `origin` names it in errors.
+    pub fn read(reader: impl Read, origin: &str) -> Result<Self, CatalogError> {
+        Self::parse(&read_capped(reader, origin)?, origin)
+    }
+
     /// Read and validate a catalog file.
     pub fn load(path: &Path) -> Result<Self, CatalogError> {
-        let json = std::fs::read_to_string(path).map_err(|source| CatalogError::Read {
-            path: path.to_owned(),
+        let origin = path.display().to_string();
+        let file = std::fs::File::open(path).map_err(|source| CatalogError::Read {
+            origin: origin.clone(),
             source,
         })?;
-        Self::parse(&json, &path.display().to_string())
+        Self::read(file, &origin)
     }
 
     /// The trusted catalog: the file named by `$BANGER_CATALOG` when set, else the embedded one.
@@ -146,8 +164,53 @@ pub fn locate<'a>(
     Ok(Some((entry, bundle_file_name(&entry.url)?)))
 }
 
+/// The text of a catalog document from `reader`, refusing one over [`MAX_CATALOG_BYTES`]
+/// before it is all in memory.
+pub fn read_capped(reader: impl Read, origin: &str) -> Result<String, CatalogError> {
+    let mut text = String::new();
+    reader
+        .take(MAX_CATALOG_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(|source| CatalogError::Read {
+            origin: origin.to_owned(),
+            source,
+        })?;
+    if text.len() as u64 > MAX_CATALOG_BYTES {
+        return Err(CatalogError::TooLarge {
+            origin: origin.to_owned(),
+            limit: MAX_CATALOG_BYTES,
+        });
+    }
+    Ok(text)
+}
+
+/// Check that `text` holds no control character: no C0 control (tab and newline included), no
+/// DEL and no C1 control. Such text is safe to show in a terminal.
+pub fn validate_text(text: &str) -> Result<(), String> {
+    match text.char_indices().find(|(_, c)| c.is_control()) {
+        Some((at, c)) => Err(format!(
+            "contains the control character U+{:04X} at byte {at}",
+            u32::from(c)
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Check one entry against the catalog rules; the error says which field is wrong and why.
+/// No field may hold a control character (C0, DEL or C1): entries are shown in terminals, and
+/// an escape sequence in a description could redraw what the user sees.
 pub fn validate_entry(entry: &Entry) -> Result<(), String> {
+    for (field, value) in [
+        ("name", &entry.name),
+        ("distro", &entry.distro),
+        ("arch", &entry.arch),
+        ("kernel_version", &entry.kernel_version),
+        ("url", &entry.url),
+        ("sha256", &entry.sha256),
+        ("description", &entry.description),
+    ] {
+        validate_text(value).map_err(|e| format!("{field}: {e}"))?;
+    }
     validate_name(&entry.name).map_err(|e| format!("name: {e}"))?;
     validate_arch(&entry.arch).map_err(|e| format!("arch: {e}"))?;
     validate_sha256(&entry.sha256).map_err(|e| format!("sha256: {e}"))?;

@@ -2,17 +2,20 @@
 //!
 //! One place decides how banger talks to web servers: rustls with the system roots plus an
 //! extra CA from `SSL_CERT_FILE`, `HTTPS_PROXY`/`NO_PROXY` from the environment, connect and
-//! read timeouts, retries with backoff for transient failures, resumption with `Range`, and
-//! bodies that stream instead of sitting in memory ([`Download`]). Whether the bytes are good
-//! is not this crate's business: the host hashes them.
+//! read timeouts, a low-speed limit, retries with backoff for transient failures, resumption
+//! with `Range`, and bodies that stream instead of sitting in memory ([`Download`]). Every URL
+//! in an error or notice is [`redact`]ed. Whether the bytes are good is not this crate's
+//! business: the host hashes them.
 #![forbid(unsafe_code)]
 
 mod download;
 pub mod plugin;
+mod redact;
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
 pub use download::Download;
+pub use redact::redact;
 use reqwest::{
     blocking::{Client, Response},
     StatusCode,
@@ -27,6 +30,12 @@ pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
 pub const ATTEMPTS: u32 = 5;
 /// The pause before the first retry; each later one doubles it (0.25, 0.5, 1, 2 s).
 pub const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+/// A transfer that moves fewer bytes per second than this, over [`LOW_SPEED_TIME`], has
+/// stalled (curl's `--speed-limit`): it is retried like a dropped connection.
+pub const LOW_SPEED_LIMIT: u64 = 1024;
+/// How long a transfer may stay below [`LOW_SPEED_LIMIT`], unless
+/// `$BANGER_HTTP_LOW_SPEED_TIME` (seconds) says otherwise (curl's `--speed-time`).
+pub const LOW_SPEED_TIME: Duration = Duration::from_secs(60);
 
 /// Receives a line for the user when a request is retried.
 pub type Notice = Arc<dyn Fn(&str) + Send + Sync>;
@@ -235,20 +244,27 @@ impl Fetcher {
         if allowed {
             Ok(())
         } else {
-            Err(FetchError::InsecureUrl {
-                url: url.to_owned(),
-            })
+            Err(FetchError::InsecureUrl { url: redact(url) })
         }
     }
 }
 
 /// The read timeout: `$BANGER_HTTP_TIMEOUT` seconds, else [`READ_TIMEOUT`].
 fn read_timeout() -> Duration {
-    std::env::var("BANGER_HTTP_TIMEOUT")
+    seconds_from_env("BANGER_HTTP_TIMEOUT").unwrap_or(READ_TIMEOUT)
+}
+
+/// How long a transfer may stay below [`LOW_SPEED_LIMIT`].
+fn low_speed_time() -> Duration {
+    seconds_from_env("BANGER_HTTP_LOW_SPEED_TIME").unwrap_or(LOW_SPEED_TIME)
+}
+
+fn seconds_from_env(name: &str) -> Option<Duration> {
+    std::env::var(name)
         .ok()
         .and_then(|s| s.parse::<f64>().ok())
         .filter(|s| *s > 0.0)
-        .map_or(READ_TIMEOUT, Duration::from_secs_f64)
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
 }
 
 /// The first byte position of a `Content-Range: bytes <start>-<end>/<total>` header.
@@ -266,21 +282,21 @@ fn content_range_start(response: &Response) -> Option<u64> {
         .ok()
 }
 
+/// reqwest's own message names the URL it was given, credentials and all; it is dropped, and
+/// the redacted URL named instead.
 fn request_error(url: &str, source: reqwest::Error) -> FetchError {
     FetchError::Request {
-        url: url.to_owned(),
-        source,
+        url: redact(url),
+        source: source.without_url(),
     }
 }
 
 fn check_status(url: &str, response: Response) -> Result<Response, FetchError> {
     match response.status() {
         StatusCode::OK => Ok(response),
-        StatusCode::NOT_FOUND => Err(FetchError::NotFound {
-            url: url.to_owned(),
-        }),
+        StatusCode::NOT_FOUND => Err(FetchError::NotFound { url: redact(url) }),
         status => Err(FetchError::Status {
-            url: url.to_owned(),
+            url: redact(url),
             status,
         }),
     }

@@ -8,10 +8,14 @@
 //! reaches the entry checks, and for catalogs, entries with hostile field values. Properties:
 //!
 //! - nothing panics;
+//! - no case holds more than 64 MiB at once or asks for more in one allocation, counted by a
+//!   global allocator ([`memory`]); the corpus includes extension-header bombs (GNU long names
+//!   and link names, PAX `x` and `g` headers) that claim, and really carry, far more;
 //! - an accepted bundle holds only `vmlinux`, `initrd.img` and `modules/**`, with no special
 //!   file, no setuid/setgid/sticky or world-writable mode, and every symlink resolving inside
 //!   `modules/`; nothing is ever written beside the staging directory;
-//! - an accepted catalog satisfies every entry rule and has unique (name, arch) pairs.
+//! - an accepted catalog satisfies every entry rule, has unique (name, arch) pairs, and holds
+//!   no control character in any field (checked here, not by calling the validator).
 //!
 //! Usage: `banger-fuzz [--seconds N] [--seed S]`. It prints the seed, the case counts and the
 //! duration, and exits non-zero with the seed and case number on the first violation.
@@ -31,7 +35,15 @@ use banger_bundle::{
     Limits,
 };
 use banger_catalog::{validate_entry, Catalog};
-use banger_testkit::{archive::RawTar, kernel};
+use banger_testkit::{
+    archive::{extension_bomb, pax_record, Kind, RawTar},
+    kernel,
+};
+
+mod memory;
+
+#[global_allocator]
+static ALLOCATOR: memory::Counting = memory::Counting;
 
 /// xorshift64*: small, fast and reproducible from its seed.
 struct Rng(u64);
@@ -75,7 +87,9 @@ fn main() -> ExitCode {
     let corpus = Corpus::new();
     let mut rng = Rng(seed);
     let (mut bundles, mut accepted, mut catalogs, mut valid_catalogs) = (0u64, 0u64, 0u64, 0u64);
+    let mut peak = 0;
     while started.elapsed() < budget {
+        let case = memory::Case::start();
         // Mostly bundles: they are the costlier and the more dangerous input.
         let outcome = if rng.below(4) == 0 {
             catalogs += 1;
@@ -84,6 +98,8 @@ fn main() -> ExitCode {
             bundles += 1;
             fuzz_bundle(&corpus, &mut rng).map(|ok| accepted += u64::from(ok))
         };
+        peak = peak.max(memory::Case::peak());
+        let outcome = outcome.and_then(|()| case.check());
         if let Err(violation) = outcome {
             eprintln!(
                 "fuzz: VIOLATION after {} cases (seed {seed}): {violation}",
@@ -93,9 +109,11 @@ fn main() -> ExitCode {
         }
     }
     println!(
-        "fuzz: {} cases in {:.1} s: {bundles} bundles ({accepted} accepted), {catalogs} catalogs ({valid_catalogs} valid), no violation",
+        "fuzz: {} cases in {:.1} s: {bundles} bundles ({accepted} accepted), {catalogs} catalogs ({valid_catalogs} valid), peak heap {:.1} MiB (cap {} MiB), no violation",
         bundles + catalogs,
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64(),
+        peak as f64 / f64::from(1 << 20),
+        memory::CAP >> 20
     );
     ExitCode::SUCCESS
 }
@@ -104,8 +122,13 @@ fn main() -> ExitCode {
 struct Corpus {
     /// Uncompressed tar archives.
     tars: Vec<Vec<u8>>,
+    /// Compressed bundles whose first extension header claims and carries [`BOMB_BYTES`].
+    bombs: Vec<Vec<u8>>,
     catalog: String,
 }
+
+/// What each bomb's extension header carries: past the memory cap, small once compressed.
+const BOMB_BYTES: u64 = 96 << 20;
 
 impl Corpus {
     fn new() -> Self {
@@ -136,7 +159,42 @@ impl Corpus {
                 .finish(),
             k(RawTar::new()).file("modules/../../escape", b"x").finish(),
             k(RawTar::new()).file("vmlinux", b"again").finish(),
+            k(RawTar::new())
+                .entry(
+                    b"././@LongLink",
+                    Kind::LongName,
+                    0o644,
+                    b"modules/long/name.ko\0",
+                    b"",
+                )
+                .file("x", b"m")
+                .entry(b"././@LongLink", Kind::LongLink, 0o644, b"name.ko\0", b"")
+                .symlink("modules/long/l", "x")
+                .entry(
+                    b"PaxHeaders/a",
+                    Kind::Pax,
+                    0o644,
+                    &pax_record("path", "modules/p.ko"),
+                    b"",
+                )
+                .file("y", b"p")
+                .entry(
+                    b"PaxHeaders/g",
+                    Kind::PaxGlobal,
+                    0o644,
+                    &pax_record("comment", "c"),
+                    b"",
+                )
+                .finish(),
         ];
+        let bombs = Kind::EXTENSIONS
+            .iter()
+            .map(|kind| {
+                let path = work.path().join("bomb.tar.zst");
+                extension_bomb(*kind, BOMB_BYTES, &path);
+                fs::read(&path).expect("the bomb was written")
+            })
+            .collect();
         let entry = |name: &str, arch: &str, sha: char| {
             serde_json::json!({
                 "name": name, "distro": "void", "arch": arch, "kernel_version": "6.12.3",
@@ -149,7 +207,11 @@ impl Corpus {
             "entries": [entry("alpine-6.6", "x86_64", 'a'), entry("void-6.12", "arm64", 'b'), entry("void-6.12", "x86_64", 'c')],
         }))
         .expect("JSON");
-        Self { tars, catalog }
+        Self {
+            tars,
+            bombs,
+            catalog,
+        }
     }
 }
 
@@ -200,9 +262,13 @@ fn fix_checksums(bytes: &mut [u8]) {
 
 /// One extraction case; `Ok(true)` if the bundle was accepted.
 fn fuzz_bundle(corpus: &Corpus, rng: &mut Rng) -> Result<bool, String> {
-    let base = &corpus.tars[rng.below(corpus.tars.len())];
-    let tar = mutate_tar(rng, base);
-    let mut bundle = zstd::encode_all(&tar[..], 1).map_err(|e| e.to_string())?;
+    let mut bundle = if rng.below(32) == 0 {
+        corpus.bombs[rng.below(corpus.bombs.len())].clone()
+    } else {
+        let base = &corpus.tars[rng.below(corpus.tars.len())];
+        let tar = mutate_tar(rng, base);
+        zstd::encode_all(&tar[..], 1).map_err(|e| e.to_string())?
+    };
     if rng.below(8) == 0 && !bundle.is_empty() {
         // Sometimes break the compressed stream itself.
         let at = rng.below(bundle.len());
@@ -310,8 +376,9 @@ fn fuzz_catalog(corpus: &Corpus, rng: &mut Rng) -> Result<bool, String> {
             "url",
             "sha256",
             "size",
+            "description",
             "schema",
-        ][rng.below(8)];
+        ][rng.below(9)];
         let values = [
             serde_json::json!("../x"),
             serde_json::json!("a/b"),
@@ -326,6 +393,10 @@ fn fuzz_catalog(corpus: &Corpus, rng: &mut Rng) -> Result<bool, String> {
             serde_json::json!("F".repeat(64)),
             serde_json::json!("x86_64"),
             serde_json::json!([1, 2]),
+            serde_json::json!("ok\r\u{1b}[32mverified\u{1b}[0m"),
+            serde_json::json!("tab\there"),
+            serde_json::json!("c1 \u{9b}31m"),
+            serde_json::json!("del \u{7f}"),
         ];
         let value = values[rng.below(values.len())].clone();
         if field == "schema" {
@@ -357,6 +428,18 @@ fn fuzz_catalog(corpus: &Corpus, rng: &mut Rng) -> Result<bool, String> {
     };
     for (i, entry) in catalog.entries.iter().enumerate() {
         validate_entry(entry).map_err(|e| format!("accepted an invalid entry: {e}"))?;
+        let fields = [
+            &entry.name,
+            &entry.distro,
+            &entry.arch,
+            &entry.kernel_version,
+            &entry.url,
+            &entry.sha256,
+            &entry.description,
+        ];
+        if let Some(field) = fields.iter().find(|f| f.chars().any(char::is_control)) {
+            return Err(format!("accepted a control character in {field:?}"));
+        }
         if catalog.entries[..i]
             .iter()
             .any(|e| e.name == entry.name && e.arch == entry.arch)

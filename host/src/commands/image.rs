@@ -4,11 +4,12 @@ use std::{io::Write, path::Path};
 
 use anyhow::{Context, Result};
 use banger_catalog::{validate_name, validate_name_of, Catalog};
+use serde::Serialize;
 
 use crate::{
     cli::ImageCommand,
     hint::Hinted,
-    images::{rootfs_kind, Image, Images, KernelFiles},
+    images::{rootfs_kind, Image, Images, KernelFiles, KernelStatus},
     install::Kernels,
     manifest::now_rfc3339,
     state::State,
@@ -16,7 +17,8 @@ use crate::{
 
 pub fn run(command: ImageCommand) -> Result<()> {
     let state = State::from_env()?;
-    let images = Images::new(state.images.clone());
+    let images = Images::new(&state);
+    let kernels = Kernels::new(&state);
     match command {
         ImageCommand::Register {
             name,
@@ -24,12 +26,9 @@ pub fn run(command: ImageCommand) -> Result<()> {
             kernel_ref,
             force,
             json,
-        } => {
-            let kernels = Kernels::new(&state);
-            register(&images, &kernels, &name, &rootfs, &kernel_ref, force, json)
-        }
-        ImageCommand::List { json } => list(&images, json),
-        ImageCommand::Show { name, json } => show(&images, &name, json),
+        } => register(&images, &kernels, &name, &rootfs, &kernel_ref, force, json),
+        ImageCommand::List { json } => list(&images, &kernels, json),
+        ImageCommand::Show { name, json } => show(&images, &kernels, &name, json),
         ImageCommand::Rm { name } => {
             validate_name_of("image", &name).map_err(anyhow::Error::msg)?;
             if !images.remove(&name)? {
@@ -55,7 +54,7 @@ fn register(
     let rootfs_kind = rootfs_kind(rootfs)?;
     let rootfs = std::fs::canonicalize(rootfs)
         .with_context(|| format!("cannot resolve rootfs `{}`", rootfs.display()))?;
-    if !kernels.path(kernel_ref).exists() {
+    if !kernels.is_installed(kernel_ref)? {
         return Err(kernel_missing(kernel_ref));
     }
     // Under the kernel's lock, `kernel rm` cannot remove it between this check and the save.
@@ -69,20 +68,12 @@ fn register(
             "pass --force to replace it, or choose another --name",
         ));
     }
-    let paths = kernels.paths(kernel_ref);
     let image = Image {
         name: name.to_owned(),
         rootfs: rootfs.display().to_string(),
         rootfs_kind: rootfs_kind.to_owned(),
         kernel_ref: kernel_ref.to_owned(),
-        kernel: KernelFiles {
-            vmlinux: paths.vmlinux,
-            initrd: paths.initrd,
-            modules: paths.modules,
-            sha256: manifest.sha256,
-            kernel_version: manifest.kernel_version,
-            arch: manifest.arch,
-        },
+        kernel: KernelFiles::of(&manifest, &kernels.paths(kernel_ref)),
         registered_at: now_rfc3339(),
     };
     images.save(&image)?;
@@ -118,8 +109,45 @@ fn not_registered(name: &str) -> anyhow::Error {
     )
 }
 
-fn list(images: &Images, json: bool) -> Result<()> {
-    let all = images.list()?;
+/// An image with whether its record still matches the installed kernel.
+#[derive(Serialize)]
+struct Checked {
+    #[serde(flatten)]
+    image: Image,
+    kernel_status: KernelStatus,
+}
+
+fn checked(kernels: &Kernels, image: Image) -> Result<Checked> {
+    let installed = kernels.installed(&image.kernel_ref)?;
+    Ok(Checked {
+        kernel_status: Images::status(&image, installed.as_ref()),
+        image,
+    })
+}
+
+/// A short word for the table, and a sentence for `show`.
+fn describe(status: &KernelStatus, kernel: &str) -> (&'static str, String) {
+    match status {
+        KernelStatus::Current => ("ok", String::new()),
+        KernelStatus::Stale { installed_sha256 } => (
+            "STALE",
+            format!(
+                "STALE: kernel `{kernel}` now installed has sha256 {installed_sha256}; the paths below may not be what this record describes (re-register with `banger image register --force`)"
+            ),
+        ),
+        KernelStatus::Missing => (
+            "MISSING",
+            format!("MISSING: kernel `{kernel}` is not installed (banger kernel pull {kernel})"),
+        ),
+    }
+}
+
+fn list(images: &Images, kernels: &Kernels, json: bool) -> Result<()> {
+    let all = images
+        .list()?
+        .into_iter()
+        .map(|image| checked(kernels, image))
+        .collect::<Result<Vec<_>>>()?;
     if json {
         return super::print_json(&all);
     }
@@ -131,23 +159,30 @@ fn list(images: &Images, json: bool) -> Result<()> {
         )?;
         return Ok(());
     }
-    writeln!(out, "{:<20} {:<24} ROOTFS", "NAME", "KERNEL")?;
-    for image in all {
+    writeln!(
+        out,
+        "{:<20} {:<24} {:<8} ROOTFS",
+        "NAME", "KERNEL", "STATUS"
+    )?;
+    for c in all {
+        let (status, _) = describe(&c.kernel_status, &c.image.kernel_ref);
         writeln!(
             out,
-            "{:<20} {:<24} {}",
-            image.name, image.kernel_ref, image.rootfs
+            "{:<20} {:<24} {:<8} {}",
+            c.image.name, c.image.kernel_ref, status, c.image.rootfs
         )?;
     }
     Ok(())
 }
 
-fn show(images: &Images, name: &str, json: bool) -> Result<()> {
+fn show(images: &Images, kernels: &Kernels, name: &str, json: bool) -> Result<()> {
     validate_name_of("image", name).map_err(anyhow::Error::msg)?;
     let image = images.get(name)?.ok_or_else(|| not_registered(name))?;
+    let checked = checked(kernels, image)?;
     if json {
-        return super::print_json(&image);
+        return super::print_json(&checked);
     }
+    let (image, status) = (&checked.image, &checked.kernel_status);
     let mut out = std::io::stdout().lock();
     let k = &image.kernel;
     writeln!(out, "name:           {}", image.name)?;
@@ -161,15 +196,20 @@ fn show(images: &Images, name: &str, json: bool) -> Result<()> {
         "kernel:         {} ({} {}, sha256 {})",
         image.kernel_ref, k.kernel_version, k.arch, k.sha256
     )?;
-    writeln!(out, "vmlinux:        {}", k.vmlinux)?;
+    let (_, warning) = describe(status, &image.kernel_ref);
+    if !warning.is_empty() {
+        writeln!(out, "status:         {warning}")?;
+    }
+    let mark = if warning.is_empty() { "" } else { " (stale)" };
+    writeln!(out, "vmlinux:        {}{mark}", k.vmlinux)?;
     writeln!(
         out,
-        "initrd:         {}",
+        "initrd:         {}{mark}",
         k.initrd.as_deref().unwrap_or("-")
     )?;
     writeln!(
         out,
-        "modules:        {}",
+        "modules:        {}{mark}",
         k.modules.as_deref().unwrap_or("-")
     )?;
     writeln!(out, "registered at:  {}", image.registered_at)?;

@@ -15,16 +15,13 @@ use crate::{
     plugins::{self, Source},
     progress,
     state::State,
+    trust::{self, Verdict},
 };
-
-/// Sources that move bytes for the trusted catalog: what they deliver is checked against the
-/// catalog's digest, never their own, and an entry only they list needs `--allow-unverified`.
-/// Any other source is checked against its own declaration.
-pub(super) const CATALOG_TRANSPORTS: [&str; 3] = ["catalog", "mirror", "offline"];
 
 pub fn run(command: KernelCommand) -> Result<()> {
     let state = State::from_env()?;
     let kernels = Kernels::new(&state);
+    let images = Images::new(&state);
     match command {
         KernelCommand::List {
             available: false,
@@ -45,6 +42,7 @@ pub fn run(command: KernelCommand) -> Result<()> {
             json,
         } => pull(
             &kernels,
+            &images,
             &name,
             &source,
             arch.as_deref(),
@@ -54,14 +52,12 @@ pub fn run(command: KernelCommand) -> Result<()> {
             },
             json,
         ),
-        KernelCommand::Import(args) => import(&kernels, args),
+        KernelCommand::Import(args) => import(&kernels, &images, args),
         KernelCommand::Publish(args) => super::publish::run(&kernels, args),
         KernelCommand::Mirror(args) => super::mirror::run(&kernels, args),
         KernelCommand::Show { name, json } => show(&kernels, &name, json),
         KernelCommand::Gc { json } => gc(&kernels, json),
-        KernelCommand::Rm { name, force } => {
-            remove(&kernels, &Images::new(state.images.clone()), &name, force)
-        }
+        KernelCommand::Rm { name, force } => remove(&kernels, &images, &name, force),
     }
 }
 
@@ -109,10 +105,11 @@ fn list_available(kernels: &Kernels, args: &SourceArgs, json: bool) -> Result<()
         .list()?
         .into_iter()
         .map(|entry| Available {
-            verified: trusted
-                .find(&entry.name, &entry.arch)
-                .is_some_and(|t| t.sha256 == entry.sha256),
-            entry,
+            verified: trust::vouches(&trusted, &entry),
+            entry: Entry {
+                url: banger_fetch::redact(&entry.url),
+                ..entry
+            },
         })
         .collect();
     if json {
@@ -171,11 +168,14 @@ struct InstallResult<'a> {
     size: u64,
     /// `installed`, `replaced` or `unchanged`.
     status: &'static str,
+    /// Whether the sha256 is the trusted catalog's.
+    verified: bool,
     path: String,
 }
 
 fn pull(
     kernels: &Kernels,
+    images: &Images,
     name: &str,
     args: &SourceArgs,
     arch: Option<&str>,
@@ -185,38 +185,40 @@ fn pull(
     validate_name(name).map_err(anyhow::Error::msg)?;
     let arch = arch.unwrap_or(host_arch());
     validate_arch(arch).map_err(anyhow::Error::msg)?;
-    if !CATALOG_TRANSPORTS.contains(&args.source.as_str()) {
-        let source = open_source(args, kernels)?;
-        let entry = required(&source, name, arch)?;
-        return install(kernels, &source, entry, Trust::Source, replace.force, json);
-    }
     let (catalog, origin) = Catalog::trusted()?;
-    if let Some(entry) = catalog.find(name, arch) {
-        let source = open_source(args, kernels)?;
-        return install(
-            kernels,
-            &source,
-            entry.clone(),
-            Trust::Catalog,
-            replace.force,
-            json,
-        );
-    }
-    if args.source == "catalog" {
-        return Err(not_in_catalog(&catalog, &origin, name, arch));
-    }
+    let trusted = catalog.find(name, arch);
     let source = open_source(args, kernels)?;
-    match (offered(&source, name, arch)?, replace.allow_unverified) {
-        (Some(entry), true) => install(kernels, &source, entry, Trust::Source, replace.force, json),
-        (Some(_), false) => Err(Hinted::error(
+    let transport = trust::is_catalog_transport(source.name());
+    // A catalog transport with a trusted entry needs no listing: the entry says it all.
+    let offered = match (transport, trusted) {
+        (true, Some(_)) => None,
+        _ => offered(&source, name, arch)?,
+    };
+    let Some(verdict) = trust::judge(source.name(), trusted, offered.as_ref()) else {
+        return Err(if transport {
+            not_in_catalog(&catalog, &origin, name, arch)
+        } else {
+            not_offered(&source, name, arch)
+        });
+    };
+    if verdict.needs_allow_unverified(source.name()) && !replace.allow_unverified {
+        return Err(Hinted::error(
             format!(
                 "`{name}` for {arch} is not in the {origin}; only source `{}`'s own catalog.json lists it, and banger does not trust that",
                 source.name()
             ),
             "pass --allow-unverified to install it anyway, checked against that catalog.json's sha256; its manifest will record \"verified\": false",
-        )),
-        (None, _) => Err(not_in_catalog(&catalog, &origin, name, arch)),
+        ));
     }
+    install(
+        kernels,
+        images,
+        &source,
+        verdict,
+        trusted,
+        replace.force,
+        json,
+    )
 }
 
 /// The entry `source` lists for (name, arch), if any.
@@ -227,17 +229,14 @@ fn offered(source: &Source, name: &str, arch: &str) -> Result<Option<Entry>> {
         .find(|e| e.name == name && e.arch == arch))
 }
 
-/// The entry `source` lists for (name, arch); an error naming the source if there is none.
-fn required(source: &Source, name: &str, arch: &str) -> Result<Entry> {
-    offered(source, name, arch)?.with_context(|| {
-        format!(
-            "source `{}` does not offer `{name}` for {arch}",
-            source.name()
-        )
-    })
+fn not_offered(source: &Source, name: &str, arch: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "source `{}` does not offer `{name}` for {arch}",
+        source.name()
+    )
 }
 
-fn import(kernels: &Kernels, args: ImportArgs) -> Result<()> {
+fn import(kernels: &Kernels, images: &Images, args: ImportArgs) -> Result<()> {
     validate_name(&args.name).map_err(anyhow::Error::msg)?;
     validate_arch(&args.arch).map_err(anyhow::Error::msg)?;
     let dir = std::fs::canonicalize(&args.from)
@@ -261,51 +260,53 @@ fn import(kernels: &Kernels, args: ImportArgs) -> Result<()> {
         &options,
         kernels.downloads().dir(),
     )?;
-    let entry = required(&source, &args.name, &args.arch)?;
+    let (catalog, _) = Catalog::trusted()?;
+    let trusted = catalog.find(&args.name, &args.arch);
+    let offered = offered(&source, &args.name, &args.arch)?;
+    let verdict = trust::judge(source.name(), trusted, offered.as_ref())
+        .ok_or_else(|| not_offered(&source, &args.name, &args.arch))?;
     install(
-        kernels,
-        &source,
-        entry,
-        Trust::Source,
-        args.force,
-        args.json,
+        kernels, images, &source, verdict, trusted, args.force, args.json,
     )
 }
 
-/// Install `entry` from `source`. With [`Trust::Catalog`] the bytes must match the entry,
-/// which comes from the trusted catalog; with [`Trust::Source`] they must match the source's
-/// own declaration at open, and the manifest says so. A resumable source continues an
-/// interrupted download from its partial file.
+/// Install what `verdict` names from `source`: the bytes must match its entry, and once the
+/// source has opened the bundle, a source's own entry is settled against its declaration
+/// ([`Verdict::settle`]). A resumable source continues an interrupted download from its
+/// partial file. Images that boot the replaced kernel are rewritten under the same lock.
 fn install(
     kernels: &Kernels,
+    images: &Images,
     source: &Source,
-    entry: Entry,
-    trust: Trust,
+    verdict: Verdict,
+    trusted: Option<&Entry>,
     force: bool,
     json: bool,
 ) -> Result<()> {
-    let (name, arch) = (entry.name.as_str(), entry.arch.as_str());
+    let (name, arch) = (verdict.entry.name.clone(), verdict.entry.arch.clone());
+    let (name, arch) = (name.as_str(), arch.as_str());
     kernels.ensure_dir()?;
     let lock = kernels.lock(name)?;
     let installed = kernels.installed(name)?;
-    let mut expected = Expected {
-        url: entry.url.clone(),
-        sha256: entry.sha256.clone(),
-        size: entry.size,
+    let replacing = Replacing {
+        installed: installed.as_ref(),
+        images,
+        force,
+        source: source.name(),
     };
     // The decision needs no download: the entry already says what the bytes must be.
-    if !needs_install(installed.as_ref(), &expected, arch, force, source.name())? {
-        return report(kernels, name, arch, &expected, trust, "unchanged", json);
+    if !replacing.needs_install(&verdict.entry)? {
+        return report(kernels, &verdict, "unchanged", json);
     }
 
-    let mut partial = kernels.downloads().partial(&expected.sha256, false)?;
+    let mut partial = kernels.downloads().partial(&verdict.entry.sha256, false)?;
     // A partial as long as the bundle or longer is not a prefix of it; start over.
     let offset = partial
         .as_ref()
         .map(|p| p.len())
-        .filter(|len| *len < expected.size)
+        .filter(|len| *len < verdict.entry.size)
         .unwrap_or(0);
-    let (opened, stream) = source.open(name, arch, offset)?;
+    let (mut opened, mut stream) = source.open(name, arch, offset)?;
     if opened.resumed_from != 0 && opened.resumed_from != offset {
         anyhow::bail!(
             "source `{}` resumed `{name}` at byte {}, but banger asked for byte {offset}",
@@ -313,25 +314,38 @@ fn install(
             opened.resumed_from
         );
     }
-    // Where the bytes come from is what messages and the manifest name.
-    expected.url = opened.info.url.clone();
-    if trust == Trust::Source {
-        banger_catalog::validate_sha256(&opened.info.sha256).map_err(|e| {
-            anyhow::anyhow!("source `{}` declared a bad sha256: {e}", source.name())
-        })?;
-        if opened.info.sha256 != expected.sha256 {
-            // The source declares other bytes than it listed: the partial is not theirs.
-            partial = None;
-        }
-        expected.sha256 = opened.info.sha256.clone();
-        expected.size = opened.info.size;
-        if !needs_install(installed.as_ref(), &expected, arch, force, source.name())? {
-            return report(kernels, name, arch, &expected, trust, "unchanged", json);
+    let listed_sha256 = verdict.entry.sha256.clone();
+    let verdict = verdict.settle(&opened.info, trusted);
+    if verdict.entry.sha256 != listed_sha256 {
+        // The source declares other bytes than it listed: the partial is not theirs.
+        partial = None;
+        if !replacing.needs_install(&verdict.entry)? {
+            return report(kernels, &verdict, "unchanged", json);
         }
     }
     if opened.resumable && partial.is_none() {
-        partial = kernels.downloads().partial(&expected.sha256, true)?;
+        partial = kernels.downloads().partial(&verdict.entry.sha256, true)?;
     }
+    // A resumed stream's bytes belong after the kept prefix and nowhere else: without that
+    // prefix, start again from byte 0.
+    let keeps_prefix = opened.resumable && partial.as_ref().is_some_and(|p| p.len() > 0);
+    if opened.resumed_from > 0 && !keeps_prefix {
+        drop(stream);
+        (opened, stream) = source.open(name, arch, 0)?;
+        if opened.resumed_from != 0 {
+            anyhow::bail!(
+                "source `{}` resumed `{name}` at byte {} when asked for the whole bundle",
+                source.name(),
+                opened.resumed_from
+            );
+        }
+    }
+    let expected = Expected {
+        // Where the bytes come from is what messages and the manifest name, without secrets.
+        url: banger_fetch::redact(&opened.info.url),
+        sha256: verdict.entry.sha256.clone(),
+        size: verdict.entry.size,
+    };
     let stream: Box<dyn Read + Send> = match (&mut partial, opened.resumable) {
         (Some(partial), true) => {
             if opened.resumed_from > 0 {
@@ -350,6 +364,7 @@ fn install(
         "installed"
     };
 
+    let entry = &verdict.entry;
     let manifest = Manifest {
         name: name.to_owned(),
         distro: entry.distro.clone(),
@@ -359,8 +374,8 @@ fn install(
         url: expected.url.clone(),
         sha256: expected.sha256.clone(),
         size: expected.size,
-        verified: trust == Trust::Catalog,
-        trust,
+        verified: verdict.verified(),
+        trust: verdict.trust,
         installed_at: now_rfc3339(),
         description: entry.description.clone(),
     };
@@ -375,49 +390,77 @@ fn install(
         partial.remove()?;
     }
     result?;
-    report(kernels, name, arch, &expected, trust, status, json)
+    let rewritten = images.follow_kernel(&manifest, &kernels.paths(name))?;
+    if !rewritten.is_empty() {
+        eprintln!(
+            "updated image record(s) {} to the new kernel",
+            rewritten.join(", ")
+        );
+    }
+    report(kernels, &verdict, status, json)
 }
 
-/// Whether to install `expected` over what is installed: not when the same bundle is already
-/// there, and only with `force` when a different one is.
-fn needs_install(
-    installed: Option<&Manifest>,
-    expected: &Expected,
-    arch: &str,
+/// What an install would replace, and the rules for replacing it.
+struct Replacing<'a> {
+    installed: Option<&'a Manifest>,
+    images: &'a Images,
     force: bool,
-    source: &str,
-) -> Result<bool> {
-    match installed {
-        None => Ok(true),
-        Some(current) if current.sha256 == expected.sha256 && current.arch == arch => Ok(false),
-        Some(_) if force => Ok(true),
-        Some(current) => Err(Hinted::error(
-            format!(
-                "kernel `{}` is already installed with sha256 {} ({}), and source `{source}` offers {} ({arch})",
-                current.name, current.sha256, current.arch, expected.sha256
-            ),
-            format!("pass --force to replace it: banger kernel pull {} --force", current.name),
-        )),
+    source: &'a str,
+}
+
+impl Replacing<'_> {
+    /// Whether to install `entry` over what is installed: not when the same bundle is already
+    /// there, and only with `force` when a different one is. An install for another
+    /// architecture is refused while images boot the kernel, since their VMs could not.
+    fn needs_install(&self, entry: &Entry) -> Result<bool> {
+        let (arch, source) = (&entry.arch, self.source);
+        let Some(current) = self.installed else {
+            return Ok(true);
+        };
+        if current.sha256 == entry.sha256 && &current.arch == arch {
+            return Ok(false);
+        }
+        if !self.force {
+            return Err(Hinted::error(
+                format!(
+                    "kernel `{}` is already installed with sha256 {} ({}), and source `{source}` offers {} ({arch})",
+                    current.name, current.sha256, current.arch, entry.sha256
+                ),
+                format!("pass --force to replace it: banger kernel pull {} --force", current.name),
+            ));
+        }
+        let users = self.images.referencing(&current.name)?;
+        if &current.arch != arch && !users.is_empty() {
+            return Err(Hinted::error(
+                format!(
+                    "kernel `{}` is {} and image(s) {} boot it; replacing it with an {arch} kernel is refused",
+                    current.name,
+                    current.arch,
+                    users.join(", ")
+                ),
+                format!(
+                    "remove or re-register those images first (banger image rm {})",
+                    users.join(" ")
+                ),
+            ));
+        }
+        Ok(true)
     }
 }
 
-fn report(
-    kernels: &Kernels,
-    name: &str,
-    arch: &str,
-    expected: &Expected,
-    trust: Trust,
-    status: &'static str,
-    json: bool,
-) -> Result<()> {
+fn report(kernels: &Kernels, verdict: &Verdict, status: &'static str, json: bool) -> Result<()> {
+    let Entry {
+        name, arch, sha256, ..
+    } = &verdict.entry;
     let path = kernels.path(name).display().to_string();
     if json {
         return super::print_json(&InstallResult {
             name,
             arch,
-            sha256: &expected.sha256,
-            size: expected.size,
+            sha256,
+            size: verdict.entry.size,
             status,
+            verified: verdict.verified(),
             path,
         });
     }
@@ -425,14 +468,12 @@ fn report(
     match status {
         "unchanged" => writeln!(
             out,
-            "kernel `{name}` ({arch}) is already installed with sha256 {}; nothing to do",
-            expected.sha256
+            "kernel `{name}` ({arch}) is already installed with sha256 {sha256}; nothing to do",
         )?,
         _ => writeln!(
             out,
-            "{status} kernel `{name}` ({arch}) in {path}\n  sha256 {}, checked against the {}",
-            expected.sha256,
-            trust_label(trust)
+            "{status} kernel `{name}` ({arch}) in {path}\n  sha256 {sha256}, checked against the {}",
+            trust_label(verdict.trust)
         )?,
     }
     Ok(())
@@ -524,7 +565,7 @@ fn trust_label(trust: Trust) -> &'static str {
 fn remove(kernels: &Kernels, images: &Images, name: &str, force: bool) -> Result<()> {
     validate_name(name).map_err(anyhow::Error::msg)?;
     // Checked before locking too, so that removing nothing creates no state directories.
-    if !kernels.path(name).exists() {
+    if std::fs::symlink_metadata(kernels.path(name)).is_err() {
         return Err(not_installed(name));
     }
     let lock = kernels.lock(name)?;

@@ -20,8 +20,16 @@ use banger_catalog::{
 };
 use serde::Serialize;
 
-use super::kernel::{open_source, CATALOG_TRANSPORTS};
-use crate::{atomic, cli::MirrorArgs, hint::Hinted, install::Kernels, plugins::Source, progress};
+use super::kernel::open_source;
+use crate::{
+    atomic,
+    cli::MirrorArgs,
+    hint::Hinted,
+    install::Kernels,
+    plugins::Source,
+    progress,
+    trust::{self, Verdict},
+};
 
 /// One bundle to mirror.
 struct Planned {
@@ -75,13 +83,15 @@ pub fn run(kernels: &Kernels, args: MirrorArgs) -> Result<()> {
     }
     let (trusted, origin) = Catalog::trusted()?;
     let source = open_source(&args.source, kernels)?;
-    let candidates = candidates(&trusted, &source, &arches)?;
+    let mut candidates = trust::candidates(source.name(), &trusted, &source.list()?);
+    candidates.retain(|v| arches.contains(&v.entry.arch));
     let selected = select(candidates, &args, &arches, &origin, source.name())?;
 
     fs::create_dir_all(&args.target)
         .with_context(|| format!("cannot create `{}`", args.target.display()))?;
     let mut plan = Vec::new();
-    for (entry, verified) in selected {
+    for Verdict { entry, trust } in selected {
+        let verified = trust == crate::manifest::Trust::Catalog;
         let file = bundle_file_name(&entry.url)
             .map_err(|e| anyhow::anyhow!("entry `{}` ({}): {e}", entry.name, entry.arch))?
             .to_owned();
@@ -121,45 +131,17 @@ pub fn run(kernels: &Kernels, args: MirrorArgs) -> Result<()> {
     report(&args.target, args.dry_run, &plan, args.json)
 }
 
-/// Every entry the source could provide for `arches`, with whether the trusted catalog
-/// vouches for it. Catalog transports provide the trusted entries plus what their own
-/// catalog.json adds; other sources provide what they list.
-fn candidates(trusted: &Catalog, source: &Source, arches: &[String]) -> Result<Vec<(Entry, bool)>> {
-    let listed = source.list()?;
-    let mut out: Vec<(Entry, bool)> = Vec::new();
-    if CATALOG_TRANSPORTS.contains(&source.name()) {
-        out.extend(trusted.entries.iter().map(|e| (e.clone(), true)));
-        out.extend(
-            listed
-                .into_iter()
-                .filter(|e| trusted.find(&e.name, &e.arch).is_none())
-                .map(|e| (e, false)),
-        );
-    } else {
-        out.extend(
-            listed
-                .into_iter()
-                .map(|e| match trusted.find(&e.name, &e.arch) {
-                    Some(t) if t.sha256 == e.sha256 => (t.clone(), true),
-                    _ => (e, false),
-                }),
-        );
-    }
-    out.retain(|(e, _)| arches.contains(&e.arch));
-    Ok(out)
-}
-
 /// Keep the requested names (all when none are named), refusing unverified entries unless
 /// the user allowed them.
 fn select(
-    candidates: Vec<(Entry, bool)>,
+    candidates: Vec<Verdict>,
     args: &MirrorArgs,
     arches: &[String],
     origin: &str,
     source: &str,
-) -> Result<Vec<(Entry, bool)>> {
+) -> Result<Vec<Verdict>> {
     for name in &args.names {
-        if !candidates.iter().any(|(e, _)| &e.name == name) {
+        if !candidates.iter().any(|v| &v.entry.name == name) {
             bail!(
                 "no kernel `{name}` for {} in the {origin} or in source `{source}`",
                 arches.join(" or ")
@@ -168,12 +150,12 @@ fn select(
     }
     let (wanted, unverified): (Vec<_>, Vec<_>) = candidates
         .into_iter()
-        .filter(|(e, _)| args.names.is_empty() || args.names.contains(&e.name))
-        .partition(|(_, verified)| *verified || args.allow_unverified);
+        .filter(|v| args.names.is_empty() || args.names.contains(&v.entry.name))
+        .partition(|v| !v.needs_allow_unverified(source) || args.allow_unverified);
     if !unverified.is_empty() {
         let names: Vec<String> = unverified
             .iter()
-            .map(|(e, _)| format!("`{}` ({})", e.name, e.arch))
+            .map(|v| format!("`{}` ({})", v.entry.name, v.entry.arch))
             .collect();
         let message = format!(
             "{} {} not in the {origin}; only source `{source}`'s own catalog lists {}",
@@ -186,7 +168,8 @@ fn select(
         if !args.names.is_empty() {
             return Err(Hinted::error(message, hint));
         }
-        eprintln!("warning: skipping: {message}\nhint: {hint}");
+        crate::text::warn(format!("skipping: {message}"));
+        eprintln!("hint: {hint}");
     }
     Ok(wanted)
 }
@@ -222,17 +205,17 @@ fn fetch_into(source: &Source, planned: &Planned, dir: &Path) -> Result<()> {
     let mut reader = DigestReader::new(stream, entry.size);
     let copied = io::copy(&mut reader, &mut partial.file());
     bar.finish_and_clear();
+    let from = banger_fetch::redact(&claims.info.url);
     copied.with_context(|| {
         format!(
-            "cannot mirror `{}` ({}) from `{}`",
-            entry.name, entry.arch, claims.info.url
+            "cannot mirror `{}` ({}) from `{from}`",
+            entry.name, entry.arch
         )
     })?;
     let got = reader.digest();
     if got.size != entry.size || got.sha256 != entry.sha256 {
         bail!(
-            "integrity error: `{}` delivered {} bytes with sha256 {}, but `{}` ({}) must have {} bytes with sha256 {}; nothing was written",
-            claims.info.url,
+            "integrity error: `{from}` delivered {} bytes with sha256 {}, but `{}` ({}) must have {} bytes with sha256 {}; nothing was written",
             got.size,
             got.sha256,
             entry.name,
@@ -249,16 +232,20 @@ fn fetch_into(source: &Source, planned: &Planned, dir: &Path) -> Result<()> {
 /// which is said, since this command rewrites it anyway).
 fn read_index(path: &Path) -> Result<String> {
     let empty = "{\"schema\": 1, \"entries\": []}\n".to_owned();
-    match fs::read_to_string(path) {
-        Ok(text) => match Catalog::parse(&text, &path.display().to_string()) {
-            Ok(_) => Ok(text),
-            Err(e) => {
-                eprintln!("warning: {e}; it will be rewritten");
-                Ok(empty)
-            }
-        },
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(empty),
-        Err(e) => Err(e).with_context(|| format!("cannot read `{}`", path.display())),
+    let origin = path.display().to_string();
+    let file = match fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(empty),
+        Err(e) => return Err(e).with_context(|| format!("cannot read `{origin}`")),
+    };
+    let text = banger_catalog::read_capped(file, &origin)
+        .and_then(|text| Catalog::parse(&text, &origin).map(|_| text));
+    match text {
+        Ok(text) => Ok(text),
+        Err(e) => {
+            crate::text::warn(format!("{e}; it will be rewritten"));
+            Ok(empty)
+        }
     }
 }
 

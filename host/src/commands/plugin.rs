@@ -5,7 +5,11 @@ use std::io::Write;
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::{cli::PluginCommand, plugins};
+use crate::{
+    cli::PluginCommand,
+    plugins,
+    text::{self, inert},
+};
 
 #[derive(Serialize)]
 struct PluginRow {
@@ -67,7 +71,7 @@ pub fn run(command: PluginCommand) -> Result<()> {
         return super::print_json(&rows);
     }
     for failure in &report.failed {
-        eprintln!("warning: {failure}");
+        text::warn(failure);
     }
     let mut out = std::io::stdout().lock();
     if rows.is_empty() {
@@ -82,11 +86,16 @@ pub fn run(command: PluginCommand) -> Result<()> {
         "{:<12} {:<10} {:<8} {:<9} PATH",
         "NAME", "VERSION", "API", "STATUS"
     )?;
+    // Names come from file names and versions from the plugins: both shown inert.
     for row in &rows {
         writeln!(
             out,
             "{:<12} {:<10} {:<8} {:<9} {}",
-            row.name, row.version, row.api_version, row.status, row.path
+            inert(&row.name),
+            inert(&row.version),
+            inert(&row.api_version),
+            row.status,
+            inert(&row.path)
         )?;
     }
     Ok(())

@@ -4,6 +4,11 @@
 //! the public URL → patch `catalog.json`. Each step must succeed before the next starts, and the
 //! catalog is written last, atomically, so a failure anywhere leaves it as it was. Nothing is
 //! committed and nothing is rebuilt: the next steps are printed for the maintainer.
+//!
+//! The remote and bucket reach rclone as positionals after `--`, and are refused if they could
+//! mean anything but a remote name and a path to it. The catalog is re-read and patched under
+//! an exclusive lock on its directory just before it is written, so an edit made while the
+//! bundle uploaded is kept, never overwritten.
 
 use std::{
     fs,
@@ -50,6 +55,8 @@ struct PublishResult {
 
 pub fn run(kernels: &Kernels, args: PublishArgs) -> Result<()> {
     validate_name(&args.name).map_err(anyhow::Error::msg)?;
+    check_remote(&args.remote)?;
+    check_bucket(&args.bucket)?;
     let Some(manifest) = kernels.installed(&args.name)? else {
         return Err(super::kernel::not_installed(&args.name));
     };
@@ -83,13 +90,20 @@ pub fn run(kernels: &Kernels, args: PublishArgs) -> Result<()> {
         description: args.description.unwrap_or(manifest.description),
     };
     let (patched, change) = patch::upsert(&catalog_text, &origin, &entry)?;
+    let patched = Patched {
+        read: catalog_text,
+        text: patched,
+        change: change.clone(),
+    };
     let upload = format!("{}:{}/{file}", args.remote, args.bucket);
 
-    if !args.dry_run {
+    let change = if args.dry_run {
+        change
+    } else {
         rclone_copyto(&bundle.path, &upload, &args.remote)?;
         check_public_url(&entry.url, entry.size, &upload)?;
-        atomic::write(&args.catalog, patched.as_bytes())?;
-    }
+        write_catalog(&args.catalog, &entry, &patched)?
+    };
 
     let verb = match change {
         Change::Added => "add",
@@ -189,6 +203,41 @@ fn print_report(result: &PublishResult, entry: &Entry, change: &Change) -> Resul
     Ok(())
 }
 
+/// The catalog as it was read before the upload, and as patched then.
+struct Patched {
+    read: String,
+    text: String,
+    change: Change,
+}
+
+/// Write the patched catalog under an exclusive lock on its directory. If the file changed
+/// since it was first read (someone edited it during the upload), the entry is patched again
+/// on top of the new text, so that edit is kept. Returns what the write changed.
+fn write_catalog(path: &Path, entry: &Entry, patched: &Patched) -> Result<Change> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let lock = fs::File::open(dir)
+        .with_context(|| format!("cannot open `{}` to lock it", dir.display()))?;
+    lock.lock()
+        .with_context(|| format!("cannot lock `{}`", dir.display()))?;
+    let origin = path.display().to_string();
+    let now = fs::read_to_string(path)
+        .with_context(|| format!("cannot read catalog `{origin}` again before writing it"))?;
+    let (text, change) = if now == patched.read {
+        (patched.text.clone(), patched.change.clone())
+    } else {
+        eprintln!(
+            "note: `{origin}` changed during the upload; patching the entry on top of the new text"
+        );
+        patch::upsert(&now, &origin, entry)
+            .with_context(|| format!("catalog `{origin}` changed during the upload and is no longer valid; the upload stays on the remote"))?
+    };
+    atomic::write(path, text.as_bytes())?;
+    Ok(change)
+}
+
 /// A packed bundle on disk.
 struct Bundle {
     path: PathBuf,
@@ -246,10 +295,12 @@ fn pack(dir: &Path, file: &str, out: Option<&Path>) -> Result<Bundle> {
 /// `rclone copyto <bundle> <target>`; rclone's own output goes to stderr.
 fn rclone_copyto(bundle: &Path, target: &str, remote: &str) -> Result<()> {
     let mut command = Command::new("rclone");
-    command.arg("copyto").arg(bundle).arg(target);
+    command.arg("copyto");
     if std::io::stderr().is_terminal() {
         command.arg("--progress");
     }
+    // After `--`, nothing is taken as a flag, whatever it starts with.
+    command.arg("--").arg(bundle).arg(target);
     let stderr = std::os::fd::AsFd::as_fd(&std::io::stderr()).try_clone_to_owned()?;
     command.stdout(Stdio::from(stderr));
     let status = match command.status() {
@@ -269,6 +320,51 @@ fn rclone_copyto(bundle: &Path, target: &str, remote: &str) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// Refuse an rclone remote name that rclone could read as anything but a configured remote:
+/// a flag, an on-the-fly backend (`:s3:`), a connection string (`r2,opt=x`) or a path.
+fn check_remote(remote: &str) -> Result<()> {
+    let valid = remote
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        && remote
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '+' | '@'));
+    if valid {
+        Ok(())
+    } else {
+        Err(Hinted::error(
+            format!("rclone remote `{remote}` is not a plain remote name"),
+            "use the name of a remote from your rclone config (letters, digits, `_`, `-`, `.`, `+`, `@`), via --remote or RCLONE_REMOTE",
+        ))
+    }
+}
+
+/// Refuse a bucket (a path on the remote) that could be read as a flag or carry a remote of
+/// its own (`:`), or that climbs out of where it points (`..`).
+fn check_bucket(bucket: &str) -> Result<()> {
+    let problem = if bucket.is_empty() {
+        Some("it is empty")
+    } else if bucket.starts_with('-') {
+        Some("it starts with `-`")
+    } else if bucket.split('/').any(|part| part == "..") {
+        Some("it has a `..` component")
+    } else if !bucket.chars().all(|c| {
+        c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/' | '+' | '@' | '=' | '~')
+    }) {
+        Some("it holds characters other than letters, digits and `_-./+@=~`")
+    } else {
+        None
+    };
+    match problem {
+        None => Ok(()),
+        Some(problem) => Err(Hinted::error(
+            format!("bucket `{bucket}` is refused: {problem}"),
+            "pass the bucket (or path) on the remote, e.g. --bucket banger-kernels or RCLONE_BUCKET=banger-kernels",
+        )),
+    }
 }
 
 /// Require that `url` answers a HEAD request with 200 and `Content-Length: size`.

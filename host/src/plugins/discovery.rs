@@ -4,8 +4,16 @@
 //! `banger` executable, `<exe dir>/../lib/banger/plugins`, then `$XDG_DATA_HOME/banger/plugins`
 //! (`~/.local/share/banger/plugins`). Files are named `libbanger_source_<name>.so`. When two
 //! files share a name, the first found wins and the other is reported as shadowed.
+//!
+//! Only absolute directories are searched: an empty or relative entry in any of these
+//! variables (an empty `HOME`, say) would make banger load libraries from wherever it happens to
+//! run, so it is skipped with a warning. Each file must also pass the loader's ownership check.
 
-use std::path::{Path, PathBuf};
+use std::{
+    ffi::OsString,
+    path::{Path, PathBuf},
+    sync::OnceLock,
+};
 
 use anyhow::{anyhow, Result};
 
@@ -28,15 +36,21 @@ pub struct Report {
     pub failed: Vec<LoadError>,
 }
 
-/// The directories searched, in order.
+/// The directories searched, in order; worked out (and warned about) once per run.
 pub fn search_path() -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("BANGER_PLUGIN_PATH")
-        .map(|value| {
-            std::env::split_paths(&value)
-                .filter(|p| !p.as_os_str().is_empty())
-                .collect()
-        })
-        .unwrap_or_default();
+    static SEARCH_PATH: OnceLock<Vec<PathBuf>> = OnceLock::new();
+    SEARCH_PATH.get_or_init(resolve_search_path).clone()
+}
+
+fn resolve_search_path() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    if let Some(value) = std::env::var_os("BANGER_PLUGIN_PATH") {
+        for dir in std::env::split_paths(&value) {
+            if let Some(dir) = absolute("BANGER_PLUGIN_PATH entry", Some(dir.into_os_string())) {
+                dirs.push(dir);
+            }
+        }
+    }
     if let Some(exe_dir) = std::env::current_exe()
         .ok()
         .and_then(|exe| exe.parent().map(Path::to_owned))
@@ -44,14 +58,29 @@ pub fn search_path() -> Vec<PathBuf> {
         dirs.push(exe_dir.clone());
         dirs.push(exe_dir.join("../lib/banger/plugins"));
     }
-    let data_home = std::env::var_os("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/share")));
+    let data_home = match std::env::var_os("XDG_DATA_HOME") {
+        Some(value) => absolute("XDG_DATA_HOME", Some(value)),
+        None => None,
+    }
+    .or_else(|| absolute("HOME", std::env::var_os("HOME")).map(|home| home.join(".local/share")));
     if let Some(data_home) = data_home {
         dirs.push(data_home.join("banger/plugins"));
     }
     dirs
+}
+
+/// `value` as a directory to search, if it is absolute; a warning naming `what` if it is
+/// set but empty or relative.
+fn absolute(what: &str, value: Option<OsString>) -> Option<PathBuf> {
+    let path = PathBuf::from(value?);
+    if path.is_absolute() {
+        return Some(path);
+    }
+    crate::text::warn(format_args!(
+        "ignoring {what} `{}` for plugins: not an absolute path",
+        path.display()
+    ));
+    None
 }
 
 fn candidates() -> Vec<Candidate> {
@@ -110,7 +139,7 @@ pub fn find_named(name: &str) -> Result<Plugin> {
         match Plugin::load(&candidate.path, &candidate.name) {
             Ok(plugin) => {
                 for failure in &failures {
-                    eprintln!("warning: {failure}");
+                    crate::text::warn(failure);
                 }
                 return Ok(plugin);
             }
@@ -120,7 +149,7 @@ pub fn find_named(name: &str) -> Result<Plugin> {
     match failures.pop() {
         Some(last) => {
             for failure in &failures {
-                eprintln!("warning: {failure}");
+                crate::text::warn(failure);
             }
             Err(anyhow!(last))
         }

@@ -40,6 +40,14 @@ pub enum LoadError {
     },
     #[error("`{}` calls itself `{declared}`; rename it to libbanger_source_{declared}.so", path.display())]
     NameMismatch { path: PathBuf, declared: String },
+    /// Someone other than the caller and root could have changed the file: it is not loaded,
+    /// as ssh's StrictModes refuses such a key file.
+    #[error("`{}` is not loaded: {problem}; fix: {fix}", path.display())]
+    Unsafe {
+        path: PathBuf,
+        problem: String,
+        fix: String,
+    },
 }
 
 impl LoadError {
@@ -49,9 +57,50 @@ impl LoadError {
             Self::NotAPlugin { path, .. }
             | Self::Incompatible { path, .. }
             | Self::Layout { path, .. }
-            | Self::NameMismatch { path, .. } => path,
+            | Self::NameMismatch { path, .. }
+            | Self::Unsafe { path, .. } => path,
         }
     }
+}
+
+/// A plugin runs with banger's full rights, so its file, and the directory it sits in, must
+/// belong to the caller or root and be writable by nobody else.
+fn check_ownership(path: &Path) -> Result<(), LoadError> {
+    use std::os::unix::fs::MetadataExt;
+    let me = rustix::process::geteuid().as_raw();
+    let dir = path.parent().unwrap_or(Path::new("/"));
+    for (what, place) in [("file", path), ("directory", dir)] {
+        let metadata = std::fs::metadata(place).map_err(|e| LoadError::NotAPlugin {
+            path: path.to_owned(),
+            reason: format!("cannot inspect `{}`: {e}", place.display()),
+        })?;
+        let unsafe_because = |problem: String, fix: String| LoadError::Unsafe {
+            path: path.to_owned(),
+            problem,
+            fix,
+        };
+        if metadata.uid() != me && metadata.uid() != 0 {
+            return Err(unsafe_because(
+                format!(
+                    "its {what} `{}` belongs to uid {}, neither you (uid {me}) nor root",
+                    place.display(),
+                    metadata.uid()
+                ),
+                format!("chown {me} {}, or remove the plugin", place.display()),
+            ));
+        }
+        let mode = metadata.mode() & 0o7777;
+        if mode & 0o022 != 0 {
+            return Err(unsafe_because(
+                format!(
+                    "its {what} `{}` is writable by group or others (mode {mode:04o})",
+                    place.display()
+                ),
+                format!("chmod go-w {}", place.display()),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn supported() -> String {
@@ -60,8 +109,10 @@ fn supported() -> String {
 }
 
 impl Plugin {
-    /// Load the plugin at `path`, whose file name says it is called `name`.
+    /// Load the plugin at `path`, whose file name says it is called `name`, once its file and
+    /// directory pass [`check_ownership`].
     pub fn load(path: &Path, name: &str) -> Result<Self, LoadError> {
+        check_ownership(path)?;
         let not_a_plugin = |reason: String| LoadError::NotAPlugin {
             path: path.to_owned(),
             reason,

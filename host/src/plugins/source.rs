@@ -20,6 +20,7 @@ use banger_plugin_api::{
 };
 
 use super::Plugin;
+use crate::text::inert;
 
 /// A source built by a plugin.
 pub struct Source {
@@ -66,6 +67,14 @@ impl Source {
             .list()
             .into_result()
             .map_err(|e| plugin_error(&self.plugin, "cannot list entries", e))?;
+        if json.len() as u64 > banger_catalog::MAX_CATALOG_BYTES {
+            anyhow::bail!(
+                "source `{}` listed {} bytes of entries, more than the {} banger reads",
+                self.plugin.name,
+                json.len(),
+                banger_catalog::MAX_CATALOG_BYTES
+            );
+        }
         let entries: Vec<Entry> = serde_json::from_str(json.as_str())
             .with_context(|| format!("source `{}` returned malformed entries", self.plugin.name))?;
         for entry in &entries {
@@ -165,6 +174,7 @@ struct HostCallbacks {
 
 impl Host for HostCallbacks {
     fn log(&self, level: LogLevel, message: RStr<'_>) {
+        let message = inert(message.as_str());
         match level {
             LogLevel::WARN => eprintln!("warning: source `{}`: {message}", self.plugin),
             _ if verbose() => eprintln!("source `{}`: {message}", self.plugin),
@@ -174,6 +184,7 @@ impl Host for HostCallbacks {
 
     fn progress(&self, message: RStr<'_>, done: u64, total: u64) {
         if verbose() {
+            let message = inert(message.as_str());
             eprintln!("source `{}`: {message} ({done}/{total})", self.plugin);
         }
     }

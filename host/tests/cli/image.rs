@@ -71,10 +71,13 @@ fn register_needs_an_installed_kernel_and_kernel_rm_respects_references() {
     assert_eq!(image["kernel"]["sha256"], void.entry["sha256"]);
     assert!(t.path("state/images/void.json").is_file());
 
+    // `show` and `list` add whether the record still matches the installed kernel.
+    let mut current = image.clone();
+    current["kernel_status"] = serde_json::json!({"status": "current"});
     let shown: Value = serde_json::from_str(&t.ok(&["image", "show", "void", "--json"])).unwrap();
-    assert_eq!(shown, image);
+    assert_eq!(shown, current);
     let listed: Value = serde_json::from_str(&t.ok(&["image", "list", "--json"])).unwrap();
-    assert_eq!(listed, Value::Array(vec![image.clone()]));
+    assert_eq!(listed, Value::Array(vec![current]));
     t.fails(&args(&register("void", "void-6.12")), "already registered");
     t.ok(&args(&register("void2", "void-6.12")));
 

@@ -403,7 +403,7 @@ fn an_unwritable_state_directory_and_a_full_disk_fail_cleanly() {
     let out = in_mount_namespace(
         &t,
         &format!(
-            "mount -t tmpfs -o ro,size=1m tmpfs {state} && \"$1\" kernel pull void-6.12 --arch x86_64; echo \"exit=$?\""
+            "mount -t tmpfs -o ro,size=1m,mode=0700 tmpfs {state} && \"$1\" kernel pull void-6.12 --arch x86_64; echo \"exit=$?\""
         ),
     );
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
@@ -415,7 +415,7 @@ fn an_unwritable_state_directory_and_a_full_disk_fail_cleanly() {
     let out = in_mount_namespace(
         &t,
         &format!(
-            "mount -t tmpfs -o size=200k tmpfs {state} && \"$1\" kernel pull void-6.12 --arch x86_64; echo \"exit=$?\"; find {state}/kernels -mindepth 1 -not -path '*/.locks*'"
+            "mount -t tmpfs -o size=200k,mode=0700 tmpfs {state} && \"$1\" kernel pull void-6.12 --arch x86_64; echo \"exit=$?\"; find {state}/kernels -mindepth 1 -not -path '*/.locks*'"
         ),
     );
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));

@@ -12,7 +12,7 @@
 use std::{io::Read, sync::Arc};
 
 use banger_catalog::{locate, Catalog};
-use banger_fetch::{plugin::fetcher, Fetcher, Schemes};
+use banger_fetch::{plugin::fetcher, redact, Fetcher, Schemes};
 use banger_plugin_api::{
     BundleInfo, Entry, ErrorKind, HostHandle, KernelSource, OpenRequest, Opened, PluginError,
 };
@@ -58,7 +58,8 @@ impl MirrorSource {
             })?;
         if !base.starts_with("http://") && !base.starts_with("https://") {
             return Err(PluginError::invalid_input(format!(
-                "mirror `{base}` is not an http:// or https:// URL"
+                "mirror `{}` is not an http:// or https:// URL",
+                redact(&base)
             )));
         }
         let (trusted, _) = Catalog::trusted()
@@ -76,23 +77,20 @@ impl MirrorSource {
         format!("{}/{file}", self.base)
     }
 
-    /// The mirror's own `catalog.json`, if it has one.
+    /// The mirror's own `catalog.json`, if it has one (at most
+    /// [`banger_catalog::MAX_CATALOG_BYTES`] of it are read).
     fn index(&self) -> Result<Option<Catalog>, PluginError> {
         let url = self.url("catalog.json");
-        let mut body = match self.fetcher.get(&url) {
+        let shown = redact(&url);
+        let body = match self.fetcher.get(&url) {
             Ok(body) => body,
             Err(e) if e.is_not_found() => {
-                self.host.info(&format!("`{url}` does not exist"));
+                self.host.info(&format!("`{shown}` does not exist"));
                 return Ok(None);
             }
             Err(e) => return Err(e.into()),
         };
-        let mut json = String::new();
-        body.by_ref()
-            .take(16 << 20)
-            .read_to_string(&mut json)
-            .map_err(|e| PluginError::network(format!("cannot read `{url}`: {e}")))?;
-        Catalog::parse(&json, &url)
+        Catalog::read(body, &shown)
             .map(Some)
             .map_err(|e| PluginError::from_error(ErrorKind::INVALID_INPUT, &e))
     }
@@ -126,7 +124,9 @@ impl KernelSource for MirrorSource {
             .ok_or_else(|| {
                 PluginError::not_found(format!(
                     "neither the trusted catalog nor mirror `{}` lists `{}` for {}",
-                    self.base, request.name, request.arch
+                    redact(&self.base),
+                    request.name,
+                    request.arch
                 ))
             })?;
         let url = self.url(file);
