@@ -198,3 +198,63 @@ impl<R: Read, W: Write> Read for Tee<R, W> {
         Ok(n)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use super::Downloads;
+    use crate::state::State;
+
+    fn downloads(root: &std::path::Path) -> Downloads {
+        Downloads::new(&State {
+            root: root.to_owned(),
+            kernels: root.join("kernels"),
+            images: root.join("images"),
+            downloads: root.join("downloads"),
+        })
+    }
+
+    fn read_all(mut reader: impl Read) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        reader.read_to_end(&mut bytes).unwrap();
+        bytes
+    }
+
+    #[test]
+    fn resumed_bytes_land_after_the_kept_prefix_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let downloads = downloads(&dir.path().join("state"));
+        let sha = "a".repeat(64);
+        let mut partial = downloads.partial(&sha, true).unwrap().unwrap();
+        drop(read_all(partial.resume(&b"0123456789"[..], 0).unwrap()));
+        drop(partial);
+
+        // Resumed at the kept length: prefix, then the rest.
+        let mut partial = downloads.partial(&sha, false).unwrap().unwrap();
+        assert_eq!(partial.len(), 10);
+        let bytes = read_all(partial.resume(&b"abc"[..], 10).unwrap());
+        assert_eq!(bytes, b"0123456789abc");
+        drop(partial);
+
+        // Resumed anywhere else: refused, and the partial keeps what it had.
+        let mut partial = downloads.partial(&sha, false).unwrap().unwrap();
+        let err = partial.resume(&b"xyz"[..], 5).err().unwrap().to_string();
+        assert!(
+            err.contains("resumed at byte 5") && err.contains("keeps 13 bytes"),
+            "{err}"
+        );
+        drop(partial);
+
+        // From byte 0: the prefix is discarded, never mixed in.
+        let mut partial = downloads.partial(&sha, false).unwrap().unwrap();
+        assert_eq!(partial.len(), 13);
+        assert_eq!(
+            read_all(partial.resume(&b"fresh"[..], 0).unwrap()),
+            b"fresh"
+        );
+        drop(partial);
+        let partial = downloads.partial(&sha, false).unwrap().unwrap();
+        assert_eq!(partial.len(), 5);
+    }
+}

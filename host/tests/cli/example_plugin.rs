@@ -123,4 +123,24 @@ fn the_example_plugin_builds_standalone_installs_lists_and_pulls() {
     t.ok(&["kernel", "rm", "void-6.12"]);
     t.fails(&pull, "checksum mismatch for kernel `void-6.12`");
     assert!(kernels_listing(&t).is_empty(), "{:?}", kernels_listing(&t));
+
+    // One trust policy: bytes from any source whose sha256 is the trusted catalog's for the
+    // same (name, arch) are recorded as verified.
+    fs::write(builds.join("SHA256SUMS"), &sums.stdout).unwrap();
+    let bundle = fs::read(builds.join("void-6.12-x86_64.tar.zst")).unwrap();
+    t.write_catalog(&[&serde_json::json!({
+        "name": "void-6.12", "distro": "void", "arch": "x86_64", "kernel_version": "6.12.3",
+        "url": "https://127.0.0.1:9/void-6.12-x86_64.tar.zst",
+        "sha256": banger_testkit::sha256_hex(&bundle), "size": bundle.len(),
+    })]);
+    let out = t.ok(&pull);
+    assert!(out.contains("checked against the trusted catalog"), "{out}");
+    let manifest: Value =
+        serde_json::from_slice(&fs::read(t.kernels().join("void-6.12/manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        (manifest["verified"].clone(), manifest["trust"].clone()),
+        (Value::Bool(true), Value::from("catalog"))
+    );
+    assert_eq!(manifest["source"], "sha256sums");
 }

@@ -2,6 +2,7 @@
 
 mod abi;
 mod example_plugin;
+mod hostile;
 mod image;
 mod import;
 mod mirror;

@@ -114,3 +114,99 @@ fn find_system_library(name: &str) -> std::path::PathBuf {
     .find(|p| p.exists())
     .unwrap_or_else(|| panic!("{name} not found"))
 }
+
+#[test]
+fn plugins_are_never_found_through_a_relative_or_empty_path() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut t = TestContext::new();
+    // A library where an empty HOME or a relative entry would lead, from the working directory.
+    let work = t.path("work");
+    for dir in [".local/share/banger/plugins", "relative"] {
+        let dir = work.join(dir);
+        fs::create_dir_all(&dir).unwrap();
+        fs::copy(catalog_so(), dir.join("libbanger_source_planted.so")).unwrap();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    t.set_cwd(work);
+    for (home, path, ignored) in [
+        ("", "", "ignoring HOME ``"),
+        ("home", "", "ignoring HOME `home`"),
+        (
+            "/nonexistent",
+            "relative:",
+            "ignoring BANGER_PLUGIN_PATH entry `relative`",
+        ),
+        ("/nonexistent", ":", "ignoring BANGER_PLUGIN_PATH entry ``"),
+    ] {
+        t.env("HOME", home);
+        t.env("BANGER_PLUGIN_PATH", path);
+        let out = t.banger(&["plugin", "list", "--json"]);
+        let err = crate::util::stderr(&out);
+        assert!(out.status.success(), "{err}");
+        assert!(err.contains(ignored), "{home:?} {path:?}: {err}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(!stdout.contains("planted"), "{home:?} {path:?}: {stdout}");
+    }
+}
+
+#[test]
+fn plugin_files_others_could_change_are_not_loaded() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = TestContext::new();
+    let loose = t.path("plugins/libbanger_source_loose.so");
+    fs::copy(catalog_so(), &loose).unwrap();
+    let shared_dir = t.path("shared");
+    fs::create_dir(&shared_dir).unwrap();
+    let in_shared = shared_dir.join("libbanger_source_shared.so");
+    fs::copy(catalog_so(), &in_shared).unwrap();
+    fs::set_permissions(&shared_dir, fs::Permissions::from_mode(0o777)).unwrap();
+    let foreign = t.path("plugins/libbanger_source_foreign.so");
+    fs::copy(catalog_so(), &foreign).unwrap();
+    std::os::unix::fs::chown(&foreign, Some(65534), None).unwrap();
+    fs::set_permissions(&loose, fs::Permissions::from_mode(0o775)).unwrap();
+    let mut t = t;
+    let path = format!("{}:{}", t.path("plugins").display(), shared_dir.display());
+    t.env("BANGER_PLUGIN_PATH", path);
+
+    let out = t.banger(&["plugin", "list"]);
+    let err = crate::util::stderr(&out);
+    assert!(out.status.success(), "{err}");
+    for (file, problem, fix) in [
+        (
+            &loose,
+            "is writable by group or others (mode 0775)",
+            format!("chmod go-w {}", loose.display()),
+        ),
+        (
+            &in_shared,
+            "is writable by group or others (mode 0777)",
+            format!("chmod go-w {}", shared_dir.display()),
+        ),
+        (
+            &foreign,
+            "belongs to uid 65534",
+            format!("chown 0 {}", foreign.display()),
+        ),
+    ] {
+        let line = err
+            .lines()
+            .find(|l| l.contains(&format!("`{}` is not loaded", file.display())))
+            .unwrap_or_else(|| panic!("no warning for {}:\n{err}", file.display()));
+        assert!(line.contains(problem) && line.contains(&fix), "{line}");
+    }
+    let rows: Value = serde_json::from_str(&t.ok(&["plugin", "list", "--json"])).unwrap();
+    let loaded: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "loaded")
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        !loaded
+            .iter()
+            .any(|n| ["loose", "shared", "foreign"].contains(n)),
+        "{loaded:?}"
+    );
+    assert!(loaded.contains(&"catalog"), "{loaded:?}");
+}

@@ -238,3 +238,106 @@ fn a_failed_upload_or_head_check_leaves_the_catalog_untouched() {
         "is not valid JSON",
     );
 }
+
+#[test]
+fn rclone_arguments_can_never_be_read_as_flags() {
+    let mut m = Maintainer::new();
+    m.import("void", "void-6.12", "void", &[]);
+    let before = fs::read(&m.catalog).unwrap();
+    for (remote, bucket, expected) in [
+        (
+            "--config=/tmp/evil.conf",
+            "b",
+            "rclone remote `--config=/tmp/evil.conf` is not a plain remote name",
+        ),
+        (":local", "b", "is not a plain remote name"),
+        ("r2,env_auth=true", "b", "is not a plain remote name"),
+        (
+            "testr",
+            "--dump=headers",
+            "bucket `--dump=headers` is refused: it starts with `-`",
+        ),
+        ("testr", "other:bucket", "holds characters other than"),
+        ("testr", "b/../../etc", "it has a `..` component"),
+        ("testr", "a b", "holds characters other than"),
+    ] {
+        m.t.env("RCLONE_REMOTE", remote);
+        m.t.env("RCLONE_BUCKET", bucket);
+        let out = m.publish("void-6.12", &[]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{remote} {bucket}: {err}");
+        assert!(err.contains(expected), "{remote} {bucket}: {err}");
+        assert_eq!(fs::read(&m.catalog).unwrap(), before);
+    }
+
+    // What rclone receives: `--` before the positionals.
+    let bin = m.t.path("bin");
+    fs::create_dir_all(&bin).unwrap();
+    let log = m.t.path("rclone-args.log");
+    let real = which("rclone");
+    let script = format!(
+        "#!/bin/sh\nprintf '%s\\n' \"$@\" > {}\nexec {} \"$@\"\n",
+        log.display(),
+        real.display()
+    );
+    write_executable(&bin.join("rclone"), &script);
+    m.t.env(
+        "PATH",
+        format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+    );
+    m.t.env("RCLONE_REMOTE", "testr");
+    m.t.env("RCLONE_BUCKET", m.t.path("www").display().to_string());
+    let out = m.publish("void-6.12", &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let args = fs::read_to_string(&log).unwrap();
+    let args: Vec<&str> = args.lines().collect();
+    let dashes = args
+        .iter()
+        .position(|a| *a == "--")
+        .expect("`--` is passed");
+    assert_eq!(args.len(), dashes + 3, "{args:?}");
+    assert!(args[dashes + 2].starts_with("testr:"), "{args:?}");
+}
+
+#[test]
+fn an_edit_made_to_the_catalog_during_the_upload_is_kept() {
+    let mut m = Maintainer::new();
+    m.import("void", "void-6.12", "void", &[]);
+    // rclone that, while "uploading", gets a maintainer's hand edit into the catalog.
+    let edited = r#"{"schema": 1, "entries": [{"name": "alpine-6.6", "distro": "alpine", "arch": "x86_64", "kernel_version": "6.6.1", "url": "https://k.example/alpine-6.6-x86_64.tar.zst", "sha256": "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "size": 7}]}"#;
+    let bin = m.t.path("bin");
+    fs::create_dir_all(&bin).unwrap();
+    let script = format!(
+        "#!/bin/sh\nprintf '%s' '{edited}' > {}\nexec {} \"$@\"\n",
+        m.catalog.display(),
+        which("rclone").display()
+    );
+    write_executable(&bin.join("rclone"), &script);
+    m.t.env(
+        "PATH",
+        format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+    );
+    let out = m.publish("void-6.12", &[]);
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("changed during the upload"), "{err}");
+    let names: Vec<String> = m
+        .entries()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["alpine-6.6", "void-6.12"]);
+}
+
+fn which(program: &str) -> PathBuf {
+    std::env::split_paths(&std::env::var_os("PATH").unwrap())
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("{program} is not on PATH"))
+}
+
+fn write_executable(path: &std::path::Path, script: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    fs::write(path, script).unwrap();
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
+}

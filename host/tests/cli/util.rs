@@ -182,6 +182,20 @@ impl TestContext {
     }
 }
 
+/// Run banger under GNU time: its output and its peak resident set size in MiB.
+pub fn with_peak_rss(context: &TestContext, args: &[&str]) -> (Output, f64) {
+    let report = tempfile::NamedTempFile::new().unwrap();
+    let report_path = report.path().to_str().unwrap().to_owned();
+    let out = context.banger_under(&["/usr/bin/time", "-f", "%M", "-o", &report_path], args);
+    let kib: f64 = fs::read_to_string(report.path())
+        .unwrap()
+        .lines()
+        .last()
+        .and_then(|line| line.trim().parse().ok())
+        .expect("GNU time reports the peak RSS (apt-get install time)");
+    (out, kib / 1024.0)
+}
+
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
