@@ -184,7 +184,9 @@ impl Bench {
     }
 
     /// A bundle packed with GNU tar and `zstd -3`, served by nginx, and a trusted catalog
-    /// naming it.
+    /// naming it. P2b and P6 measure durability: the same on-disk pull without banger's
+    /// flushes (`BANGER_UNSAFE_NO_SYNC=1`) against plain `zstd | tar`, and with them against
+    /// `zstd | tar && sync`.
     fn pulls(&self) -> Vec<Row> {
         let tree = self.disk.path().join("tree");
         let (vmlinux_mb, modules) = if self.quick { (16, 500) } else { (64, 2000) };
@@ -224,13 +226,16 @@ impl Bench {
         let mut rows = Vec::new();
         let shm = self.shm.path();
         let disk = self.disk.path();
-        // (id, what, where the kernels go, source args, reference script, goal)
+        // (id, what, where the kernels go, source args, flushes, reference script, goal)
+        let offline = vec!["--source", "offline", "--dir", www.to_str().unwrap()];
+        let unpack = format!("zstd -dc {} | tar -x -C OUT", bundle.display());
         let cases = [
             (
                 "P1",
                 "pull, HTTP mirror on nginx -> tmpfs",
                 shm.to_owned(),
                 vec!["--source", "mirror", "--mirror", &base[..]],
+                true,
                 format!("curl -s {url} | tee >(sha256sum >/dev/null) | zstd -dc | tar -x -C OUT"),
                 0.7,
             ),
@@ -238,20 +243,32 @@ impl Bench {
                 "P2",
                 "pull, offline file -> tmpfs",
                 shm.to_owned(),
-                vec!["--source", "offline", "--dir", www.to_str().unwrap()],
-                format!("zstd -dc {} | tar -x -C OUT", bundle.display()),
+                offline.clone(),
+                true,
+                unpack.clone(),
                 1.3,
             ),
             (
                 "P2b",
-                "pull, offline file -> disk",
+                "pull, offline file -> disk, no flushes",
                 disk.to_owned(),
-                vec!["--source", "offline", "--dir", www.to_str().unwrap()],
-                format!("zstd -dc {} | tar -x -C OUT", bundle.display()),
+                offline.clone(),
+                false,
+                unpack.clone(),
+                1.2,
+            ),
+            (
+                "P6",
+                "pull, offline file -> disk, flushed",
+                disk.to_owned(),
+                offline.clone(),
+                true,
+                format!("{unpack} && sync"),
                 1.2,
             ),
         ];
-        for (id, what, place, source, reference, goal) in cases {
+        let mut synced = (0.0, 0.0);
+        for (id, what, place, source, flushes, reference, goal) in cases {
             let (state, kernels, out) = (
                 place.join("state"),
                 place.join("kernels"),
@@ -264,13 +281,25 @@ impl Bench {
                 fs::remove_dir_all(&kernels).unwrap();
                 let mut args = vec!["kernel", "pull", "bench-6.12", "--arch", "x86_64"];
                 args.extend(&source);
-                ours.push(timed(self.banger(&state, &kernels, &catalog, &args)));
+                let mut pull = self.banger(&state, &kernels, &catalog, &args);
+                if !flushes {
+                    pull.env("BANGER_UNSAFE_NO_SYNC", "1");
+                }
+                // Start each run with nothing dirty, so no run flushes another's writes.
+                timed(Self::bash("sync"));
+                ours.push(timed(pull));
                 fresh(&out);
+                timed(Self::bash("sync"));
                 theirs.push(timed(Self::bash(
                     &reference.replace("OUT", out.to_str().unwrap()),
                 )));
             }
             let (b, r) = (median(ours), median(theirs));
+            match id {
+                "P2b" => synced.0 = b,
+                "P6" => synced.1 = b,
+                _ => {}
+            }
             rows.push(Row {
                 id,
                 what,
@@ -289,6 +318,11 @@ impl Bench {
             let _ = fs::remove_dir_all(&out);
             let _ = fs::remove_dir_all(&kernels);
         }
+        println!(
+            "durability: flushing the installed tree costs {:.3} s ({:.2}x the pull without flushes)",
+            synced.1 - synced.0,
+            synced.1 / synced.0
+        );
         rows
     }
 

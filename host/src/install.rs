@@ -249,15 +249,7 @@ impl Kernels {
         manifest: &Manifest,
     ) -> Result<()> {
         let name = &lock.name;
-        let staging = tempfile::Builder::new()
-            .prefix(&format!("{STAGING_PREFIX}{name}{STAGING_SEPARATOR}"))
-            .tempdir_in(&self.dir)
-            .with_context(|| {
-                format!(
-                    "cannot create a staging directory in `{}`",
-                    self.dir.display()
-                )
-            })?;
+        let staging = self.staging(name)?;
         let limits = Limits {
             max_compressed: expected.size,
             ..Limits::default()
@@ -315,6 +307,19 @@ impl Kernels {
         Ok(())
     }
 
+    /// A fresh private directory `<kernels>/.staging-<name>~XXXX`, removed on drop.
+    fn staging(&self, name: &str) -> Result<tempfile::TempDir> {
+        tempfile::Builder::new()
+            .prefix(&format!("{STAGING_PREFIX}{name}{STAGING_SEPARATOR}"))
+            .tempdir_in(&self.dir)
+            .with_context(|| {
+                format!(
+                    "cannot create a staging directory in `{}`",
+                    self.dir.display()
+                )
+            })
+    }
+
     /// Move `staging` to `target` in one step: a plain rename when `target` is absent, an
     /// atomic exchange when it exists.
     fn swap_into_place(&self, staging: &Path, target: &Path) -> Result<()> {
@@ -337,15 +342,7 @@ impl Kernels {
         if fs::symlink_metadata(&target).is_err() {
             return Ok(false);
         }
-        let doomed = tempfile::Builder::new()
-            .prefix(&format!("{STAGING_PREFIX}{name}{STAGING_SEPARATOR}"))
-            .tempdir_in(&self.dir)
-            .with_context(|| {
-                format!(
-                    "cannot create a staging directory in `{}`",
-                    self.dir.display()
-                )
-            })?;
+        let doomed = self.staging(name)?;
         // Renaming a directory onto an empty one replaces it atomically; dropping `doomed`
         // then deletes the files. A planted link is moved, never followed, and deleted as a
         // link.
