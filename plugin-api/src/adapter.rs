@@ -12,9 +12,11 @@ use abi_stable::{
     std_types::{RResult, RSliceMut, RStr, RString},
 };
 
+use std::sync::Arc;
+
 use crate::{
     Bundle, BundleMessage, ByteStream, ByteStream_TO, HostBox, KernelSource, LogLevel, OpenMessage,
-    Options, PluginError, Source, SourceBox, Source_TO,
+    PluginError, RawOptions, Source, SourceBox, Source_TO,
 };
 
 /// Run `f`, turning a panic into an [`crate::ErrorKind::PANIC`] error.
@@ -41,13 +43,15 @@ fn panic_message(payload: &(dyn Any + Send)) -> &str {
         .unwrap_or("(no message)")
 }
 
-/// The host's callbacks, as a plugin sees them.
-pub struct HostHandle(HostBox);
+/// The host's callbacks, as a plugin sees them. Cheap to clone: every clone talks to the same
+/// host, so a plugin can hand one to each helper that logs.
+#[derive(Clone)]
+pub struct HostHandle(Arc<HostBox>);
 
 impl HostHandle {
     /// Wrap the callbacks the host passed to the constructor.
     pub fn new(host: HostBox) -> Self {
-        Self(host)
+        Self(Arc::new(host))
     }
 
     /// Show a warning to the user, labelled with the plugin's name.
@@ -55,7 +59,7 @@ impl HostHandle {
         self.0.log(LogLevel::WARN, message.into());
     }
 
-    /// Say what the plugin is doing (shown with `--verbose`).
+    /// Say what the plugin is doing (shown when `BANGER_VERBOSE=1`).
     pub fn info(&self, message: &str) {
         self.0.log(LogLevel::INFO, message.into());
     }
@@ -117,20 +121,21 @@ fn to_json(value: &impl serde::Serialize) -> Result<RString, PluginError> {
         .map_err(|e| PluginError::new(crate::ErrorKind::OTHER, format!("cannot encode JSON: {e}")))
 }
 
-/// Build the FFI source object from a constructor, behind the unwind guard.
+/// Build the FFI source object from a constructor, behind the unwind guard. The constructor
+/// takes the options as [`crate::Options`] or, as before 1.2, as `Vec<(String, String)>`.
 /// Used by [`crate::export_plugin!`]; plugin code does not call it.
 #[doc(hidden)]
-pub fn new_source_with<S: KernelSource>(
-    options: Options,
+pub fn new_source_with<S: KernelSource, O: From<Vec<(String, String)>>>(
+    options: RawOptions,
     host: HostBox,
-    constructor: impl FnOnce(Vec<(String, String)>, HostHandle) -> Result<S, PluginError>,
+    constructor: impl FnOnce(O, HostHandle) -> Result<S, PluginError>,
 ) -> RResult<SourceBox, PluginError> {
     guard(|| {
-        let options = options
+        let options: Vec<(String, String)> = options
             .into_iter()
             .map(|kv| (kv.0.into(), kv.1.into()))
             .collect();
-        let source = constructor(options, HostHandle::new(host))?;
+        let source = constructor(options.into(), HostHandle::new(host))?;
         Ok(Source_TO::from_value(GuardedSource(source), TD_Opaque))
     })
 }

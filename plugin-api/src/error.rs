@@ -81,6 +81,13 @@ impl PluginError {
         Self::new(kind, message)
     }
 
+    /// An error of `kind` about the file at `path`: "`<path>`: <error>", with the error's causes.
+    /// For I/O on a file, where the path is what the user needs to know.
+    pub fn at_path(kind: ErrorKind, path: &std::path::Path, error: &dyn std::error::Error) -> Self {
+        let chained = Self::from_error(kind, error);
+        Self::new(kind, format!("`{}`: {}", path.display(), chained.message()))
+    }
+
     /// A [`ErrorKind::NOT_FOUND`] error.
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::NOT_FOUND, message)

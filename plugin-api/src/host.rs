@@ -16,7 +16,7 @@ pub struct LogLevel(pub u8);
 impl LogLevel {
     /// Something failed but the operation goes on.
     pub const WARN: Self = Self(1);
-    /// What the plugin is doing, for `--verbose` runs.
+    /// What the plugin is doing, shown when `BANGER_VERBOSE=1`.
     pub const INFO: Self = Self(2);
     /// Details for debugging a plugin.
     pub const DEBUG: Self = Self(3);

@@ -34,6 +34,8 @@ mod entry;
 mod error;
 mod host;
 mod module;
+pub mod names;
+mod options;
 mod source;
 
 pub use adapter::{guard, new_source_with, HostHandle};
@@ -44,6 +46,8 @@ pub use module::{
     PluginInfo, SourcePlugin, SourcePluginRef, SourcePlugin_Prefix, HOST_API_OPTION,
     SCRATCH_DIR_OPTION,
 };
+pub use names::{Arch, KernelName, Sha256, ARCHES};
+pub use options::Options;
 pub use source::{
     Bundle, ByteStream, ByteStreamBox, ByteStream_TO, KernelSource, Opened, Source, SourceBox,
     Source_TO,
@@ -52,8 +56,10 @@ pub use source::{
 /// The version of this interface crate, which the host compares with the plugin's.
 pub const API_VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// Options passed to a plugin's constructor: key/value pairs, in the order the user gave them.
-pub type Options = abi_stable::std_types::RVec<
+/// Options as they cross the boundary to a plugin's constructor: key/value pairs, in the order
+/// the user gave them. Plugins see them as [`Options`]. (Called `Options` up to 1.1; only
+/// [`export_plugin!`]'s expansion names it.)
+pub type RawOptions = abi_stable::std_types::RVec<
     abi_stable::std_types::Tuple2<abi_stable::std_types::RString, abi_stable::std_types::RString>,
 >;
 

@@ -9,7 +9,7 @@ use abi_stable::{
     StableAbi,
 };
 
-use crate::{HostBox, Options, PluginError, SourceBox};
+use crate::{HostBox, PluginError, RawOptions, SourceBox};
 
 /// The option key under which the host passes its own interface version (e.g. `1.0.0`), so a
 /// plugin can tell what the host supports. Keys starting with `banger.` are reserved for the host.
@@ -46,7 +46,7 @@ pub struct SourcePlugin {
     /// Build a source from key/value options and the host callbacks.
     #[sabi(last_prefix_field)]
     pub new_source:
-        extern "C" fn(options: Options, host: HostBox) -> RResult<SourceBox, PluginError>,
+        extern "C" fn(options: RawOptions, host: HostBox) -> RResult<SourceBox, PluginError>,
 }
 
 impl RootModule for SourcePluginRef {
@@ -90,7 +90,7 @@ macro_rules! export_plugin {
             }
 
             extern "C" fn new_source(
-                options: $crate::Options,
+                options: $crate::RawOptions,
                 host: $crate::HostBox,
             ) -> RResult<$crate::SourceBox, $crate::PluginError> {
                 $crate::new_source_with(options, host, $new)

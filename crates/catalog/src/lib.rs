@@ -6,7 +6,6 @@
 #![forbid(unsafe_code)]
 
 mod error;
-mod name;
 pub mod patch;
 
 use std::{io::Read, path::Path};
@@ -15,8 +14,11 @@ use serde::{Deserialize, Serialize};
 
 pub use banger_plugin_api::Entry;
 pub use error::CatalogError;
-pub use name::{
-    host_arch, validate_arch, validate_name, validate_name_of, validate_sha256, ARCHES,
+// The naming rules are part of the plugin contract, so they live in the interface crate, where
+// plugins can use them too; the catalog re-exports them as its own.
+pub use banger_plugin_api::names::{
+    bundle_file, host_arch, parse_bundle_file, validate_arch, validate_name, validate_name_of,
+    validate_sha256, validate_text, Arch, KernelName, Sha256, ARCHES,
 };
 
 /// The schema version this build reads and writes.
@@ -182,18 +184,6 @@ pub fn read_capped(reader: impl Read, origin: &str) -> Result<String, CatalogErr
         });
     }
     Ok(text)
-}
-
-/// Check that `text` holds no control character: no C0 control (tab and newline included), no
-/// DEL and no C1 control. Such text is safe to show in a terminal.
-pub fn validate_text(text: &str) -> Result<(), String> {
-    match text.char_indices().find(|(_, c)| c.is_control()) {
-        Some((at, c)) => Err(format!(
-            "contains the control character U+{:04X} at byte {at}",
-            u32::from(c)
-        )),
-        None => Ok(()),
-    }
 }
 
 /// Check one entry against the catalog rules; the error says which field is wrong and why.

@@ -1,6 +1,7 @@
-//! Changing a catalog file the way a maintainer would by hand: one entry added or replaced,
-//! every other entry kept as it was (field order and unknown fields included), entries sorted
-//! by name then arch, two-space indentation and a trailing newline.
+//! Changing a catalog document the way a maintainer would by hand: one entry added or
+//! replaced ([`upsert`]), or entries dropped ([`retain`]), every other entry kept as it was
+//! (field order and unknown fields included), entries sorted by name then arch, two-space
+//! indentation and a trailing newline. [`empty`] is the document to start from.
 
 use serde_json::Value;
 
@@ -15,6 +16,42 @@ pub enum Change {
     Replaced(Box<Entry>),
     /// There was an identical one.
     Unchanged,
+}
+
+/// A catalog document with no entries, in the canonical form.
+pub fn empty() -> String {
+    format!(
+        "{{\n  \"schema\": {},\n  \"entries\": []\n}}\n",
+        crate::SCHEMA
+    )
+}
+
+/// The catalog text `json` (from `origin`, for errors) with only the entries for which `keep`
+/// is true; every kept entry, and every other field, stays as it was.
+pub fn retain(
+    json: &str,
+    origin: &str,
+    keep: impl Fn(&Entry) -> bool,
+) -> Result<String, CatalogError> {
+    let catalog = Catalog::parse(json, origin)?;
+    let json_error = |source| CatalogError::Json {
+        origin: origin.to_owned(),
+        source,
+    };
+    let mut document: Value = serde_json::from_str(json).map_err(json_error)?;
+    let entries = document["entries"]
+        .as_array_mut()
+        .expect("Catalog::parse checked that `entries` is an array");
+    // Parsing kept the order, so the typed entries and the JSON values pair up.
+    let mut kept = catalog.entries.iter().map(&keep);
+    entries.retain(|_| kept.next().unwrap_or(false));
+    canonical(&document).map_err(json_error)
+}
+
+fn canonical(document: &Value) -> Result<String, serde_json::Error> {
+    let mut text = serde_json::to_string_pretty(document)?;
+    text.push('\n');
+    Ok(text)
 }
 
 /// Put `entry` into the catalog text `json` (from `origin`, for errors), replacing any entry
@@ -50,9 +87,7 @@ pub fn upsert(json: &str, origin: &str, entry: &Entry) -> Result<(String, Change
     entries.retain(|value| key(value) != new_key);
     entries.push(serde_json::to_value(entry).map_err(json_error)?);
     entries.sort_by_key(key);
-    let mut text = serde_json::to_string_pretty(&document).map_err(json_error)?;
-    text.push('\n');
-    Ok((text, change))
+    Ok((canonical(&document).map_err(json_error)?, change))
 }
 
 #[cfg(test)]
@@ -131,6 +166,26 @@ mod tests {
         let (third, change) = upsert(&second, "t", &entry("void-6.12", "arm64", SHA_B)).unwrap();
         assert_eq!(change, Change::Unchanged);
         assert_eq!(third, second);
+    }
+
+    #[test]
+    fn retain_drops_entries_and_keeps_the_rest_exactly() {
+        let text = retain(HAND_WRITTEN, "t", |e| e.name == "alpine-6.6").unwrap();
+        let after = values(&text);
+        assert_eq!(after, [values(HAND_WRITTEN)[1].clone()]);
+        let none = retain(HAND_WRITTEN, "t", |_| false).unwrap();
+        assert_eq!(Catalog::parse(&none, "t").unwrap().entries, []);
+        assert!(retain("{", "t", |_| true).is_err());
+    }
+
+    #[test]
+    fn the_empty_document_is_a_valid_catalog() {
+        let catalog = Catalog::parse(&empty(), "empty").unwrap();
+        assert!(catalog.entries.is_empty());
+        let (text, change) =
+            upsert(&empty(), "empty", &entry("void-6.12", "arm64", SHA_A)).unwrap();
+        assert_eq!(change, Change::Added);
+        assert_eq!(Catalog::parse(&text, "t").unwrap().entries.len(), 1);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use banger_plugin_api::{ErrorKind, HostHandle, PluginError};
 use crate::{FetchError, Fetcher, Schemes};
 
 /// A client for a plugin: retries show up as warnings labelled with the plugin's name.
-pub fn fetcher(schemes: Schemes, host: &Arc<HostHandle>) -> Result<Fetcher, PluginError> {
+pub fn fetcher(schemes: Schemes, host: &HostHandle) -> Result<Fetcher, PluginError> {
     let host = host.clone();
     Ok(Fetcher::new(schemes)?.with_notice(Arc::new(move |message: &str| host.warn(message))))
 }

@@ -21,7 +21,10 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use banger_plugin_api::{BundleInfo, Entry, HostHandle, KernelSource, OpenRequest, PluginError};
+use banger_plugin_api::{
+    names::{parse_bundle_file, validate_sha256, BUNDLE_SUFFIX},
+    BundleInfo, Entry, ErrorKind, HostHandle, KernelSource, OpenRequest, Options, PluginError,
+};
 
 banger_plugin_api::export_plugin! {
     name: "sha256sums",
@@ -29,10 +32,6 @@ banger_plugin_api::export_plugin! {
     description: "bundles listed in a SHA256SUMS file (option index=PATH)",
     new: Sha256Sums::new,
 }
-
-/// The architectures banger knows, as they appear at the end of a bundle's file name.
-const ARCHES: [&str; 2] = ["x86_64", "arm64"];
-const SUFFIX: &str = ".tar.zst";
 
 struct Sha256Sums {
     index: PathBuf,
@@ -46,29 +45,16 @@ struct Listed {
 }
 
 impl Sha256Sums {
-    fn new(options: Vec<(String, String)>, host: HostHandle) -> Result<Self, PluginError> {
-        let mut index = None;
-        let mut distro = None;
-        for (key, value) in options {
-            match key.as_str() {
-                "index" => index = Some(value),
-                "distro" => distro = Some(value),
-                key if key.starts_with("banger.") => {}
-                key => {
-                    return Err(PluginError::invalid_input(format!(
-                        "the sha256sums source takes no option `{key}`; it takes index=PATH and distro=NAME"
-                    )))
-                }
-            }
-        }
-        let index = index.ok_or_else(|| {
-            PluginError::invalid_input(
-                "the sha256sums source needs --opt index=<path or file:// URL of a SHA256SUMS file>",
-            )
-        })?;
+    fn new(mut options: Options, host: HostHandle) -> Result<Self, PluginError> {
+        let index = options.require(
+            "index",
+            "pass --opt index=<path or file:// URL of a SHA256SUMS file>",
+        )?;
+        let distro = options.get("distro");
+        options.finish("sha256sums")?;
         let index = PathBuf::from(index.strip_prefix("file://").unwrap_or(&index));
         let text = fs::read_to_string(&index)
-            .map_err(|e| PluginError::io(format!("cannot read `{}`: {e}", index.display())))?;
+            .map_err(|e| PluginError::at_path(ErrorKind::IO, &index, &e))?;
         let dir = index.parent().unwrap_or(Path::new(".")).to_owned();
         let mut entries = Vec::new();
         for (number, line) in text.lines().enumerate() {
@@ -100,23 +86,16 @@ fn parse_line(line: &str, dir: &Path, distro: Option<&str>) -> Result<Option<Lis
         .strip_prefix(' ')
         .or_else(|| file.strip_prefix('*'))
         .unwrap_or(file);
-    let Some(stem) = file.strip_suffix(SUFFIX) else {
+    if !file.ends_with(BUNDLE_SUFFIX) {
         return Ok(None);
-    };
-    if sha256.len() != 64
-        || !sha256
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
-        return Err(format!("`{sha256}` is not a lowercase sha256"));
     }
+    validate_sha256(sha256)?;
     if file.contains('/') {
         return Err(format!("`{file}` is not in the index's directory"));
     }
-    let (name, arch) = stem
-        .rsplit_once('-')
-        .filter(|(_, arch)| ARCHES.contains(arch))
-        .ok_or_else(|| format!("`{file}` is not named <name>-<x86_64|arm64>{SUFFIX}"))?;
+    let (name, arch) = parse_bundle_file(file)
+        .ok_or_else(|| format!("`{file}` is not named <name>-<x86_64|arm64>{BUNDLE_SUFFIX}"))?;
+    let (name, arch) = (name.as_str(), arch.as_str());
     let path = dir.join(file);
     let size = fs::metadata(&path)
         .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?
@@ -160,7 +139,8 @@ impl KernelSource for Sha256Sums {
                     request.arch
                 ))
             })?;
-        let file = File::open(&listed.path)?;
+        let file = File::open(&listed.path)
+            .map_err(|e| PluginError::at_path(ErrorKind::IO, &listed.path, &e))?;
         let info = BundleInfo {
             url: listed.path.display().to_string(),
             sha256: listed.entry.sha256.clone(),

@@ -231,7 +231,7 @@ fn fetch_into(source: &Source, planned: &Planned, dir: &Path) -> Result<()> {
 /// The directory's `catalog.json`, or an empty catalog when there is none (or it is damaged,
 /// which is said, since this command rewrites it anyway).
 fn read_index(path: &Path) -> Result<String> {
-    let empty = "{\"schema\": 1, \"entries\": []}\n".to_owned();
+    let empty = patch::empty();
     let origin = path.display().to_string();
     let file = match fs::File::open(path) {
         Ok(file) => file,
@@ -251,18 +251,10 @@ fn read_index(path: &Path) -> Result<String> {
 
 /// `index` without entries whose bundle is not in `dir`.
 fn prune(index: &str, dir: &Path) -> Result<String> {
-    let mut document: serde_json::Value = serde_json::from_str(index)?;
-    if let Some(entries) = document["entries"].as_array_mut() {
-        entries.retain(|e| {
-            e["url"]
-                .as_str()
-                .and_then(|url| bundle_file_name(url).ok())
-                .is_some_and(|file| dir.join(file).is_file())
-        });
-    }
-    let mut text = serde_json::to_string_pretty(&document)?;
-    text.push('\n');
-    Ok(text)
+    let origin = dir.join("catalog.json").display().to_string();
+    Ok(patch::retain(index, &origin, |entry| {
+        bundle_file_name(&entry.url).is_ok_and(|file| dir.join(file).is_file())
+    })?)
 }
 
 fn report(dir: &Path, dry_run: bool, plan: &[Planned], json: bool) -> Result<()> {

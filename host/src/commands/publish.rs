@@ -77,7 +77,7 @@ pub fn run(kernels: &Kernels, args: PublishArgs) -> Result<()> {
     let origin = args.catalog.display().to_string();
     Catalog::parse(&catalog_text, &origin)?;
 
-    let file = format!("{}-{}.tar.zst", manifest.name, manifest.arch);
+    let file = banger_catalog::bundle_file(&manifest.name, &manifest.arch);
     let bundle = pack(&kernels.path(&args.name), &file, args.out.as_deref())?;
     let entry = Entry {
         name: manifest.name.clone(),

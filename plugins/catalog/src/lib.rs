@@ -6,12 +6,13 @@
 //! interrupted pull continues from the bytes the host kept. Whether the bytes match is the
 //! host's check, not this plugin's.
 
-use std::{io::Read, sync::Arc};
+use std::io::Read;
 
 use banger_catalog::Catalog;
 use banger_fetch::{plugin::fetcher, Schemes};
 use banger_plugin_api::{
-    BundleInfo, Entry, ErrorKind, HostHandle, KernelSource, OpenRequest, Opened, PluginError,
+    BundleInfo, Entry, ErrorKind, HostHandle, KernelSource, OpenRequest, Opened, Options,
+    PluginError,
 };
 
 banger_plugin_api::export_plugin! {
@@ -24,22 +25,18 @@ banger_plugin_api::export_plugin! {
 struct CatalogSource {
     catalog: Catalog,
     origin: String,
-    host: Arc<HostHandle>,
+    host: HostHandle,
 }
 
 impl CatalogSource {
-    fn new(options: Vec<(String, String)>, host: HostHandle) -> Result<Self, PluginError> {
-        if let Some((key, _)) = options.iter().find(|(key, _)| !key.starts_with("banger.")) {
-            return Err(PluginError::invalid_input(format!(
-                "the catalog source takes no option `{key}`"
-            )));
-        }
+    fn new(options: Options, host: HostHandle) -> Result<Self, PluginError> {
+        options.finish("catalog")?;
         let (catalog, origin) = Catalog::trusted()
             .map_err(|e| PluginError::from_error(ErrorKind::INVALID_INPUT, &e))?;
         Ok(Self {
             catalog,
             origin,
-            host: Arc::new(host),
+            host,
         })
     }
 }

@@ -22,8 +22,7 @@ use std::{
 
 use banger_bundle::pack::{Compression, Plan};
 use banger_plugin_api::{
-    BundleInfo, Entry, ErrorKind, HostHandle, KernelSource, OpenRequest, PluginError,
-    SCRATCH_DIR_OPTION,
+    BundleInfo, Entry, ErrorKind, HostHandle, KernelSource, OpenRequest, Options, PluginError,
 };
 
 banger_plugin_api::export_plugin! {
@@ -51,52 +50,22 @@ struct Packed {
 }
 
 impl ImportSource {
-    fn new(options: Vec<(String, String)>, host: HostHandle) -> Result<Self, PluginError> {
-        let mut dir = None;
+    fn new(mut options: Options, host: HostHandle) -> Result<Self, PluginError> {
+        let mut required = |key: &str| options.require(key, &format!("pass {key}=<{key}>"));
+        let dir = PathBuf::from(required("dir")?);
         let mut entry = Entry {
-            name: String::new(),
-            distro: String::new(),
-            arch: String::new(),
-            kernel_version: String::new(),
+            name: required("name")?,
+            distro: required("distro")?,
+            arch: required("arch")?,
+            kernel_version: options.get("kernel_version").unwrap_or_default(),
             url: String::new(),
             sha256: String::new(),
             size: 0,
-            description: String::new(),
+            description: options.get("description").unwrap_or_default(),
         };
-        let mut force = false;
-        let mut scratch = None;
-        for (key, value) in options {
-            match key.as_str() {
-                "dir" => dir = Some(PathBuf::from(value)),
-                "name" => entry.name = value,
-                "distro" => entry.distro = value,
-                "arch" => entry.arch = value,
-                "kernel_version" => entry.kernel_version = value,
-                "description" => entry.description = value,
-                "force" => force = value == "true",
-                SCRATCH_DIR_OPTION => scratch = Some(PathBuf::from(value)),
-                key if key.starts_with("banger.") => {}
-                key => {
-                    return Err(PluginError::invalid_input(format!(
-                        "the import source takes no option `{key}`; it takes dir, name, distro, arch, kernel_version, description and force"
-                    )))
-                }
-            }
-        }
-        let dir = dir.ok_or_else(|| {
-            PluginError::invalid_input("the import source needs the option dir=<build directory>")
-        })?;
-        for (field, value) in [
-            ("name", &entry.name),
-            ("distro", &entry.distro),
-            ("arch", &entry.arch),
-        ] {
-            if value.is_empty() {
-                return Err(PluginError::invalid_input(format!(
-                    "the import source needs the option {field}=<{field}>"
-                )));
-            }
-        }
+        let force = options.flag("force")?;
+        let scratch = options.scratch_dir();
+        options.finish("import")?;
         banger_catalog::validate_name(&entry.name).map_err(PluginError::invalid_input)?;
         banger_catalog::validate_arch(&entry.arch).map_err(PluginError::invalid_input)?;
         if !dir.is_dir() {

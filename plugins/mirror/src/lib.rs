@@ -9,12 +9,13 @@
 //!
 //! Options: `mirror=URL`, else `$BANGER_MIRROR_URL`.
 
-use std::{io::Read, sync::Arc};
+use std::io::Read;
 
 use banger_catalog::{locate, Catalog};
 use banger_fetch::{plugin::fetcher, redact, Fetcher, Schemes};
 use banger_plugin_api::{
-    BundleInfo, Entry, ErrorKind, HostHandle, KernelSource, OpenRequest, Opened, PluginError,
+    BundleInfo, Entry, ErrorKind, HostHandle, KernelSource, OpenRequest, Opened, Options,
+    PluginError,
 };
 
 banger_plugin_api::export_plugin! {
@@ -31,31 +32,18 @@ struct MirrorSource {
     base: String,
     trusted: Catalog,
     fetcher: Fetcher,
-    host: Arc<HostHandle>,
+    host: HostHandle,
 }
 
 impl MirrorSource {
-    fn new(options: Vec<(String, String)>, host: HostHandle) -> Result<Self, PluginError> {
-        let mut base = None;
-        for (key, value) in options {
-            match key.as_str() {
-                "mirror" => base = Some(value),
-                key if key.starts_with("banger.") => {}
-                key => {
-                    return Err(PluginError::invalid_input(format!(
-                        "the mirror source takes no option `{key}`; it takes mirror=URL"
-                    )))
-                }
-            }
-        }
-        let base = base
-            .or_else(|| std::env::var(MIRROR_ENV).ok())
-            .filter(|b| !b.is_empty())
-            .ok_or_else(|| {
-                PluginError::invalid_input(format!(
-                    "the mirror source needs a base URL: pass --mirror URL or set {MIRROR_ENV}"
-                ))
-            })?;
+    fn new(mut options: Options, host: HostHandle) -> Result<Self, PluginError> {
+        let base = options.get_or_env("mirror", MIRROR_ENV);
+        options.finish("mirror")?;
+        let base = base.ok_or_else(|| {
+            PluginError::invalid_input(format!(
+                "the mirror source needs a base URL: pass --mirror URL or set {MIRROR_ENV}"
+            ))
+        })?;
         if !base.starts_with("http://") && !base.starts_with("https://") {
             return Err(PluginError::invalid_input(format!(
                 "mirror `{}` is not an http:// or https:// URL",
@@ -64,7 +52,6 @@ impl MirrorSource {
         }
         let (trusted, _) = Catalog::trusted()
             .map_err(|e| PluginError::from_error(ErrorKind::INVALID_INPUT, &e))?;
-        let host = Arc::new(host);
         Ok(Self {
             base: base.trim_end_matches('/').to_owned(),
             trusted,

@@ -12,7 +12,7 @@ use std::{fs::File, io::Read, path::PathBuf};
 
 use banger_catalog::{locate, Catalog, CatalogError};
 use banger_plugin_api::{
-    BundleInfo, Entry, ErrorKind, HostHandle, KernelSource, OpenRequest, PluginError,
+    BundleInfo, Entry, ErrorKind, HostHandle, KernelSource, OpenRequest, Options, PluginError,
 };
 
 banger_plugin_api::export_plugin! {
@@ -33,27 +33,14 @@ struct OfflineSource {
 }
 
 impl OfflineSource {
-    fn new(options: Vec<(String, String)>, _host: HostHandle) -> Result<Self, PluginError> {
-        let mut dir = None;
-        for (key, value) in options {
-            match key.as_str() {
-                "dir" => dir = Some(PathBuf::from(value)),
-                key if key.starts_with("banger.") => {}
-                key => {
-                    return Err(PluginError::invalid_input(format!(
-                        "the offline source takes no option `{key}`; it takes dir=DIR"
-                    )))
-                }
-            }
-        }
-        let dir = dir
-            .or_else(|| std::env::var_os(DIR_ENV).map(PathBuf::from))
-            .filter(|d| !d.as_os_str().is_empty())
-            .ok_or_else(|| {
-                PluginError::invalid_input(format!(
-                    "the offline source needs a directory: pass --dir DIR or set {DIR_ENV}"
-                ))
-            })?;
+    fn new(mut options: Options, _host: HostHandle) -> Result<Self, PluginError> {
+        let dir = options.get_or_env("dir", DIR_ENV).map(PathBuf::from);
+        options.finish("offline")?;
+        let dir = dir.ok_or_else(|| {
+            PluginError::invalid_input(format!(
+                "the offline source needs a directory: pass --dir DIR or set {DIR_ENV}"
+            ))
+        })?;
         if !dir.is_dir() {
             return Err(PluginError::not_found(format!(
                 "`{}` is not a directory",
