@@ -18,8 +18,8 @@ use std::{
     time::Instant,
 };
 
+use banger_bundle::DigestReader;
 use banger_testkit::nginx::Nginx;
-use sha2::{Digest, Sha256};
 
 /// One measured comparison.
 struct Row {
@@ -150,13 +150,9 @@ fn timed(mut command: Command) -> f64 {
 }
 
 fn sha256_file(path: &Path) -> String {
-    let mut hasher = Sha256::new();
-    std::io::copy(&mut fs::File::open(path).unwrap(), &mut hasher).unwrap();
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    let mut reader = DigestReader::new(fs::File::open(path).unwrap(), u64::MAX);
+    std::io::copy(&mut reader, &mut std::io::sink()).unwrap();
+    reader.digest().sha256
 }
 
 fn fresh(dir: &Path) {

@@ -91,7 +91,7 @@ impl<R: Read> DigestReader<R> {
     /// The digest and count of everything read so far.
     pub fn digest(&self) -> Digested {
         Digested {
-            sha256: hex(&self.hasher.clone().finalize()),
+            sha256: format!("{:x}", self.hasher.clone().finalize()),
             size: self.size,
         }
     }
@@ -136,7 +136,7 @@ impl<W: Write> DigestWriter<W> {
 
     pub(crate) fn finish(self) -> Digested {
         Digested {
-            sha256: hex(&self.hasher.finalize()),
+            sha256: format!("{:x}", self.hasher.finalize()),
             size: self.size,
         }
     }
@@ -155,13 +155,8 @@ impl<W: Write> Write for DigestWriter<W> {
     }
 }
 
-/// Lowercase hex of a digest.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+/// The sha256 of `bytes`, as lowercase hex: the form every digest takes in banger (catalog
+/// entries, manifests, partial-download names), through the digest's own `LowerHex`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    format!("{:x}", Sha256::digest(bytes))
 }

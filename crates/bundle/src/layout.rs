@@ -111,6 +111,27 @@ impl std::fmt::Display for BundlePath {
     }
 }
 
+/// Check a symlink's own target text; where it leads is checked later against the tree.
+pub(crate) fn symlink_target(raw: &[u8]) -> Result<String, String> {
+    let target =
+        std::str::from_utf8(raw).map_err(|_| "the symlink target is not valid UTF-8".to_owned())?;
+    if target.is_empty() {
+        return Err("the symlink target is empty".into());
+    }
+    if target.starts_with('/') {
+        return Err(format!("the symlink target `{target}` is absolute"));
+    }
+    if target.contains('\0') || target.contains('\\') {
+        return Err(format!(
+            "the symlink target `{target}` contains a NUL or backslash"
+        ));
+    }
+    if target.len() > MAX_NAME_LEN {
+        return Err("the symlink target is too long".into());
+    }
+    Ok(target.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,8 +25,7 @@ use zstd::stream::raw::CParameter;
 
 use crate::{
     digest::DigestWriter,
-    layout::BundlePath,
-    symlink_target,
+    layout::{symlink_target, BundlePath},
     tree::{Node, Tree},
     BundleError, Digested, DIR_MODE, FILE_MODE,
 };

@@ -130,6 +130,9 @@ pub struct Fetcher {
 impl Fetcher {
     /// Build a client that accepts `schemes`.
     pub fn new(schemes: Schemes) -> Result<Self, FetchError> {
+        // banger builds one rustls provider, ring; reqwest needs it installed for the process.
+        // Another caller may have installed it first, which is as good.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let mut builder = Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             // The blocking client applies this to each operation: sending, and every body read.

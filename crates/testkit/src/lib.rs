@@ -12,12 +12,4 @@ pub mod kernel;
 pub mod nginx;
 pub mod server;
 
-use sha2::{Digest, Sha256};
-
-/// sha256 of `bytes`, lowercase hex.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
+pub use banger_bundle::sha256_hex;

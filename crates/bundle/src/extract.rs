@@ -1,0 +1,337 @@
+//! Safe extraction of one bundle stream: bytes → sha256 and byte count → zstd (with a window
+//! limit) on a thread of its own → the `tar` crate as a parser of raw entries only → files
+//! written under a directory handle that cannot be escaped.
+//!
+//! It enforces the layout allowlist ([`crate::layout`]), reads extension headers under caps
+//! ([`crate::headers`]), refuses every entry kind the layout does not need, caps sizes and
+//! counts, and creates symlinks last, after checking them against the archive's own tree
+//! ([`crate::tree`]). It does not decide whether the digest is the right one, and it does not
+//! clean up after a failure: the caller owns the staging directory.
+
+use std::{
+    collections::HashSet,
+    io::{self, Read},
+    path::Path,
+};
+
+use cap_std::fs::{Dir, DirBuilder, DirBuilderExt, OpenOptions, OpenOptionsExt};
+
+use crate::{
+    digest::{CapReader, OverCap, Stream},
+    headers::{Extensions, Names},
+    layout::{symlink_target, BundlePath, Place},
+    pipe,
+    tree::{Node, Tree},
+    BundleError, DigestReader, Extracted, Limits, DIR_MODE, FILE_MODE,
+};
+
+/// Extract a bundle stream into the existing, empty directory `dest`, reading the stream to its
+/// end so the digest covers every byte.
+pub fn extract(
+    stream: impl Read + Send,
+    dest: &Path,
+    limits: &Limits,
+) -> Result<Extracted, BundleError> {
+    extract_from(
+        &mut DigestReader::new(stream, limits.max_compressed),
+        dest,
+        limits,
+    )
+}
+
+/// [`extract`] from a [`DigestReader`] the caller keeps, so that after a failure it can
+/// [`DigestReader::drain`] the rest and tell corrupt bytes from a bad archive. The reader's cap
+/// should be `limits.max_compressed`.
+pub fn extract_from<R: Read + Send>(
+    reader: &mut DigestReader<R>,
+    dest: &Path,
+    limits: &Limits,
+) -> Result<Extracted, BundleError> {
+    let dir = Dir::open_ambient_dir(dest, cap_std::ambient_authority()).map_err(|source| {
+        BundleError::Write {
+            entry: ".".into(),
+            source,
+        }
+    })?;
+    let (decompressed, mut tar_stream) = pipe::channel();
+    let compressed = &mut *reader;
+    let (counts, pumped) = std::thread::scope(|scope| {
+        let producer = scope.spawn(move || decompress(compressed, limits, &decompressed));
+        let counts = Unpacker::new(&dir, limits).run(tar::Archive::new(&mut tar_stream));
+        // The tar end marker may leave padding, and the frame may be followed by more frames:
+        // read them all so that every compressed byte is hashed and counted. After a failure,
+        // hanging up stops the producer instead.
+        let drained = match &counts {
+            Ok(_) => io::copy(&mut tar_stream, &mut io::sink()).map(|_| ()),
+            Err(_) => Ok(()),
+        };
+        drop(tar_stream);
+        let pumped = producer
+            .join()
+            .expect("the decompression thread does not panic");
+        (counts, drained.and(pumped))
+    });
+    let (files, unpacked) = counts?;
+    pumped.map_err(read_error)?;
+    Ok(Extracted {
+        digest: reader.digest(),
+        files,
+        unpacked,
+    })
+}
+
+/// The producer's side of [`extract_from`]: decompress everything the reader holds, then any
+/// bytes after the last frame, sending the output to `sender`.
+fn decompress<R: Read>(
+    reader: &mut DigestReader<R>,
+    limits: &Limits,
+    sender: &pipe::Sender,
+) -> io::Result<()> {
+    let mut decoder = zstd::stream::read::Decoder::new(&mut *reader)?;
+    decoder.window_log_max(limits.window_log_max)?;
+    pipe::pump(
+        &mut CapReader::new(&mut decoder, limits.max_decompressed),
+        sender,
+    );
+    io::copy(&mut decoder.finish(), &mut io::sink()).map(|_| ())
+}
+
+/// Writes accepted entries; holds the state of one extraction.
+struct Unpacker<'a> {
+    dir: &'a Dir,
+    limits: &'a Limits,
+    tree: Tree,
+    created_dirs: HashSet<BundlePath>,
+    symlinks: Vec<(BundlePath, String)>,
+    entries: u64,
+    files: u64,
+    unpacked: u64,
+}
+
+impl<'a> Unpacker<'a> {
+    fn new(dir: &'a Dir, limits: &'a Limits) -> Self {
+        Self {
+            dir,
+            limits,
+            tree: Tree::default(),
+            created_dirs: HashSet::new(),
+            symlinks: Vec::new(),
+            entries: 0,
+            files: 0,
+            unpacked: 0,
+        }
+    }
+
+    fn run<R: Read>(mut self, mut archive: tar::Archive<R>) -> Result<(u64, u64), BundleError> {
+        // Raw entries: the crate's own handling of extension headers reads them whole.
+        let entries = archive.entries().map_err(read_error)?.raw(true);
+        let mut extensions = Extensions::default();
+        for entry in entries {
+            let mut entry = entry.map_err(read_error)?;
+            self.entries += 1;
+            if self.entries > self.limits.max_entries {
+                return Err(BundleError::Invalid(format!(
+                    "more than {} entries",
+                    self.limits.max_entries
+                )));
+            }
+            if extensions.absorb(&mut entry)? {
+                continue;
+            }
+            let names = extensions.member(&entry);
+            self.entry(entry, names)?;
+        }
+        if extensions.pending() {
+            return Err(BundleError::Invalid(
+                "the archive ends with extension headers that describe no entry".into(),
+            ));
+        }
+        if self.tree.get(&vmlinux()) != Some(&Node::File) {
+            return Err(BundleError::Invalid("`vmlinux` is missing".into()));
+        }
+        self.symlinks.sort();
+        for (link, target) in &self.symlinks {
+            self.tree
+                .resolve(link)
+                .map_err(|reason| BundleError::rejected(&link.to_string(), reason))?;
+            self.dir
+                .symlink(target, link.to_path_buf())
+                .map_err(|source| write_error(link, source))?;
+        }
+        Ok((self.files, self.unpacked))
+    }
+
+    fn entry<R: Read>(
+        &mut self,
+        mut entry: tar::Entry<'_, R>,
+        names: Names,
+    ) -> Result<(), BundleError> {
+        let shown = String::from_utf8_lossy(&names.path).into_owned();
+        let kind = entry.header().entry_type();
+        let Some(path) = BundlePath::parse(&names.path)? else {
+            return match kind {
+                tar::EntryType::Directory => Ok(()),
+                _ => Err(BundleError::rejected(
+                    &shown,
+                    "the archive root must be a directory",
+                )),
+            };
+        };
+        let place = path
+            .place()
+            .expect("BundlePath::parse accepts only placed names");
+        match kind {
+            tar::EntryType::Regular | tar::EntryType::Continuous => {
+                if place == Place::ModulesRoot {
+                    return Err(BundleError::rejected(
+                        &shown,
+                        "`modules` must be a directory",
+                    ));
+                }
+                let size = entry.size();
+                if size > self.limits.max_entry_size {
+                    return Err(BundleError::rejected(
+                        &shown,
+                        format!(
+                            "its {size} bytes exceed the per-file limit of {}",
+                            self.limits.max_entry_size
+                        ),
+                    ));
+                }
+                self.unpacked += size;
+                if self.unpacked > self.limits.max_unpacked {
+                    return Err(BundleError::Invalid(format!(
+                        "it unpacks to more than {} bytes",
+                        self.limits.max_unpacked
+                    )));
+                }
+                self.tree.add(&path, Node::File)?;
+                self.write_file(&path, &mut entry)?;
+                self.files += 1;
+            }
+            tar::EntryType::Directory => {
+                if place == Place::TopFile {
+                    return Err(BundleError::rejected(&shown, "it must be a regular file"));
+                }
+                self.tree.add(&path, Node::Dir { explicit: true })?;
+                self.ensure_dir(&path)?;
+            }
+            tar::EntryType::Symlink => {
+                if place != Place::InModules {
+                    return Err(BundleError::rejected(
+                        &shown,
+                        "symlinks are allowed only inside `modules/`",
+                    ));
+                }
+                let target = names
+                    .link
+                    .ok_or_else(|| BundleError::rejected(&shown, "the symlink has no target"))?;
+                let target = symlink_target(&target)
+                    .map_err(|reason| BundleError::rejected(&shown, reason))?;
+                self.tree.add(&path, Node::Symlink(target.clone()))?;
+                self.symlinks.push((path, target));
+            }
+            tar::EntryType::Link => {
+                return Err(BundleError::rejected(&shown, "hard links are not allowed"))
+            }
+            tar::EntryType::Char | tar::EntryType::Block => {
+                return Err(BundleError::rejected(
+                    &shown,
+                    "device nodes are not allowed",
+                ))
+            }
+            tar::EntryType::Fifo => {
+                return Err(BundleError::rejected(&shown, "FIFOs are not allowed"))
+            }
+            other => {
+                return Err(BundleError::rejected(
+                    &shown,
+                    format!("entries of type {other:?} are not allowed"),
+                ))
+            }
+        }
+        Ok(())
+    }
+
+    fn write_file(
+        &mut self,
+        path: &BundlePath,
+        content: &mut impl Read,
+    ) -> Result<(), BundleError> {
+        if let Some(parent) = path.parent() {
+            self.ensure_dir(&parent)?;
+        }
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true).mode(FILE_MODE);
+        let mut file = self
+            .dir
+            .open_with(path.to_path_buf(), &options)
+            .map_err(|source| write_error(path, source))?;
+        io::copy(content, &mut file).map_err(|e| match find_over_cap(&e) {
+            Some(over) => over_cap_error(over),
+            None => write_error(path, e),
+        })?;
+        Ok(())
+    }
+
+    /// Create `path` and any missing ancestors, each once, with [`DIR_MODE`].
+    fn ensure_dir(&mut self, path: &BundlePath) -> Result<(), BundleError> {
+        let mut builder = DirBuilder::new();
+        builder.mode(DIR_MODE);
+        for dir in path.ancestors().chain(std::iter::once(path.clone())) {
+            if self.created_dirs.contains(&dir) {
+                continue;
+            }
+            self.dir
+                .create_dir_with(dir.to_path_buf(), &builder)
+                .map_err(|source| write_error(&dir, source))?;
+            self.created_dirs.insert(dir);
+        }
+        Ok(())
+    }
+}
+
+fn vmlinux() -> BundlePath {
+    BundlePath::parse(b"vmlinux")
+        .ok()
+        .flatten()
+        .expect("`vmlinux` is a valid name")
+}
+
+fn write_error(path: &BundlePath, source: io::Error) -> BundleError {
+    BundleError::Write {
+        entry: path.to_string(),
+        source,
+    }
+}
+
+pub(crate) fn read_error(error: io::Error) -> BundleError {
+    match find_over_cap(&error) {
+        Some(over) => over_cap_error(over),
+        None => BundleError::Read(error),
+    }
+}
+
+fn over_cap_error(over: OverCap) -> BundleError {
+    match over.stream {
+        Stream::Compressed => BundleError::TooLarge { limit: over.limit },
+        Stream::Decompressed => {
+            BundleError::Invalid(format!("it decompresses to more than {} bytes", over.limit))
+        }
+    }
+}
+
+/// Find the [`OverCap`] marker inside an I/O error, through the tar and zstd wrappers.
+fn find_over_cap(error: &io::Error) -> Option<OverCap> {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = current {
+        if let Some(over) = e.downcast_ref::<OverCap>() {
+            return Some(*over);
+        }
+        current = match e.downcast_ref::<io::Error>().and_then(|io| io.get_ref()) {
+            Some(inner) => Some(inner),
+            None => e.source(),
+        };
+    }
+    None
+}
