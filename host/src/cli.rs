@@ -2,7 +2,13 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use banger_catalog::{Arch, KernelName, ARCHES};
+use clap::{
+    builder::{PossibleValuesParser, TypedValueParser},
+    Args, Parser, Subcommand,
+};
+
+use crate::images::ImageName;
 
 /// banger manages kernels for Firecracker microVMs: it finds kernel bundles through source
 /// plugins, checks every byte against a trusted sha256, and installs them safely.
@@ -12,7 +18,8 @@ use clap::{Args, Parser, Subcommand};
   banger kernel list --available
   banger kernel pull void-6.12
   banger image register --name void --rootfs ./void.ext4 --kernel-ref void-6.12
-  banger plugin list")]
+  banger plugin list
+  banger completions bash > ~/.local/share/bash-completion/completions/banger")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -29,6 +36,15 @@ pub enum Command {
     /// Inspect kernel-source plugins.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Print a shell completion script.
+    #[command(after_help = "Examples:
+  banger completions bash > ~/.local/share/bash-completion/completions/banger
+  banger completions zsh > ~/.zfunc/_banger
+  banger completions fish > ~/.config/fish/completions/banger.fish")]
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -41,13 +57,13 @@ pub enum ImageCommand {
     Register {
         /// The image's name (a-z, 0-9, `.`, `_`, `-`).
         #[arg(long)]
-        name: String,
+        name: ImageName,
         /// The root file system: a regular file (e.g. ext4) or a block device.
         #[arg(long, value_name = "PATH")]
         rootfs: PathBuf,
         /// The installed kernel it boots (see `banger kernel list`).
         #[arg(long, value_name = "KERNEL")]
-        kernel_ref: String,
+        kernel_ref: KernelName,
         /// Replace an image of the same name.
         #[arg(long)]
         force: bool,
@@ -68,7 +84,7 @@ pub enum ImageCommand {
     #[command(after_help = "Example:
   banger image show void --json")]
     Show {
-        name: String,
+        name: ImageName,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -76,7 +92,7 @@ pub enum ImageCommand {
     /// Forget an image (its rootfs file is left alone).
     #[command(after_help = "Example:
   banger image rm void")]
-    Rm { name: String },
+    Rm { name: ImageName },
 }
 
 #[derive(Subcommand, Debug)]
@@ -105,12 +121,12 @@ pub enum KernelCommand {
   banger kernel pull void-6.12 --source offline --dir /media/usb/kernels")]
     Pull {
         /// The kernel's name, e.g. `void-6.12`.
-        name: String,
+        name: KernelName,
         #[command(flatten)]
         source: SourceArgs,
-        /// The architecture to install (`x86_64` or `arm64`); defaults to this machine's.
-        #[arg(long)]
-        arch: Option<String>,
+        /// The architecture to install; defaults to this machine's.
+        #[arg(long, value_parser = arch_parser())]
+        arch: Option<Arch>,
         /// Replace an installed kernel of the same name that has a different sha256.
         #[arg(long)]
         force: bool,
@@ -173,7 +189,7 @@ Examples:
   banger kernel show void-6.12
   banger kernel show void-6.12 --json | jq -r .vmlinux")]
     Show {
-        name: String,
+        name: KernelName,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -183,7 +199,7 @@ Examples:
   banger kernel rm void-6.12
   banger kernel rm void-6.12 --force     # even though images still refer to it")]
     Rm {
-        name: String,
+        name: KernelName,
         /// Remove it even if images refer to it (they stop working until it is installed again).
         #[arg(long)]
         force: bool,
@@ -194,16 +210,16 @@ Examples:
 #[derive(Args, Debug)]
 pub struct ImportArgs {
     /// The name to install it under, e.g. `void-6.12`.
-    pub name: String,
+    pub name: KernelName,
     /// The kernel build directory.
     #[arg(long, value_name = "DIR")]
     pub from: PathBuf,
     /// The distribution the kernel belongs to, e.g. `void`.
     #[arg(long)]
     pub distro: String,
-    /// The kernel's architecture: `x86_64` or `arm64`; vmlinux must match it.
-    #[arg(long)]
-    pub arch: String,
+    /// The kernel's architecture; vmlinux must match it.
+    #[arg(long, value_parser = arch_parser())]
+    pub arch: Arch,
     /// The kernel release; read from vmlinux's `Linux version` banner when not given.
     #[arg(long)]
     pub kernel_version: Option<String>,
@@ -226,10 +242,10 @@ pub struct MirrorArgs {
     #[arg(value_name = "DIR")]
     pub target: PathBuf,
     /// The kernels to mirror; all of the catalog's when none are given.
-    pub names: Vec<String>,
+    pub names: Vec<KernelName>,
     /// The architecture to mirror; defaults to this machine's.
-    #[arg(long, conflicts_with = "all_arches")]
-    pub arch: Option<String>,
+    #[arg(long, conflicts_with = "all_arches", value_parser = arch_parser())]
+    pub arch: Option<Arch>,
     /// Mirror every architecture.
     #[arg(long)]
     pub all_arches: bool,
@@ -251,7 +267,7 @@ pub struct MirrorArgs {
 #[derive(Args, Debug)]
 pub struct PublishArgs {
     /// The installed kernel to publish.
-    pub name: String,
+    pub name: KernelName,
     /// The catalog description; defaults to the one in the kernel's manifest.
     #[arg(long)]
     pub description: Option<String>,
@@ -317,6 +333,11 @@ pub enum PluginCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// Architectures as clap sees them: a fixed list, so that shells complete them.
+fn arch_parser() -> impl TypedValueParser<Value = Arch> {
+    PossibleValuesParser::new(ARCHES).try_map(|text| text.parse::<Arch>())
 }
 
 fn parse_option(text: &str) -> Result<(String, String), String> {

@@ -14,12 +14,45 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use crate::install::KernelPaths;
-
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::{atomic, files, manifest::Manifest, state::State};
+use crate::{atomic, files, install::KernelPaths, manifest::Manifest, state::State};
+
+/// An image's name, by the rules of a kernel name; it names the record's file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageName(String);
+
+impl std::str::FromStr for ImageName {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        banger_catalog::validate_name_of("image", text)?;
+        Ok(Self(text.to_owned()))
+    }
+}
+
+impl std::ops::Deref for ImageName {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for ImageName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What an image's root file system is.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum RootfsKind {
+    File,
+    BlockDevice,
+}
 
 /// A registered image.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -27,8 +60,7 @@ pub struct Image {
     pub name: String,
     /// Absolute path of the root file system.
     pub rootfs: String,
-    /// `file` or `block-device`.
-    pub rootfs_kind: String,
+    pub rootfs_kind: RootfsKind,
     /// The installed kernel's name.
     pub kernel_ref: String,
     pub kernel: KernelFiles,
@@ -200,15 +232,15 @@ impl Images {
 }
 
 /// What kind of root file system `path` is: a regular file or a block device, else an error.
-pub fn rootfs_kind(path: &Path) -> Result<&'static str> {
+pub fn rootfs_kind(path: &Path) -> Result<RootfsKind> {
     use std::os::unix::fs::FileTypeExt;
     let metadata =
         fs::metadata(path).with_context(|| format!("cannot use rootfs `{}`", path.display()))?;
     let kind = metadata.file_type();
     if kind.is_file() {
-        Ok("file")
+        Ok(RootfsKind::File)
     } else if kind.is_block_device() {
-        Ok("block-device")
+        Ok(RootfsKind::BlockDevice)
     } else {
         anyhow::bail!(
             "rootfs `{}` is not a regular file or a block device",

@@ -88,6 +88,12 @@ impl Kernels {
         &self.downloads
     }
 
+    /// The scratch directory plugins get for their temporary files (`banger.scratch_dir`):
+    /// the downloads directory, where `gc` finds what a killed run left.
+    pub fn scratch_dir(&self) -> &Path {
+        self.downloads.dir()
+    }
+
     /// The directory of kernel `name`, installed or not.
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.join(name)
@@ -194,6 +200,25 @@ impl Kernels {
             return Ok(None);
         }
         Manifest::read(&self.path(name), name).map(Some)
+    }
+
+    /// The manifest of `name`; an error with a hint to pull it if it is not installed.
+    pub fn require(&self, name: &str) -> Result<Manifest> {
+        self.installed(name)?
+            .ok_or_else(|| Self::not_installed(name))
+    }
+
+    /// The error for a kernel that is not installed, with the command that installs it.
+    pub fn not_installed(name: &str) -> anyhow::Error {
+        Hinted::error(
+            format!("kernel `{name}` is not installed"),
+            format!("run `banger kernel pull {name}` to install it"),
+        )
+    }
+
+    /// Whether anything at all (a directory, or a link to remove) stands at `<kernels>/<name>`.
+    pub fn is_present(&self, name: &str) -> bool {
+        fs::symlink_metadata(self.path(name)).is_ok()
     }
 
     /// Whether `<kernels>/<name>` exists; an error if something other than a directory, such
@@ -339,7 +364,7 @@ impl Kernels {
     pub fn remove(&self, lock: &NameLock) -> Result<bool> {
         let name = &lock.name;
         let target = self.path(name);
-        if fs::symlink_metadata(&target).is_err() {
+        if !self.is_present(name) {
             return Ok(false);
         }
         let doomed = self.staging(name)?;

@@ -3,13 +3,14 @@
 use std::{io::Write, path::Path};
 
 use anyhow::{Context, Result};
-use banger_catalog::{validate_name, validate_name_of, Catalog};
+use banger_catalog::{Catalog, KernelName};
 use serde::Serialize;
 
 use crate::{
     cli::ImageCommand,
+    commands::output::{print_json, print_table},
     hint::Hinted,
-    images::{rootfs_kind, Image, Images, KernelFiles, KernelStatus},
+    images::{rootfs_kind, Image, ImageName, Images, KernelFiles, KernelStatus},
     install::Kernels,
     manifest::now_rfc3339,
     state::State,
@@ -30,7 +31,6 @@ pub fn run(command: ImageCommand) -> Result<()> {
         ImageCommand::List { json } => list(&images, &kernels, json),
         ImageCommand::Show { name, json } => show(&images, &kernels, &name, json),
         ImageCommand::Rm { name } => {
-            validate_name_of("image", &name).map_err(anyhow::Error::msg)?;
             if !images.remove(&name)? {
                 return Err(not_registered(&name));
             }
@@ -43,14 +43,12 @@ pub fn run(command: ImageCommand) -> Result<()> {
 fn register(
     images: &Images,
     kernels: &Kernels,
-    name: &str,
+    name: &ImageName,
     rootfs: &Path,
-    kernel_ref: &str,
+    kernel_ref: &KernelName,
     force: bool,
     json: bool,
 ) -> Result<()> {
-    validate_name_of("image", name).map_err(anyhow::Error::msg)?;
-    validate_name(kernel_ref).map_err(anyhow::Error::msg)?;
     let rootfs_kind = rootfs_kind(rootfs)?;
     let rootfs = std::fs::canonicalize(rootfs)
         .with_context(|| format!("cannot resolve rootfs `{}`", rootfs.display()))?;
@@ -69,16 +67,16 @@ fn register(
         ));
     }
     let image = Image {
-        name: name.to_owned(),
+        name: name.to_string(),
         rootfs: rootfs.display().to_string(),
-        rootfs_kind: rootfs_kind.to_owned(),
-        kernel_ref: kernel_ref.to_owned(),
+        rootfs_kind,
+        kernel_ref: kernel_ref.to_string(),
         kernel: KernelFiles::of(&manifest, &kernels.paths(kernel_ref)),
         registered_at: now_rfc3339(),
     };
     images.save(&image)?;
     if json {
-        return super::print_json(&image);
+        return print_json(&image);
     }
     println!(
         "registered image `{name}`: rootfs {} with kernel `{kernel_ref}` ({} {})",
@@ -149,48 +147,42 @@ fn list(images: &Images, kernels: &Kernels, json: bool) -> Result<()> {
         .map(|image| checked(kernels, image))
         .collect::<Result<Vec<_>>>()?;
     if json {
-        return super::print_json(&all);
+        return print_json(&all);
     }
-    let mut out = std::io::stdout().lock();
     if all.is_empty() {
-        writeln!(
-            out,
-            "no images registered; see `banger image register --help`"
-        )?;
+        println!("no images registered; see `banger image register --help`");
         return Ok(());
     }
-    writeln!(
-        out,
-        "{:<20} {:<24} {:<8} ROOTFS",
-        "NAME", "KERNEL", "STATUS"
-    )?;
-    for c in all {
-        let (status, _) = describe(&c.kernel_status, &c.image.kernel_ref);
-        writeln!(
-            out,
-            "{:<20} {:<24} {:<8} {}",
-            c.image.name, c.image.kernel_ref, status, c.image.rootfs
-        )?;
-    }
-    Ok(())
+    let rows: Vec<[String; 4]> = all
+        .into_iter()
+        .map(|c| {
+            let (status, _) = describe(&c.kernel_status, &c.image.kernel_ref);
+            [
+                c.image.name,
+                c.image.kernel_ref,
+                status.to_owned(),
+                c.image.rootfs,
+            ]
+        })
+        .collect();
+    print_table(["NAME", "KERNEL", "STATUS", "ROOTFS"], &rows)
 }
 
-fn show(images: &Images, kernels: &Kernels, name: &str, json: bool) -> Result<()> {
-    validate_name_of("image", name).map_err(anyhow::Error::msg)?;
+fn show(images: &Images, kernels: &Kernels, name: &ImageName, json: bool) -> Result<()> {
     let image = images.get(name)?.ok_or_else(|| not_registered(name))?;
     let checked = checked(kernels, image)?;
     if json {
-        return super::print_json(&checked);
+        return print_json(&checked);
     }
     let (image, status) = (&checked.image, &checked.kernel_status);
     let mut out = std::io::stdout().lock();
     let k = &image.kernel;
     writeln!(out, "name:           {}", image.name)?;
-    writeln!(
-        out,
-        "rootfs:         {} ({})",
-        image.rootfs, image.rootfs_kind
-    )?;
+    let kind = match image.rootfs_kind {
+        crate::images::RootfsKind::File => "file",
+        crate::images::RootfsKind::BlockDevice => "block device",
+    };
+    writeln!(out, "rootfs:         {} ({kind})", image.rootfs)?;
     writeln!(
         out,
         "kernel:         {} ({} {}, sha256 {})",

@@ -1,10 +1,12 @@
-//! The commands, one module per noun. Each takes plain values from [`crate::cli`].
+//! The commands, one module per noun (and per subcommand under `kernel`). A command takes
+//! plain values from [`crate::cli`], calls the module that does the work, and prints its
+//! outcome as text or JSON ([`output`]). Commands do not call each other.
 
+mod completions;
 mod image;
 mod kernel;
-mod mirror;
+mod output;
 mod plugin;
-mod publish;
 
 use anyhow::Result;
 
@@ -15,19 +17,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Kernel(command) => kernel::run(command),
         Command::Image(command) => image::run(command),
         Command::Plugin(command) => plugin::run(command),
+        Command::Completions { shell } => completions::run(shell),
     }
-}
-
-/// Print `value` as pretty JSON on stdout.
-fn print_json(value: &impl serde::Serialize) -> Result<()> {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)?;
-    writeln!(out)?;
-    Ok(())
-}
-
-/// Human-readable byte counts for tables.
-fn human_size(bytes: u64) -> String {
-    indicatif::HumanBytes(bytes).to_string()
 }

@@ -1,15 +1,34 @@
 //! `banger plugin list`: what the loader finds, what shadows what, and what fails to load.
 
-use std::io::Write;
-
 use anyhow::Result;
 use serde::Serialize;
 
 use crate::{
     cli::PluginCommand,
-    plugins,
-    text::{self, inert},
+    commands::output::{print_json, print_table},
+    plugins, text,
 };
+
+/// Whether a plugin file was loaded.
+#[derive(Serialize, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+enum Status {
+    Loaded,
+    /// Another file of the same name came first (`shadowed_by`).
+    Shadowed,
+    /// It could not be loaded (`error`).
+    Failed,
+}
+
+impl Status {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Loaded => "loaded",
+            Self::Shadowed => "shadowed",
+            Self::Failed => "failed",
+        }
+    }
+}
 
 #[derive(Serialize)]
 struct PluginRow {
@@ -18,8 +37,7 @@ struct PluginRow {
     api_version: String,
     path: String,
     description: String,
-    /// `loaded`, `shadowed` (by `shadowed_by`) or `failed` (with `error`).
-    status: &'static str,
+    status: Status,
     #[serde(skip_serializing_if = "Option::is_none")]
     shadowed_by: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -38,7 +56,7 @@ pub fn run(command: PluginCommand) -> Result<()> {
             api_version: p.api_version.clone(),
             path: p.path.display().to_string(),
             description: p.description.clone(),
-            status: "loaded",
+            status: Status::Loaded,
             shadowed_by: None,
             error: None,
         })
@@ -50,7 +68,7 @@ pub fn run(command: PluginCommand) -> Result<()> {
             api_version: String::new(),
             path: path.display().to_string(),
             description: String::new(),
-            status: "shadowed",
+            status: Status::Shadowed,
             shadowed_by: Some(winner.display().to_string()),
             error: None,
         });
@@ -63,40 +81,34 @@ pub fn run(command: PluginCommand) -> Result<()> {
                 api_version: String::new(),
                 path: failure.path().display().to_string(),
                 description: String::new(),
-                status: "failed",
+                status: Status::Failed,
                 shadowed_by: None,
                 error: Some(failure.to_string()),
             });
         }
-        return super::print_json(&rows);
+        return print_json(&rows);
     }
     for failure in &report.failed {
         text::warn(failure);
     }
-    let mut out = std::io::stdout().lock();
     if rows.is_empty() {
-        writeln!(out, "no plugins found; searched:")?;
+        println!("no plugins found; searched:");
         for dir in plugins::search_path() {
-            writeln!(out, "  {}", dir.display())?;
+            println!("  {}", dir.display());
         }
         return Ok(());
     }
-    writeln!(
-        out,
-        "{:<12} {:<10} {:<8} {:<9} PATH",
-        "NAME", "VERSION", "API", "STATUS"
-    )?;
-    // Names come from file names and versions from the plugins: both shown inert.
-    for row in &rows {
-        writeln!(
-            out,
-            "{:<12} {:<10} {:<8} {:<9} {}",
-            inert(&row.name),
-            inert(&row.version),
-            inert(&row.api_version),
-            row.status,
-            inert(&row.path)
-        )?;
-    }
-    Ok(())
+    let table: Vec<[String; 5]> = rows
+        .into_iter()
+        .map(|row| {
+            [
+                row.name,
+                row.version,
+                row.api_version,
+                row.status.label().to_owned(),
+                row.path,
+            ]
+        })
+        .collect();
+    print_table(["NAME", "VERSION", "API", "STATUS", "PATH"], &table)
 }

@@ -89,6 +89,14 @@ impl Source {
         Ok(entries)
     }
 
+    /// The entry the source lists for (name, arch), if any.
+    pub fn offered(&self, name: &str, arch: &str) -> Result<Option<Entry>> {
+        Ok(self
+            .list()?
+            .into_iter()
+            .find(|e| e.name == name && e.arch == arch))
+    }
+
     /// Open a bundle, asking for it from byte `resume_from` (0 for all of it): the plugin's
     /// claims about it, and its bytes.
     pub fn open(

@@ -11,4 +11,5 @@ mod publish;
 mod pull;
 mod readme;
 mod reliability;
+mod ui;
 mod util;

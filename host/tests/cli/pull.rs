@@ -260,7 +260,7 @@ fn bad_input_fails_clearly() {
     t.fails(&["kernel", "pull", ""], "must not be empty");
     t.fails(
         &["kernel", "pull", "void-6.12", "--arch", "riscv"],
-        "unknown arch `riscv`",
+        "invalid value 'riscv' for '--arch <ARCH>'",
     );
     t.fails(
         &["kernel", "pull", "void-6.12", "--arch", "x86_64"],

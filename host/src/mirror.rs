@@ -1,48 +1,42 @@
-//! `banger kernel mirror DIR`: fill a directory with verified bundles and a `catalog.json`, so
-//! that it can be served as a mirror or carried to an air-gapped machine as an offline source.
+//! Filling a directory with verified bundles and a `catalog.json`, so that it can be served as
+//! a mirror or carried to an air-gapped machine as an offline source (`banger kernel mirror`).
 //!
 //! Each bundle is hashed as it is written, into a temporary file beside its target, and renamed
-//! into place only once its sha256 and size match; a reader never sees half a bundle. A bundle
-//! already present with the right sha256 is skipped without downloading; any other file of that
-//! name (partial, corrupt, older) is replaced. `DIR/catalog.json` is rewritten after every
-//! bundle, so it always lists exactly the bundles that are there, with URLs relative to DIR.
+//! into place (flushed) only once its sha256 and size match; a reader never sees half a bundle.
+//! A bundle already present with the right sha256 is skipped without downloading; any other
+//! file of that name (partial, corrupt, older) is replaced. `DIR/catalog.json` is rewritten
+//! after every bundle, so it always lists exactly the bundles that are there, with URLs
+//! relative to DIR. What is verified, and what needs `--allow-unverified`, is the trust
+//! policy's decision ([`crate::trust`]).
 
-use std::{
-    fs,
-    io::{self, Write},
-    path::Path,
-};
+use std::{fs, io, path::Path};
 
 use anyhow::{bail, Context, Result};
 use banger_bundle::DigestReader;
-use banger_catalog::{
-    bundle_file_name, host_arch, patch, validate_arch, validate_name, Catalog, Entry, ARCHES,
-};
+use banger_catalog::{bundle_file_name, patch, Arch, Catalog, Entry, KernelName};
 use serde::Serialize;
 
-use super::kernel::open_source;
 use crate::{
     atomic,
-    cli::MirrorArgs,
     hint::Hinted,
-    install::Kernels,
     plugins::Source,
     progress,
     trust::{self, Verdict},
 };
 
 /// One bundle to mirror.
-struct Planned {
+pub struct Planned {
     /// The entry whose bytes the file must have: the trusted one when there is one.
-    entry: Entry,
-    file: String,
-    verified: bool,
-    action: Action,
+    pub entry: Entry,
+    pub file: String,
+    pub verified: bool,
+    pub action: Action,
 }
 
+/// What happens to one bundle.
 #[derive(Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-enum Action {
+pub enum Action {
     /// Not present yet.
     Add,
     /// Present with other bytes (partial, corrupt, or another version).
@@ -51,51 +45,40 @@ enum Action {
     Skip,
 }
 
-#[derive(Serialize)]
-struct MirrorResult<'a> {
-    dir: &'a Path,
-    dry_run: bool,
-    bundles: Vec<BundleResult<'a>>,
+/// What the user asked to mirror.
+pub struct Request<'a> {
+    pub dir: &'a Path,
+    /// All of the source's kernels when empty.
+    pub names: &'a [KernelName],
+    pub arches: Vec<Arch>,
+    pub allow_unverified: bool,
+    pub dry_run: bool,
 }
 
-#[derive(Serialize)]
-struct BundleResult<'a> {
-    name: &'a str,
-    arch: &'a str,
-    file: &'a str,
-    size: u64,
-    sha256: &'a str,
-    verified: bool,
-    action: Action,
+/// What a mirror run did, or with `dry_run` would do.
+pub struct Mirrored {
+    pub bundles: Vec<Planned>,
+    /// Entries left out because they need `--allow-unverified`: a warning and its hint.
+    pub skipped: Option<(String, &'static str)>,
 }
 
-pub fn run(kernels: &Kernels, args: MirrorArgs) -> Result<()> {
-    let arches: Vec<String> = match (&args.arch, args.all_arches) {
-        (_, true) => ARCHES.iter().map(|a| (*a).to_owned()).collect(),
-        (Some(arch), false) => vec![arch.clone()],
-        (None, false) => vec![host_arch().to_owned()],
-    };
-    for arch in &arches {
-        validate_arch(arch).map_err(anyhow::Error::msg)?;
-    }
-    for name in &args.names {
-        validate_name(name).map_err(anyhow::Error::msg)?;
-    }
+/// Mirror what `request` names from `source` into its directory.
+pub fn run(source: &Source, request: &Request) -> Result<Mirrored> {
     let (trusted, origin) = Catalog::trusted()?;
-    let source = open_source(&args.source, kernels)?;
     let mut candidates = trust::candidates(source.name(), &trusted, &source.list()?);
-    candidates.retain(|v| arches.contains(&v.entry.arch));
-    let selected = select(candidates, &args, &arches, &origin, source.name())?;
+    candidates.retain(|v| request.arches.iter().any(|a| a.as_str() == v.entry.arch));
+    let (selected, skipped) = select(candidates, request, &origin, source.name())?;
 
-    fs::create_dir_all(&args.target)
-        .with_context(|| format!("cannot create `{}`", args.target.display()))?;
-    let mut plan = Vec::new();
-    for Verdict { entry, trust } in selected {
-        let verified = trust == crate::manifest::Trust::Catalog;
+    let dir = request.dir;
+    fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+    let mut plan: Vec<Planned> = Vec::new();
+    for verdict in selected {
+        let verified = verdict.verified();
+        let entry = verdict.entry;
         let file = bundle_file_name(&entry.url)
             .map_err(|e| anyhow::anyhow!("entry `{}` ({}): {e}", entry.name, entry.arch))?
             .to_owned();
-        if let Some(other) = plan.iter().find(|p: &&Planned| p.file == file) {
+        if let Some(other) = plan.iter().find(|p| p.file == file) {
             bail!(
                 "`{}` ({}) and `{}` ({}) would both be stored as `{file}`",
                 other.entry.name,
@@ -104,7 +87,7 @@ pub fn run(kernels: &Kernels, args: MirrorArgs) -> Result<()> {
                 entry.arch
             );
         }
-        let action = present_action(&args.target.join(&file), &entry)?;
+        let action = present_action(&dir.join(&file), &entry)?;
         plan.push(Planned {
             entry,
             file,
@@ -113,35 +96,41 @@ pub fn run(kernels: &Kernels, args: MirrorArgs) -> Result<()> {
         });
     }
 
-    let index_path = args.target.join("catalog.json");
+    let index_path = dir.join("catalog.json");
     let mut index = read_index(&index_path)?;
-    if !args.dry_run {
+    if !request.dry_run {
         for planned in &plan {
             if planned.action != Action::Skip {
-                fetch_into(&source, planned, &args.target)?;
+                fetch_into(source, planned, dir)?;
             }
             let relative = Entry {
                 url: planned.file.clone(),
                 ..planned.entry.clone()
             };
             index = patch::upsert(&index, &index_path.display().to_string(), &relative)?.0;
-            atomic::write(&index_path, prune(&index, &args.target)?.as_bytes())?;
+            atomic::write(&index_path, prune(&index, dir)?.as_bytes())?;
         }
     }
-    report(&args.target, args.dry_run, &plan, args.json)
+    Ok(Mirrored {
+        bundles: plan,
+        skipped,
+    })
 }
 
 /// Keep the requested names (all when none are named), refusing unverified entries unless
 /// the user allowed them.
+type Selected = (Vec<Verdict>, Option<(String, &'static str)>);
+
 fn select(
     candidates: Vec<Verdict>,
-    args: &MirrorArgs,
-    arches: &[String],
+    request: &Request,
     origin: &str,
     source: &str,
-) -> Result<Vec<Verdict>> {
-    for name in &args.names {
-        if !candidates.iter().any(|v| &v.entry.name == name) {
+) -> Result<Selected> {
+    let names = request.names;
+    for name in names {
+        if !candidates.iter().any(|v| v.entry.name == name.as_str()) {
+            let arches: Vec<&str> = request.arches.iter().map(|a| a.as_str()).collect();
             bail!(
                 "no kernel `{name}` for {} in the {origin} or in source `{source}`",
                 arches.join(" or ")
@@ -150,8 +139,8 @@ fn select(
     }
     let (wanted, unverified): (Vec<_>, Vec<_>) = candidates
         .into_iter()
-        .filter(|v| args.names.is_empty() || args.names.contains(&v.entry.name))
-        .partition(|v| !v.needs_allow_unverified(source) || args.allow_unverified);
+        .filter(|v| names.is_empty() || names.iter().any(|n| n.as_str() == v.entry.name))
+        .partition(|v| !v.needs_allow_unverified(source) || request.allow_unverified);
     if !unverified.is_empty() {
         let names: Vec<String> = unverified
             .iter()
@@ -165,13 +154,12 @@ fn select(
         );
         let hint =
             "pass --allow-unverified to mirror them anyway, checked against that catalog's sha256";
-        if !args.names.is_empty() {
+        if !names.is_empty() {
             return Err(Hinted::error(message, hint));
         }
-        crate::text::warn(format!("skipping: {message}"));
-        eprintln!("hint: {hint}");
+        return Ok((wanted, Some((message, hint))));
     }
-    Ok(wanted)
+    Ok((wanted, None))
 }
 
 /// Whether the file at `path` already holds the entry's bytes. Reads it whole: a file of the
@@ -255,70 +243,4 @@ fn prune(index: &str, dir: &Path) -> Result<String> {
     Ok(patch::retain(index, &origin, |entry| {
         bundle_file_name(&entry.url).is_ok_and(|file| dir.join(file).is_file())
     })?)
-}
-
-fn report(dir: &Path, dry_run: bool, plan: &[Planned], json: bool) -> Result<()> {
-    let bundles: Vec<BundleResult> = plan
-        .iter()
-        .map(|p| BundleResult {
-            name: &p.entry.name,
-            arch: &p.entry.arch,
-            file: &p.file,
-            size: p.entry.size,
-            sha256: &p.entry.sha256,
-            verified: p.verified,
-            action: p.action,
-        })
-        .collect();
-    if json {
-        return super::print_json(&MirrorResult {
-            dir,
-            dry_run,
-            bundles,
-        });
-    }
-    let mut out = io::stdout().lock();
-    if bundles.is_empty() {
-        writeln!(out, "nothing to mirror")?;
-        return Ok(());
-    }
-    for b in &bundles {
-        let action = match (b.action, dry_run) {
-            (Action::Add, false) => "added",
-            (Action::Replace, false) => "replaced",
-            (Action::Skip, false) => "skipped",
-            (Action::Add, true) => "would add",
-            (Action::Replace, true) => "would replace",
-            (Action::Skip, true) => "would skip",
-        };
-        let note = match (b.action, b.verified) {
-            (Action::Skip, _) => "  (present, sha256 matches)",
-            (_, false) => "  (unverified)",
-            _ => "",
-        };
-        writeln!(
-            out,
-            "{action:<14} {:<24} {:<7} {:>10}  {}{note}",
-            b.name,
-            b.arch,
-            super::human_size(b.size),
-            b.file
-        )?;
-    }
-    let total = |action| -> u64 {
-        bundles
-            .iter()
-            .filter(|b| b.action == action)
-            .map(|b| b.size)
-            .sum()
-    };
-    writeln!(
-        out,
-        "{}{} to download, {} already present, in {}",
-        if dry_run { "dry run: " } else { "" },
-        super::human_size(total(Action::Add) + total(Action::Replace)),
-        super::human_size(total(Action::Skip)),
-        dir.display()
-    )?;
-    Ok(())
 }

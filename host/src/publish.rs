@@ -1,9 +1,9 @@
-//! `banger kernel publish`: the maintainer flow from an installed kernel to a catalog entry.
+//! The maintainer flow from an installed kernel to a catalog entry (`banger kernel publish`).
 //!
 //! Pack reproducibly (zstd -19, all cores) → sha256 and size → `rclone copyto` → HEAD check of
 //! the public URL → patch `catalog.json`. Each step must succeed before the next starts, and the
 //! catalog is written last, atomically, so a failure anywhere leaves it as it was. Nothing is
-//! committed and nothing is rebuilt: the next steps are printed for the maintainer.
+//! committed and nothing is rebuilt: the command prints the next steps for the maintainer.
 //!
 //! The remote and bucket reach rclone as positionals after `--`, and are refused if they could
 //! mean anything but a remote name and a path to it. The catalog is re-read and patched under
@@ -12,7 +12,7 @@
 
 use std::{
     fs,
-    io::{IsTerminal, Write},
+    io::IsTerminal,
     path::{Path, PathBuf},
     process::{Command, Stdio},
 };
@@ -21,46 +21,47 @@ use anyhow::{Context, Result};
 use banger_bundle::pack::{Compression, Plan};
 use banger_catalog::{
     patch::{self, Change},
-    validate_name, Catalog, Entry,
+    Catalog, Entry, KernelName,
 };
 use banger_fetch::{Fetcher, Schemes};
-use serde::Serialize;
 
 use crate::{
     atomic::{self, Partial},
-    cli::PublishArgs,
     hint::Hinted,
     install::Kernels,
-    manifest, progress,
+    manifest, progress, text,
 };
 
-#[derive(Serialize)]
-struct PublishResult {
-    name: String,
-    arch: String,
-    file: String,
-    sha256: String,
-    size: u64,
-    url: String,
-    /// Where the bundle was kept (`--out`), if anywhere.
-    bundle: Option<PathBuf>,
-    /// `REMOTE:BUCKET/FILE`, or the target it would have gone to with `--dry-run`.
-    upload: String,
-    catalog: PathBuf,
-    /// `added`, `replaced` or `unchanged`.
-    change: &'static str,
-    dry_run: bool,
-    next_steps: Vec<String>,
+/// What the maintainer asked to publish, and where.
+pub struct Request<'a> {
+    pub name: &'a KernelName,
+    /// The catalog description; the manifest's when `None`.
+    pub description: Option<String>,
+    pub catalog: &'a Path,
+    pub dry_run: bool,
+    /// Keep the bundle in this directory.
+    pub out: Option<&'a Path>,
+    pub remote: &'a str,
+    pub bucket: &'a str,
+    pub base_url: &'a str,
 }
 
-pub fn run(kernels: &Kernels, args: PublishArgs) -> Result<()> {
-    validate_name(&args.name).map_err(anyhow::Error::msg)?;
-    check_remote(&args.remote)?;
-    check_bucket(&args.bucket)?;
-    let Some(manifest) = kernels.installed(&args.name)? else {
-        return Err(super::kernel::not_installed(&args.name));
-    };
-    let base_url = args.base_url.trim_end_matches('/');
+/// What was published, or with `dry_run` would be.
+pub struct Published {
+    pub entry: Entry,
+    pub file: String,
+    /// Where the bundle was kept (`--out`), if anywhere.
+    pub kept: Option<PathBuf>,
+    /// `REMOTE:BUCKET/FILE`.
+    pub upload: String,
+    pub change: Change,
+}
+
+pub fn publish(kernels: &Kernels, request: &Request) -> Result<Published> {
+    check_remote(request.remote)?;
+    check_bucket(request.bucket)?;
+    let manifest = kernels.require(request.name)?;
+    let base_url = request.base_url.trim_end_matches('/');
     if !base_url.starts_with("https://") {
         return Err(Hinted::error(
             format!("BASE_URL `{base_url}` is not an https:// URL"),
@@ -68,17 +69,18 @@ pub fn run(kernels: &Kernels, args: PublishArgs) -> Result<()> {
         ));
     }
     // Read the catalog before the slow part, so that a wrong path fails at once.
-    let catalog_text = fs::read_to_string(&args.catalog).map_err(|e| {
+    let catalog_path = request.catalog;
+    let catalog_text = fs::read_to_string(catalog_path).map_err(|e| {
         Hinted::error(
-            format!("cannot read catalog `{}`: {e}", args.catalog.display()),
+            format!("cannot read catalog `{}`: {e}", catalog_path.display()),
             "run from the repository root, or pass --catalog PATH",
         )
     })?;
-    let origin = args.catalog.display().to_string();
+    let origin = catalog_path.display().to_string();
     Catalog::parse(&catalog_text, &origin)?;
 
     let file = banger_catalog::bundle_file(&manifest.name, &manifest.arch);
-    let bundle = pack(&kernels.path(&args.name), &file, args.out.as_deref())?;
+    let bundle = pack(&kernels.path(request.name), &file, request.out)?;
     let entry = Entry {
         name: manifest.name.clone(),
         distro: manifest.distro.clone(),
@@ -87,7 +89,7 @@ pub fn run(kernels: &Kernels, args: PublishArgs) -> Result<()> {
         url: format!("{base_url}/{file}"),
         sha256: bundle.sha256.clone(),
         size: bundle.size,
-        description: args.description.unwrap_or(manifest.description),
+        description: request.description.clone().unwrap_or(manifest.description),
     };
     let (patched, change) = patch::upsert(&catalog_text, &origin, &entry)?;
     let patched = Patched {
@@ -95,112 +97,21 @@ pub fn run(kernels: &Kernels, args: PublishArgs) -> Result<()> {
         text: patched,
         change: change.clone(),
     };
-    let upload = format!("{}:{}/{file}", args.remote, args.bucket);
-
-    let change = if args.dry_run {
+    let upload = format!("{}:{}/{file}", request.remote, request.bucket);
+    let change = if request.dry_run {
         change
     } else {
-        rclone_copyto(&bundle.path, &upload, &args.remote)?;
+        rclone_copyto(&bundle.path, &upload, request.remote)?;
         check_public_url(&entry.url, entry.size, &upload)?;
-        write_catalog(&args.catalog, &entry, &patched)?
+        write_catalog(catalog_path, &entry, &patched)?
     };
-
-    let verb = match change {
-        Change::Added => "add",
-        _ => "update",
-    };
-    let catalog_path = args.catalog.display();
-    let result = PublishResult {
-        name: entry.name.clone(),
-        arch: entry.arch.clone(),
+    Ok(Published {
+        entry,
         file,
-        sha256: entry.sha256.clone(),
-        size: entry.size,
-        url: entry.url.clone(),
-        bundle: args.out.is_some().then(|| bundle.path.clone()),
+        kept: request.out.map(|_| bundle.path.clone()),
         upload,
-        catalog: args.catalog.clone(),
-        change: match change {
-            Change::Added => "added",
-            Change::Replaced(_) => "replaced",
-            Change::Unchanged => "unchanged",
-        },
-        dry_run: args.dry_run,
-        next_steps: vec![
-            format!("git diff -- {catalog_path}"),
-            format!("git add {catalog_path}"),
-            format!("git commit -m 'kernel catalog: {verb} {}'", entry.name),
-            "cargo build --release --workspace".to_owned(),
-        ],
-    };
-    if args.json {
-        return super::print_json(&result);
-    }
-    print_report(&result, &entry, &change)
-}
-
-fn print_report(result: &PublishResult, entry: &Entry, change: &Change) -> Result<()> {
-    let mut out = std::io::stdout().lock();
-    let r = result;
-    if r.dry_run {
-        writeln!(out, "dry run: nothing was uploaded and nothing was patched")?;
-        writeln!(
-            out,
-            "  would upload  {} ({} bytes, sha256 {})\n             to {}",
-            r.file, r.size, r.sha256, r.upload
-        )?;
-        writeln!(out, "  would check   {}", r.url)?;
-    } else {
-        writeln!(out, "published kernel `{}` ({})", r.name, r.arch)?;
-        writeln!(
-            out,
-            "  bundle   {} ({} bytes, sha256 {})",
-            r.file, r.size, r.sha256
-        )?;
-        writeln!(out, "  uploaded {}", r.upload)?;
-        writeln!(
-            out,
-            "  checked  {} (HEAD 200, Content-Length {})",
-            r.url, r.size
-        )?;
-    }
-    if let Some(bundle) = &r.bundle {
-        writeln!(out, "  kept     {}", bundle.display())?;
-    }
-    let would = if r.dry_run { "would " } else { "" };
-    match change {
-        Change::Added => writeln!(
-            out,
-            "  catalog  {} : {would}add this entry",
-            r.catalog.display()
-        )?,
-        Change::Replaced(old) => writeln!(
-            out,
-            "  catalog  {} : {would}replace the entry with sha256 {}",
-            r.catalog.display(),
-            old.sha256
-        )?,
-        Change::Unchanged => writeln!(
-            out,
-            "  catalog  {} : already holds this exact entry",
-            r.catalog.display()
-        )?,
-    }
-    let shown = serde_json::to_string_pretty(entry)?;
-    for line in shown.lines() {
-        writeln!(out, "    {line}")?;
-    }
-    if !r.dry_run {
-        writeln!(out, "\nNext steps (nothing was committed or rebuilt):")?;
-        for step in &r.next_steps {
-            writeln!(out, "  {step}")?;
-        }
-        writeln!(
-            out,
-            "The last command rebuilds the catalog plugin, which embeds catalog.json."
-        )?;
-    }
-    Ok(())
+        change,
+    })
 }
 
 /// The catalog as it was read before the upload, and as patched then.
@@ -228,9 +139,9 @@ fn write_catalog(path: &Path, entry: &Entry, patched: &Patched) -> Result<Change
     let (text, change) = if now == patched.read {
         (patched.text.clone(), patched.change.clone())
     } else {
-        eprintln!(
-            "note: `{origin}` changed during the upload; patching the entry on top of the new text"
-        );
+        text::warn(format_args!(
+            "`{origin}` changed during the upload; patching the entry on top of the new text"
+        ));
         patch::upsert(&now, &origin, entry)
             .with_context(|| format!("catalog `{origin}` changed during the upload and is no longer valid; the upload stays on the remote"))?
     };

@@ -1,0 +1,32 @@
+//! `banger kernel import NAME --from DIR`: a local build directory, through the `import`
+//! plugin and the same verified install as a pull.
+
+use anyhow::{Context, Result};
+use banger_catalog::Catalog;
+
+use crate::{cli::ImportArgs, images::Images, install::Kernels, plugins, pull};
+
+pub fn run(kernels: &Kernels, images: &Images, args: ImportArgs) -> Result<()> {
+    let dir = std::fs::canonicalize(&args.from)
+        .with_context(|| format!("cannot read the build directory `{}`", args.from.display()))?;
+    let mut options = vec![
+        ("dir".to_owned(), dir.display().to_string()),
+        ("name".to_owned(), args.name.to_string()),
+        ("distro".to_owned(), args.distro),
+        ("arch".to_owned(), args.arch.to_string()),
+    ];
+    options.extend(
+        args.kernel_version
+            .map(|v| ("kernel_version".to_owned(), v)),
+    );
+    options.extend(args.description.map(|d| ("description".to_owned(), d)));
+    if args.force {
+        options.push(("force".to_owned(), "true".to_owned()));
+    }
+    let source = plugins::open_source("import", &options, kernels.scratch_dir())?;
+    let (catalog, origin) = Catalog::trusted()?;
+    let verdict = pull::verdict(&source, &catalog, &origin, &args.name, &args.arch, false)?;
+    let trusted = catalog.find(&args.name, &args.arch);
+    let outcome = pull::install(kernels, images, &source, verdict, trusted, args.force)?;
+    super::report_install(kernels, &outcome, args.json)
+}

@@ -1,0 +1,134 @@
+//! `banger kernel …`: one module per subcommand. This one only dispatches; shared pieces live
+//! below the commands (`plugins` opens sources, `Kernels` knows what is installed, `trust`
+//! decides what is verified, `pull` installs).
+
+mod gc;
+mod import;
+mod list;
+mod mirror;
+mod publish;
+mod pull;
+mod rm;
+mod show;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::{
+    cli::KernelCommand,
+    commands::output::print_json,
+    images::Images,
+    install::Kernels,
+    manifest::Trust,
+    pull::{Outcome, Status},
+    state::State,
+};
+
+pub fn run(command: KernelCommand) -> Result<()> {
+    let state = State::from_env()?;
+    let kernels = Kernels::new(&state);
+    let images = Images::new(&state);
+    match command {
+        KernelCommand::List {
+            available: false,
+            json,
+            ..
+        } => list::installed(&kernels, json),
+        KernelCommand::List {
+            available: true,
+            source,
+            json,
+        } => list::available(&kernels, &source, json),
+        KernelCommand::Pull {
+            name,
+            source,
+            arch,
+            force,
+            allow_unverified,
+            json,
+        } => pull::run(
+            &kernels,
+            &images,
+            pull::Request {
+                name,
+                arch,
+                force,
+                allow_unverified,
+            },
+            &source,
+            json,
+        ),
+        KernelCommand::Import(args) => import::run(&kernels, &images, args),
+        KernelCommand::Publish(args) => publish::run(&kernels, args),
+        KernelCommand::Mirror(args) => mirror::run(&kernels, args),
+        KernelCommand::Show { name, json } => show::run(&kernels, &name, json),
+        KernelCommand::Gc { json } => gc::run(&kernels, json),
+        KernelCommand::Rm { name, force } => rm::run(&kernels, &images, &name, force),
+    }
+}
+
+/// How a manifest's trust reads in a sentence.
+fn trust_label(trust: Trust) -> &'static str {
+    match trust {
+        Trust::Catalog => "trusted catalog",
+        Trust::Source => "source's own declaration",
+    }
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    name: &'a str,
+    arch: &'a str,
+    sha256: &'a str,
+    size: u64,
+    status: Status,
+    /// Whether the sha256 is the trusted catalog's.
+    verified: bool,
+    path: String,
+    images_updated: &'a [String],
+}
+
+/// Print the outcome of an install, from `kernel pull` or `kernel import`.
+pub(super) fn report_install(kernels: &Kernels, outcome: &Outcome, json: bool) -> Result<()> {
+    let entry = &outcome.verdict.entry;
+    let (name, arch, sha256) = (&entry.name, &entry.arch, &entry.sha256);
+    let path = kernels.path(name).display().to_string();
+    if let Some(at) = outcome.resumed_from {
+        eprintln!(
+            "the download of `{name}` resumed at byte {at} of {}",
+            entry.size
+        );
+    }
+    if !outcome.images_updated.is_empty() {
+        eprintln!(
+            "updated image record(s) {} to the new kernel",
+            outcome.images_updated.join(", ")
+        );
+    }
+    if json {
+        return print_json(&Report {
+            name,
+            arch,
+            sha256,
+            size: entry.size,
+            status: outcome.status,
+            verified: outcome.verdict.verified(),
+            path,
+            images_updated: &outcome.images_updated,
+        });
+    }
+    match outcome.status {
+        Status::Unchanged => println!(
+            "kernel `{name}` ({arch}) is already installed with sha256 {sha256}; nothing to do"
+        ),
+        status => println!(
+            "{} kernel `{name}` ({arch}) in {path}\n  sha256 {sha256}, checked against the {}",
+            match status {
+                Status::Replaced => "replaced",
+                _ => "installed",
+            },
+            trust_label(outcome.verdict.trust)
+        ),
+    }
+    Ok(())
+}

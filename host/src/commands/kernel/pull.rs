@@ -1,0 +1,40 @@
+//! `banger kernel pull NAME`: the trust decision and the install are `crate::pull`'s; the
+//! outcome is printed as for `kernel import`.
+
+use anyhow::Result;
+use banger_catalog::{Arch, Catalog, KernelName};
+
+use crate::{cli::SourceArgs, images::Images, install::Kernels, plugins, pull};
+
+/// What the user asked for.
+pub struct Request {
+    pub name: KernelName,
+    pub arch: Option<Arch>,
+    /// Replace an install with a different sha256.
+    pub force: bool,
+    /// Install an entry the trusted catalog does not list.
+    pub allow_unverified: bool,
+}
+
+pub fn run(
+    kernels: &Kernels,
+    images: &Images,
+    request: Request,
+    args: &SourceArgs,
+    json: bool,
+) -> Result<()> {
+    let arch = request.arch.unwrap_or_else(Arch::host);
+    let (catalog, origin) = Catalog::trusted()?;
+    let source = plugins::open_source(&args.source, &args.options(), kernels.scratch_dir())?;
+    let verdict = pull::verdict(
+        &source,
+        &catalog,
+        &origin,
+        &request.name,
+        &arch,
+        request.allow_unverified,
+    )?;
+    let trusted = catalog.find(&request.name, &arch);
+    let outcome = pull::install(kernels, images, &source, verdict, trusted, request.force)?;
+    super::report_install(kernels, &outcome, json)
+}

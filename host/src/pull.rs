@@ -1,0 +1,279 @@
+//! Pulling one kernel, with no user interface: which bytes to expect ([`verdict`]), then the
+//! transaction ([`install`]): resume from a kept partial download, open the source, install
+//! through [`Kernels::install`], and bring the image records that boot the kernel up to date.
+//! It returns an [`Outcome`]; the commands print it.
+//!
+//! A progress bar (drawn only on a terminal) is the one thing it shows, since only this module
+//! sees the stream.
+
+use std::io::Read;
+
+use anyhow::Result;
+use banger_catalog::{Catalog, Entry};
+use serde::Serialize;
+
+use crate::{
+    hint::Hinted,
+    images::Images,
+    install::{Expected, Incomplete, Kernels},
+    manifest::{now_rfc3339, Manifest},
+    plugins::Source,
+    progress,
+    trust::{self, Verdict},
+};
+
+/// What became of the kernel.
+#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// There was none of that name.
+    Installed,
+    /// Another bundle of that name was replaced.
+    Replaced,
+    /// The same bundle was installed already; nothing was downloaded.
+    Unchanged,
+}
+
+/// The result of [`install`].
+#[derive(Debug)]
+pub struct Outcome {
+    pub status: Status,
+    /// The bytes the kernel was checked against, and on whose word.
+    pub verdict: Verdict,
+    /// The byte the download resumed at, when it continued a kept partial download.
+    pub resumed_from: Option<u64>,
+    /// Images whose records were rewritten for the new kernel.
+    pub images_updated: Vec<String>,
+}
+
+/// The verdict for (name, arch) from `source`, under the one trust policy; an error that says
+/// what to do when there is nothing to install, or when it needs `--allow-unverified`.
+pub fn verdict(
+    source: &Source,
+    catalog: &Catalog,
+    origin: &str,
+    name: &str,
+    arch: &str,
+    allow_unverified: bool,
+) -> Result<Verdict> {
+    let trusted = catalog.find(name, arch);
+    let transport = trust::is_catalog_transport(source.name());
+    // A catalog transport with a trusted entry needs no listing: the entry says it all.
+    let offered = match (transport, trusted) {
+        (true, Some(_)) => None,
+        _ => source.offered(name, arch)?,
+    };
+    let Some(verdict) = trust::judge(source.name(), trusted, offered.as_ref()) else {
+        return Err(if transport {
+            not_in_catalog(catalog, origin, name, arch)
+        } else {
+            anyhow::anyhow!(
+                "source `{}` does not offer `{name}` for {arch}",
+                source.name()
+            )
+        });
+    };
+    if verdict.needs_allow_unverified(source.name()) && !allow_unverified {
+        return Err(Hinted::error(
+            format!(
+                "`{name}` for {arch} is not in the {origin}; only source `{}`'s own catalog.json lists it, and banger does not trust that",
+                source.name()
+            ),
+            "pass --allow-unverified to install it anyway, checked against that catalog.json's sha256; its manifest will record \"verified\": false",
+        ));
+    }
+    Ok(verdict)
+}
+
+fn not_in_catalog(catalog: &Catalog, origin: &str, name: &str, arch: &str) -> anyhow::Error {
+    let other_arches: Vec<&str> = catalog
+        .entries
+        .iter()
+        .filter(|e| e.name == name)
+        .map(|e| e.arch.as_str())
+        .collect();
+    let message = format!("no kernel `{name}` for {arch} in the {origin}");
+    if other_arches.is_empty() {
+        Hinted::error(
+            message,
+            "run `banger kernel list --available` to see what the catalog offers",
+        )
+    } else {
+        Hinted::error(
+            message,
+            format!("it exists for {}; pass --arch", other_arches.join(", ")),
+        )
+    }
+}
+
+/// Install what `verdict` names from `source`: the bytes must match its entry, and once the
+/// source has opened the bundle, a source's own entry is settled against its declaration
+/// ([`Verdict::settle`]). A resumable source continues an interrupted download from its
+/// partial file. Images that boot the replaced kernel are rewritten under the same lock.
+pub fn install(
+    kernels: &Kernels,
+    images: &Images,
+    source: &Source,
+    verdict: Verdict,
+    trusted: Option<&Entry>,
+    force: bool,
+) -> Result<Outcome> {
+    let (name, arch) = (verdict.entry.name.clone(), verdict.entry.arch.clone());
+    let (name, arch) = (name.as_str(), arch.as_str());
+    kernels.ensure_dir()?;
+    let lock = kernels.lock(name)?;
+    let installed = kernels.installed(name)?;
+    let replacing = Replacing {
+        installed: installed.as_ref(),
+        images,
+        force,
+        source: source.name(),
+    };
+    let unchanged = |verdict| Outcome {
+        status: Status::Unchanged,
+        verdict,
+        resumed_from: None,
+        images_updated: Vec::new(),
+    };
+    // The decision needs no download: the entry already says what the bytes must be.
+    if !replacing.needs_install(&verdict.entry)? {
+        return Ok(unchanged(verdict));
+    }
+
+    let mut partial = kernels.downloads().partial(&verdict.entry.sha256, false)?;
+    // A partial as long as the bundle or longer is not a prefix of it; start over.
+    let offset = partial
+        .as_ref()
+        .map(|p| p.len())
+        .filter(|len| *len < verdict.entry.size)
+        .unwrap_or(0);
+    let (mut opened, mut stream) = source.open(name, arch, offset)?;
+    if opened.resumed_from != 0 && opened.resumed_from != offset {
+        anyhow::bail!(
+            "source `{}` resumed `{name}` at byte {}, but banger asked for byte {offset}",
+            source.name(),
+            opened.resumed_from
+        );
+    }
+    let listed_sha256 = verdict.entry.sha256.clone();
+    let verdict = verdict.settle(&opened.info, trusted);
+    if verdict.entry.sha256 != listed_sha256 {
+        // The source declares other bytes than it listed: the partial is not theirs.
+        partial = None;
+        if !replacing.needs_install(&verdict.entry)? {
+            return Ok(unchanged(verdict));
+        }
+    }
+    if opened.resumable && partial.is_none() {
+        partial = kernels.downloads().partial(&verdict.entry.sha256, true)?;
+    }
+    // A resumed stream's bytes belong after the kept prefix and nowhere else: without that
+    // prefix, start again from byte 0.
+    let keeps_prefix = opened.resumable && partial.as_ref().is_some_and(|p| p.len() > 0);
+    if opened.resumed_from > 0 && !keeps_prefix {
+        drop(stream);
+        (opened, stream) = source.open(name, arch, 0)?;
+        if opened.resumed_from != 0 {
+            anyhow::bail!(
+                "source `{}` resumed `{name}` at byte {} when asked for the whole bundle",
+                source.name(),
+                opened.resumed_from
+            );
+        }
+    }
+    let expected = Expected {
+        // Where the bytes come from is what messages and the manifest name, without secrets.
+        url: banger_fetch::redact(&opened.info.url),
+        sha256: verdict.entry.sha256.clone(),
+        size: verdict.entry.size,
+    };
+    let stream: Box<dyn Read + Send> = match (&mut partial, opened.resumable) {
+        (Some(partial), true) => partial.resume(stream, opened.resumed_from)?,
+        _ => Box::new(stream),
+    };
+    let entry = &verdict.entry;
+    let manifest = Manifest {
+        name: name.to_owned(),
+        distro: entry.distro.clone(),
+        arch: arch.to_owned(),
+        kernel_version: entry.kernel_version.clone(),
+        source: source.name().to_owned(),
+        url: expected.url.clone(),
+        sha256: expected.sha256.clone(),
+        size: expected.size,
+        verified: verdict.verified(),
+        trust: verdict.trust,
+        installed_at: now_rfc3339(),
+        description: entry.description.clone(),
+    };
+    let (stream, bar) = progress::wrap(stream, expected.size, name);
+    let result = kernels.install(&lock, stream, &expected, &manifest);
+    bar.finish_and_clear();
+    // Keep the partial only to resume a transfer that ended early; after an install, or
+    // bytes that were wrong, it has no use.
+    let resumable_later =
+        opened.resumable && matches!(&result, Err(e) if e.downcast_ref::<Incomplete>().is_some());
+    if let (Some(partial), false) = (partial, resumable_later) {
+        partial.remove()?;
+    }
+    result?;
+    let images_updated = images.follow_kernel(&manifest, &kernels.paths(name))?;
+    Ok(Outcome {
+        status: if installed.is_some() {
+            Status::Replaced
+        } else {
+            Status::Installed
+        },
+        verdict,
+        resumed_from: (opened.resumed_from > 0).then_some(opened.resumed_from),
+        images_updated,
+    })
+}
+
+/// What an install would replace, and the rules for replacing it.
+struct Replacing<'a> {
+    installed: Option<&'a Manifest>,
+    images: &'a Images,
+    force: bool,
+    source: &'a str,
+}
+
+impl Replacing<'_> {
+    /// Whether to install `entry` over what is installed: not when the same bundle is already
+    /// there, and only with `force` when a different one is. An install for another
+    /// architecture is refused while images boot the kernel, since their VMs could not.
+    fn needs_install(&self, entry: &Entry) -> Result<bool> {
+        let (arch, source) = (&entry.arch, self.source);
+        let Some(current) = self.installed else {
+            return Ok(true);
+        };
+        if current.sha256 == entry.sha256 && &current.arch == arch {
+            return Ok(false);
+        }
+        if !self.force {
+            return Err(Hinted::error(
+                format!(
+                    "kernel `{}` is already installed with sha256 {} ({}), and source `{source}` offers {} ({arch})",
+                    current.name, current.sha256, current.arch, entry.sha256
+                ),
+                format!("pass --force to replace it: banger kernel pull {} --force", current.name),
+            ));
+        }
+        let users = self.images.referencing(&current.name)?;
+        if &current.arch != arch && !users.is_empty() {
+            return Err(Hinted::error(
+                format!(
+                    "kernel `{}` is {} and image(s) {} boot it; replacing it with an {arch} kernel is refused",
+                    current.name,
+                    current.arch,
+                    users.join(", ")
+                ),
+                format!(
+                    "remove or re-register those images first (banger image rm {})",
+                    users.join(" ")
+                ),
+            ));
+        }
+        Ok(true)
+    }
+}
