@@ -10,25 +10,8 @@ use std::{
 
 use banger_testkit::kernel::{fake_vmlinux, EM_X86_64};
 
-/// xorshift64*, seeded: the same tree on every machine.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Self(seed | 1)
-    }
-
-    pub fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+/// `fastrand`, seeded: the same tree on every machine.
+pub type Rng = fastrand::Rng;
 
 /// `len` bytes that compress like machine code: tokens from a small dictionary with some noise.
 pub fn code_like(rng: &mut Rng, len: usize) -> Vec<u8> {
@@ -37,10 +20,10 @@ pub fn code_like(rng: &mut Rng, len: usize) -> Vec<u8> {
         .collect();
     let mut out = Vec::with_capacity(len + 8);
     while out.len() < len {
-        if rng.below(8) == 0 {
-            out.extend_from_slice(&rng.next().to_le_bytes()[..4]);
+        if rng.u8(..8) == 0 {
+            out.extend_from_slice(&rng.u32(..).to_le_bytes());
         } else {
-            out.extend_from_slice(&dictionary[rng.below(512) as usize]);
+            out.extend_from_slice(&dictionary[rng.usize(..512)]);
         }
     }
     out.truncate(len);
@@ -51,7 +34,7 @@ pub fn code_like(rng: &mut Rng, len: usize) -> Vec<u8> {
 pub fn random(rng: &mut Rng, len: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(len + 8);
     while out.len() < len {
-        out.extend_from_slice(&rng.next().to_le_bytes());
+        out.extend_from_slice(&rng.u64(..).to_le_bytes());
     }
     out.truncate(len);
     out
@@ -60,7 +43,7 @@ pub fn random(rng: &mut Rng, len: usize) -> Vec<u8> {
 /// Write a kernel tree into `dir`: a `vmlinux` of `vmlinux_mb` MiB and `modules` module files
 /// averaging 38 KiB, half compressible. Returns the bytes written.
 pub fn write_tree(dir: &Path, seed: u64, vmlinux_mb: usize, modules: usize) -> io::Result<u64> {
-    let mut rng = Rng::new(seed);
+    let mut rng = Rng::with_seed(seed);
     fs::create_dir_all(dir)?;
     let mut vmlinux = fs::File::create(dir.join("vmlinux"))?;
     let header = fake_vmlinux(EM_X86_64, "6.12.3", 4096);
@@ -84,7 +67,7 @@ pub fn write_tree(dir: &Path, seed: u64, vmlinux_mb: usize, modules: usize) -> i
     for i in 0..modules {
         let sub = format!("kernel/drivers/group{:02}", i % 40);
         fs::create_dir_all(release.join(&sub))?;
-        let len = 4096 + rng.below(68 << 10) as usize;
+        let len = 4096 + rng.usize(..68 << 10);
         let bytes = if i % 2 == 0 {
             code_like(&mut rng, len)
         } else {
@@ -103,7 +86,7 @@ pub fn write_tree(dir: &Path, seed: u64, vmlinux_mb: usize, modules: usize) -> i
 /// A zstd bundle of about `unpacked` bytes written straight to `out`, without a tree on disk:
 /// for the memory benchmark, whose bundle is too large to want on disk twice.
 pub fn synthetic_bundle(out: &Path, unpacked: u64, seed: u64) -> io::Result<()> {
-    let mut rng = Rng::new(seed);
+    let mut rng = Rng::with_seed(seed);
     let file = fs::File::create(out)?;
     let encoder = zstd::stream::write::Encoder::new(file, 3)?;
     let mut builder = tar::Builder::new(encoder);

@@ -178,7 +178,7 @@ impl Kernels {
         for entry in fs::read_dir(&self.dir)
             .with_context(|| format!("cannot read `{}`", self.dir.display()))?
         {
-            let entry = entry?;
+            let entry = entry.with_context(|| format!("cannot read `{}`", self.dir.display()))?;
             if entry
                 .file_name()
                 .to_str()
@@ -251,12 +251,15 @@ impl Kernels {
         };
         let mut manifests = Vec::new();
         for entry in entries {
-            let entry = entry?;
+            let entry = entry.with_context(|| format!("cannot read `{}`", self.dir.display()))?;
             let name = entry.file_name();
             let Some(name) = name.to_str().filter(|n| !n.starts_with('.')) else {
                 continue;
             };
-            if entry.file_type()?.is_dir() {
+            let kind = entry
+                .file_type()
+                .with_context(|| format!("cannot inspect `{}`", entry.path().display()))?;
+            if kind.is_dir() {
                 manifests.push(Manifest::read(&entry.path(), name)?);
             }
         }
@@ -351,10 +354,24 @@ impl Kernels {
         match renameat_with(CWD, staging, CWD, target, RenameFlags::NOREPLACE) {
             Ok(()) => Ok(()),
             Err(rustix::io::Errno::EXIST) => {
-                renameat_with(CWD, staging, CWD, target, RenameFlags::EXCHANGE)?;
+                renameat_with(CWD, staging, CWD, target, RenameFlags::EXCHANGE)
+                    .map_err(std::io::Error::from)
+                    .with_context(|| {
+                        format!(
+                            "cannot exchange `{}` with `{}`",
+                            staging.display(),
+                            target.display()
+                        )
+                    })?;
                 Ok(())
             }
-            Err(e) => Err(e.into()),
+            Err(e) => Err(std::io::Error::from(e)).with_context(|| {
+                format!(
+                    "cannot rename `{}` to `{}`",
+                    staging.display(),
+                    target.display()
+                )
+            }),
         }
     }
 

@@ -6,7 +6,7 @@ use std::{
     path::Path,
     process::{Child, Stdio},
     thread,
-    time::{Duration, SystemTime},
+    time::Duration,
 };
 
 use banger_testkit::{kernel, server::Fault};
@@ -156,17 +156,10 @@ fn spawn(t: &TestContext, args: &[&str]) -> Child {
     command.spawn().unwrap()
 }
 
-/// A small deterministic generator for kill times; the seed is printed to replay a failure.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self, below: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 33) % below
-    }
+/// How many bytes of `p`'s bundle the partial download keeps (0 when there is none).
+fn partial_len(t: &TestContext, p: &Published) -> u64 {
+    let sha = p.entry["sha256"].as_str().unwrap();
+    fs::metadata(t.path(&format!("state/downloads/{sha}.partial"))).map_or(0, |m| m.len())
 }
 
 /// The installed `void-6.12` is exactly `old` or exactly `new`; returns which.
@@ -196,12 +189,13 @@ fn kill_9_at_random_points_leaves_the_old_or_the_new_kernel_and_the_next_pull_re
     for p in [&old, &new] {
         server.set_fault(&p.file, Fault::Throttle(8 << 10, Duration::from_millis(50)));
     }
-    let seed = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64;
-    eprintln!("kill test seed: {seed}");
-    let mut random = Lcg(seed);
+    // The kill times come from a seed that is printed, and can be given back to replay a run.
+    let seed = std::env::var("BANGER_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| fastrand::u64(..));
+    eprintln!("kill test seed: {seed} (replay with BANGER_TEST_SEED={seed})");
+    let mut random = fastrand::Rng::with_seed(seed);
     let force: Vec<&str> = PULL.iter().copied().chain(["--force"]).collect();
 
     // Each round asks for the kernel that is not installed, so every round has work to cut:
@@ -214,13 +208,24 @@ fn kill_9_at_random_points_leaves_the_old_or_the_new_kernel_and_the_next_pull_re
             &old
         };
         t.write_catalog(&[&target.entry]);
+        let kept = || partial_len(&t, target);
+        let before = kept();
         let mut child = spawn(&t, &force);
-        thread::sleep(Duration::from_millis(20 + random.next(1800)));
+        thread::sleep(Duration::from_millis(20 + random.u64(..1800)));
         let _ = child.kill(); // SIGKILL
         let status = child.wait().unwrap();
-        seen.push((status.code(), old_or_new(&t, &old, &new)));
+        let after = kept();
+        // Killed (not exited) with more bytes kept than before, but not all of them: the kill
+        // landed while the bundle was arriving.
+        let mid_transfer = status.code().is_none() && after > before && after < size(target) as u64;
+        seen.push((status.code(), mid_transfer, old_or_new(&t, &old, &new)));
     }
-    eprintln!("kill results (exit code, installed): {seen:?}");
+    eprintln!("kill results (exit code, killed mid-transfer, installed): {seen:?}");
+    let mid = seen.iter().filter(|(_, mid, _)| *mid).count();
+    assert!(
+        mid >= 3,
+        "only {mid} of 12 kills landed mid-transfer (seed {seed}): {seen:?}"
+    );
 
     // A kill in the middle of a transfer, then a pull that resumes from the kept bytes.
     // Start from nothing kept, so that the whole transfer is still ahead.

@@ -156,6 +156,18 @@ impl TestContext {
     /// Make a kernel tree `<tag>`, pack it with GNU tar + zstd into `www/<file>`, and return its
     /// real catalog entry for `url_base`.
     pub fn publish(&self, tag: &str, name: &str, version: &str, server: &Server) -> Published {
+        self.publish_for("x86_64", tag, name, version, server)
+    }
+
+    /// [`TestContext::publish`] with an entry for `arch`.
+    pub fn publish_for(
+        &self,
+        arch: &str,
+        tag: &str,
+        name: &str,
+        version: &str,
+        server: &Server,
+    ) -> Published {
         let tree = self.path(&format!("trees/{tag}"));
         kernel::write_tree(&tree, version);
         fs::write(
@@ -163,12 +175,12 @@ impl TestContext {
             format!("initrd of {tag}\n").repeat(50),
         )
         .unwrap();
-        let file = format!("{tag}-x86_64.tar.zst");
+        let file = format!("{tag}-{arch}.tar.zst");
         let bundle = self.path("www").join(&file);
         pack_with_gnu_tar(&tree, &["vmlinux", "initrd.img", "modules"], &bundle);
         let bytes = fs::read(&bundle).unwrap();
         let entry = serde_json::json!({
-            "name": name, "distro": "void", "arch": "x86_64", "kernel_version": version,
+            "name": name, "distro": "void", "arch": arch, "kernel_version": version,
             "url": server.url(&file), "sha256": sha256_hex(&bytes), "size": bytes.len(),
             "description": format!("fixture kernel {tag}"),
         });
