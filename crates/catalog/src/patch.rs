@@ -33,31 +33,53 @@ pub fn retain(
     origin: &str,
     keep: impl Fn(&Entry) -> bool,
 ) -> Result<String, CatalogError> {
-    let catalog = Catalog::parse(json, origin)?;
-    let json_error = |source| CatalogError::Json {
-        origin: origin.to_owned(),
-        source,
-    };
-    let mut document: Value = serde_json::from_str(json).map_err(json_error)?;
-    let entries = document["entries"]
-        .as_array_mut()
-        .expect("Catalog::parse checked that `entries` is an array");
+    let (catalog, mut document) = Document::parse(json, origin)?;
     // Parsing kept the order, so the typed entries and the JSON values pair up.
     let mut kept = catalog.entries.iter().map(&keep);
-    entries.retain(|_| kept.next().unwrap_or(false));
-    canonical(&document).map_err(json_error)
+    document.entries().retain(|_| kept.next().unwrap_or(false));
+    document.canonical()
 }
 
-fn canonical(document: &Value) -> Result<String, serde_json::Error> {
-    let mut text = serde_json::to_string_pretty(document)?;
-    text.push('\n');
-    Ok(text)
+/// A valid catalog as JSON values, so that what a patch does not touch stays as it was.
+struct Document {
+    value: Value,
+    origin: String,
+}
+
+impl Document {
+    /// Validate `json`, and keep its values.
+    fn parse(json: &str, origin: &str) -> Result<(Catalog, Self), CatalogError> {
+        let catalog = Catalog::parse(json, origin)?;
+        let value = serde_json::from_str(json).map_err(|source| CatalogError::Json {
+            origin: origin.to_owned(),
+            source,
+        })?;
+        let origin = origin.to_owned();
+        Ok((catalog, Self { value, origin }))
+    }
+
+    fn entries(&mut self) -> &mut Vec<Value> {
+        self.value["entries"]
+            .as_array_mut()
+            .expect("Catalog::parse checked that `entries` is an array")
+    }
+
+    /// The text: two-space indentation and a trailing newline.
+    fn canonical(&self) -> Result<String, CatalogError> {
+        let mut text =
+            serde_json::to_string_pretty(&self.value).map_err(|source| CatalogError::Json {
+                origin: self.origin.clone(),
+                source,
+            })?;
+        text.push('\n');
+        Ok(text)
+    }
 }
 
 /// Put `entry` into the catalog text `json` (from `origin`, for errors), replacing any entry
 /// with the same (name, arch). Returns the new text and what changed.
 pub fn upsert(json: &str, origin: &str, entry: &Entry) -> Result<(String, Change), CatalogError> {
-    let catalog = Catalog::parse(json, origin)?;
+    let (catalog, mut document) = Document::parse(json, origin)?;
     validate_entry(entry).map_err(|problem| CatalogError::Entry {
         origin: "the new entry".to_owned(),
         index: 0,
@@ -69,14 +91,6 @@ pub fn upsert(json: &str, origin: &str, entry: &Entry) -> Result<(String, Change
         Some(old) if old == entry => Change::Unchanged,
         Some(old) => Change::Replaced(Box::new(old.clone())),
     };
-    let json_error = |source| CatalogError::Json {
-        origin: origin.to_owned(),
-        source,
-    };
-    let mut document: Value = serde_json::from_str(json).map_err(json_error)?;
-    let entries = document["entries"]
-        .as_array_mut()
-        .expect("Catalog::parse checked that `entries` is an array");
     let key = |value: &Value| {
         (
             value["name"].as_str().unwrap_or_default().to_owned(),
@@ -84,10 +98,15 @@ pub fn upsert(json: &str, origin: &str, entry: &Entry) -> Result<(String, Change
         )
     };
     let new_key = (entry.name.clone(), entry.arch.clone());
+    let value = serde_json::to_value(entry).map_err(|source| CatalogError::Json {
+        origin: origin.to_owned(),
+        source,
+    })?;
+    let entries = document.entries();
     entries.retain(|value| key(value) != new_key);
-    entries.push(serde_json::to_value(entry).map_err(json_error)?);
+    entries.push(value);
     entries.sort_by_key(key);
-    Ok((canonical(&document).map_err(json_error)?, change))
+    Ok((document.canonical()?, change))
 }
 
 #[cfg(test)]

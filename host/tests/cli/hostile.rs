@@ -356,34 +356,14 @@ fn credentials_in_urls_never_reach_output_or_state() {
     // Failures: a mirror that does not have the bundle, and one that is not there at all.
     run(&t, &["kernel", "rm", "void-6.12"]);
     mirror_server.set_fault(&void.file, Fault::Status(404));
-    let out = run(
-        &t,
-        &pull_args(
-            "void-6.12",
-            &[
-                "--force",
-                "--source",
-                "mirror",
-                "--mirror",
-                &format!("{secret_base}missing"),
-            ],
-        ),
-    );
-    assert!(!out.status.success());
-    let out = run(
-        &t,
-        &pull_args(
-            "void-6.12",
-            &[
-                "--force",
-                "--source",
-                "mirror",
-                "--mirror",
-                "http://bob:hunter2@127.0.0.1:9/",
-            ],
-        ),
-    );
-    assert!(!out.status.success());
+    for mirror in [
+        format!("{secret_base}missing"),
+        "http://bob:hunter2@127.0.0.1:9/".to_owned(),
+    ] {
+        let args = ["--force", "--source", "mirror", "--mirror", &mirror];
+        let out = run(&t, &pull_args("void-6.12", &args));
+        assert!(!out.status.success());
+    }
     // A catalog URL with a signature in its query string.
     let mut signed = void.entry.clone();
     signed["url"] = json!(format!(
