@@ -17,6 +17,7 @@ needed=(
     "unshare:util-linux"
     "/usr/bin/time:time"
     "strace:strace"
+    "minisign:minisign"
     "mkfifo:coreutils"
     "sha256sum:coreutils"
 )

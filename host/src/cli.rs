@@ -154,11 +154,13 @@ Examples:
     #[command(
         after_help = "Steps: pack <name>-<arch>.tar.zst reproducibly (zstd -19, all cores), compute its
 sha256 and size, `rclone copyto` it to REMOTE:BUCKET/<file>, HEAD-check BASE_URL/<file>,
-then patch the catalog. Nothing is committed or rebuilt; the next steps are printed.
+then patch the catalog, raise its serial, set its expiry, sign it (catalog.json.minisig),
+upload both and HEAD-check them. Nothing is committed or rebuilt; the next steps are printed.
 
 Examples:
   banger kernel publish void-6.12 --dry-run --out dist/
-  RCLONE_REMOTE=r2 RCLONE_BUCKET=banger-kernels banger kernel publish void-6.12
+  BANGER_SIGNING_KEY=~/.minisign/banger.key banger kernel publish void-6.12
+  banger kernel publish --catalog-only --sign-key ~/.minisign/banger.key   # renew the expiry
   banger kernel publish void-6.12 --catalog ../banger/catalog.json --json"
     )]
     Publish(PublishArgs),
@@ -175,6 +177,35 @@ Examples:
   (cd /srv/kernels && python3 -m http.server)             # then: --source mirror --mirror URL"
     )]
     Mirror(MirrorArgs),
+    /// Update the trusted catalog from a signed `catalog.json`, or show which one is in force.
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+    /// Install the catalog's newer bundle of installed kernels whose sha256 differs from it.
+    #[command(
+        after_help = "Kernels whose (name, arch) the trusted catalog lists with another sha256 are
+marked in `banger kernel list`. Images that boot an upgraded kernel are updated with it.
+
+Examples:
+  banger kernel catalog update && banger kernel upgrade --all
+  banger kernel upgrade void-6.12 --dry-run
+  banger kernel upgrade --all --source mirror --mirror http://mirror.internal/kernels"
+    )]
+    Upgrade {
+        /// The kernels to upgrade.
+        #[arg(required_unless_present = "all")]
+        names: Vec<KernelName>,
+        /// Upgrade every installed kernel that has an update.
+        #[arg(long, conflicts_with = "names")]
+        all: bool,
+        #[command(flatten)]
+        source: SourceArgs,
+        /// Print what would be upgraded, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Remove what interrupted pulls left behind: partial downloads and staging directories
     /// that no running banger holds.
     #[command(after_help = "Example:
@@ -204,6 +235,60 @@ Examples:
         #[arg(long)]
         force: bool,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CatalogCommand {
+    /// Fetch `catalog.json` and `catalog.json.minisig`, check the signature, serial and expiry,
+    /// and make it the trusted catalog.
+    #[command(
+        after_help = "Refused, with the stored catalog untouched: a missing or bad signature, a key banger
+does not trust, an older serial (rollback), the same serial with other bytes, an expired
+catalog (unless --allow-expired), an invalid document.
+
+Examples:
+  banger kernel catalog update
+  banger kernel catalog update --source mirror --mirror http://mirror.internal/kernels
+  banger kernel catalog update --source offline --dir /media/usb/kernels   # air-gapped
+  BANGER_CATALOG_URL=https://kernels.example/catalog.json banger kernel catalog update --json"
+    )]
+    Update {
+        /// The catalog's https:// URL (default $BANGER_CATALOG_URL, else the bucket's).
+        #[arg(long, value_name = "URL", conflicts_with_all = ["mirror", "dir"])]
+        url: Option<String>,
+        /// Where to fetch it: the catalog's URL, a mirror, or a directory.
+        #[arg(long, value_enum, default_value = "catalog")]
+        source: UpdateFrom,
+        /// The mirror's base URL, with --source mirror.
+        #[arg(long, value_name = "URL", env = "BANGER_MIRROR_URL")]
+        mirror: Option<String>,
+        /// The directory, with --source offline.
+        #[arg(long, value_name = "DIR", env = "BANGER_OFFLINE_DIR")]
+        dir: Option<PathBuf>,
+        /// Accept a catalog whose expiry has passed (with a warning).
+        #[arg(long)]
+        allow_expired: bool,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the trusted catalog in force: where it came from, its serial, expiry and signer.
+    #[command(after_help = "Examples:
+  banger kernel catalog status
+  banger kernel catalog status --json | jq .expires")]
+    Status {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Where `kernel catalog update` fetches from.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UpdateFrom {
+    Catalog,
+    Mirror,
+    Offline,
 }
 
 /// `banger kernel import`.
@@ -267,7 +352,18 @@ pub struct MirrorArgs {
 #[derive(Args, Debug)]
 pub struct PublishArgs {
     /// The installed kernel to publish.
-    pub name: KernelName,
+    #[arg(required_unless_present = "catalog_only")]
+    pub name: Option<KernelName>,
+    /// Re-sign and re-upload the catalog alone, with a new serial and expiry.
+    #[arg(long, conflicts_with_all = ["name", "out", "description"])]
+    pub catalog_only: bool,
+    /// The minisign secret key that signs the catalog; its password comes from
+    /// $BANGER_SIGNING_PASSWORD, or a prompt on a terminal.
+    #[arg(long, value_name = "FILE", env = "BANGER_SIGNING_KEY")]
+    pub sign_key: Option<PathBuf>,
+    /// Days until the published catalog expires.
+    #[arg(long, value_name = "N", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub expires_days: u32,
     /// The catalog description; defaults to the one in the kernel's manifest.
     #[arg(long)]
     pub description: Option<String>,

@@ -41,16 +41,21 @@ pub fn open(path: &Path, options: &mut OpenOptions) -> Result<Option<File>> {
 /// Read the state file at `path` as text, refusing one over [`MAX_STATE_FILE`] bytes.
 /// `Ok(None)` when it does not exist.
 pub fn read_text(path: &Path) -> Result<Option<String>> {
+    read_text_up_to(path, MAX_STATE_FILE)
+}
+
+/// [`read_text`] with another cap, for the larger state files (a stored catalog).
+pub fn read_text_up_to(path: &Path, cap: u64) -> Result<Option<String>> {
     let Some(file) = open(path, OpenOptions::new().read(true))? else {
         return Ok(None);
     };
     let mut text = String::new();
-    file.take(MAX_STATE_FILE + 1)
+    file.take(cap + 1)
         .read_to_string(&mut text)
         .with_context(|| format!("cannot read `{}`", path.display()))?;
-    if text.len() as u64 > MAX_STATE_FILE {
+    if text.len() as u64 > cap {
         bail!(
-            "`{}` is larger than the {MAX_STATE_FILE} bytes a state file may have",
+            "`{}` is larger than the {cap} bytes a state file may have",
             path.display()
         );
     }

@@ -83,6 +83,11 @@ impl Kernels {
         }
     }
 
+    /// The state directory this kernels directory belongs to.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
     /// Where interrupted downloads are kept for resuming.
     pub fn downloads(&self) -> &Downloads {
         &self.downloads

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod atomic;
+mod catalog_update;
 mod cli;
 mod commands;
 mod downloads;
@@ -12,6 +13,7 @@ mod files;
 mod hint;
 mod images;
 mod install;
+mod keys;
 mod manifest;
 mod mirror;
 mod plugins;
@@ -21,6 +23,7 @@ mod pull;
 mod state;
 mod text;
 mod trust;
+mod trusted;
 
 use std::process::ExitCode;
 

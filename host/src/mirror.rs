@@ -4,9 +4,10 @@
 //! Each bundle is hashed as it is written, into a temporary file beside its target, and renamed
 //! into place (flushed) only once its sha256 and size match; a reader never sees half a bundle.
 //! A bundle already present with the right sha256 is skipped without downloading; any other
-//! file of that name (partial, corrupt, older) is replaced. `DIR/catalog.json` is rewritten
-//! after every bundle, so it always lists exactly the bundles that are there, with URLs
-//! relative to DIR. What is verified, and what needs `--allow-unverified`, is the trust
+//! file of that name (partial, corrupt, older) is replaced. When the trusted catalog is signed,
+//! `DIR/catalog.json` is that catalog byte for byte, with its `catalog.json.minisig`, so that
+//! machines can update from DIR; otherwise it is rewritten after every bundle, so it always
+//! lists exactly the bundles that are there, with URLs relative to DIR. What is verified, and what needs `--allow-unverified`, is the trust
 //! policy's decision ([`crate::trust`]).
 
 use std::{fs, io, path::Path};
@@ -22,6 +23,7 @@ use crate::{
     plugins::Source,
     progress,
     trust::{self, Verdict},
+    trusted::Trusted,
 };
 
 /// One bundle to mirror.
@@ -63,11 +65,11 @@ pub struct Mirrored {
 }
 
 /// Mirror what `request` names from `source` into its directory.
-pub fn run(source: &Source, request: &Request) -> Result<Mirrored> {
-    let (trusted, origin) = Catalog::trusted()?;
-    let mut candidates = trust::candidates(source.name(), &trusted, &source.list()?);
+pub fn run(source: &Source, trusted: &Trusted, request: &Request) -> Result<Mirrored> {
+    let origin = &trusted.label;
+    let mut candidates = trust::candidates(source.name(), &trusted.catalog, &source.list()?);
     candidates.retain(|v| request.arches.iter().any(|a| a.as_str() == v.entry.arch));
-    let (selected, skipped) = select(candidates, request, &origin, source.name())?;
+    let (selected, skipped) = select(candidates, request, origin, source.name())?;
 
     let dir = request.dir;
     fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
@@ -103,12 +105,22 @@ pub fn run(source: &Source, request: &Request) -> Result<Mirrored> {
             if planned.action != Action::Skip {
                 fetch_into(source, planned, dir)?;
             }
-            let relative = Entry {
-                url: planned.file.clone(),
-                ..planned.entry.clone()
-            };
-            index = patch::upsert(&index, &index_path.display().to_string(), &relative)?.0;
-            atomic::write(&index_path, prune(&index, dir)?.as_bytes())?;
+            // A signed catalog is copied whole below; rewriting it would break its signature.
+            if trusted.signature.is_none() {
+                let relative = Entry {
+                    url: planned.file.clone(),
+                    ..planned.entry.clone()
+                };
+                index = patch::upsert(&index, &index_path.display().to_string(), &relative)?.0;
+                atomic::write(&index_path, prune(&index, dir)?.as_bytes())?;
+            }
+        }
+        if let Some(signature) = &trusted.signature {
+            // The trusted catalog, byte for byte, with its signature: what `kernel catalog
+            // update --source offline --dir DIR` or `--source mirror` verifies. The mirror and
+            // offline sources find each bundle by its file name, wherever its URL points.
+            atomic::write(&index_path, trusted.text.as_bytes())?;
+            atomic::write(&dir.join("catalog.json.minisig"), signature.as_bytes())?;
         }
     }
     Ok(Mirrored {

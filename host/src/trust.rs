@@ -210,7 +210,9 @@ mod tests {
     fn mirror_candidates_follow_the_same_rules() {
         let t = entry('a', 10);
         let trusted = Catalog {
-            schema: banger_catalog::SCHEMA,
+            schema: 1,
+            serial: 0,
+            expires: None,
             entries: vec![t.clone()],
         };
         let mut extra = entry('c', 5);

@@ -20,6 +20,11 @@ pub const HOST_API_OPTION: &str = "banger.host_api";
 /// process holds with `flock`, so nothing a killed run leaves behind stays forever.
 pub const SCRATCH_DIR_OPTION: &str = "banger.scratch_dir";
 
+/// Since 1.2: the option key under which the host passes the path of the trusted catalog when
+/// it is an update the host has verified (signature, serial, expiry) rather than the embedded
+/// one. Sources that serve the trusted catalog read it from there.
+pub const TRUSTED_CATALOG_OPTION: &str = "banger.catalog";
+
 /// Who a plugin is.
 #[repr(C)]
 #[derive(StableAbi, Clone, Debug)]

@@ -7,7 +7,7 @@
 
 use std::{collections::BTreeSet, path::PathBuf};
 
-use crate::{PluginError, SCRATCH_DIR_OPTION};
+use crate::{PluginError, SCRATCH_DIR_OPTION, TRUSTED_CATALOG_OPTION};
 
 /// The options of one plugin instance, as the user and the host gave them.
 #[derive(Clone, Debug, Default)]
@@ -72,6 +72,16 @@ impl Options {
             .iter()
             .rev()
             .find(|(k, _)| k == SCRATCH_DIR_OPTION)
+            .map(|(_, v)| PathBuf::from(v))
+    }
+
+    /// The trusted catalog the host verified and passed (`banger.catalog`), when it is an
+    /// update rather than the embedded one.
+    pub fn trusted_catalog(&self) -> Option<PathBuf> {
+        self.pairs
+            .iter()
+            .rev()
+            .find(|(k, _)| k == TRUSTED_CATALOG_OPTION)
             .map(|(_, v)| PathBuf::from(v))
     }
 

@@ -22,10 +22,13 @@ pub enum CatalogError {
     },
     /// The schema number is not one this build reads.
     #[error(
-        "catalog `{origin}` has schema {found}; this banger reads schema {}",
+        "catalog `{origin}` has schema {found}; this banger reads schemas 1 to {}",
         crate::SCHEMA
     )]
     Schema { origin: String, found: u32 },
+    /// The document as a whole breaks a rule (a missing serial or expiry).
+    #[error("catalog `{origin}` is not valid: {problem}")]
+    Invalid { origin: String, problem: String },
     /// One entry breaks a rule.
     #[error("entry {index} (`{name}`) in catalog `{origin}`: {problem}")]
     Entry {

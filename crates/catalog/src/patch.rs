@@ -18,12 +18,29 @@ pub enum Change {
     Unchanged,
 }
 
-/// A catalog document with no entries, in the canonical form.
+/// A catalog document with no entries, in the canonical form: schema 1, as an unsigned index
+/// (a mirror directory's) has no serial or expiry.
 pub fn empty() -> String {
-    format!(
-        "{{\n  \"schema\": {},\n  \"entries\": []\n}}\n",
-        crate::SCHEMA
-    )
+    "{\n  \"schema\": 1,\n  \"entries\": []\n}\n".to_owned()
+}
+
+/// The catalog text `json` as schema 2 with `serial` and `expires` (RFC 3339), as
+/// `kernel publish` stamps it before signing; every entry stays as it was.
+pub fn stamp(json: &str, origin: &str, serial: u64, expires: &str) -> Result<String, CatalogError> {
+    let (_, mut document) = Document::parse(json, origin)?;
+    let object = document
+        .value
+        .as_object_mut()
+        .expect("Catalog::parse checked that the document is an object");
+    // Keep the canonical key order: schema, serial, expires, entries.
+    let entries = object.remove("entries").unwrap_or_default();
+    object.insert("schema".into(), crate::SCHEMA.into());
+    object.insert("serial".into(), serial.into());
+    object.insert("expires".into(), expires.into());
+    object.insert("entries".into(), entries);
+    let text = document.canonical()?;
+    Catalog::parse(&text, origin)?;
+    Ok(text)
 }
 
 /// The catalog text `json` (from `origin`, for errors) with only the entries for which `keep`
@@ -205,6 +222,17 @@ mod tests {
             upsert(&empty(), "empty", &entry("void-6.12", "arm64", SHA_A)).unwrap();
         assert_eq!(change, Change::Added);
         assert_eq!(Catalog::parse(&text, "t").unwrap().entries.len(), 1);
+    }
+
+    #[test]
+    fn stamping_makes_a_schema_2_document_and_keeps_the_entries() {
+        let text = stamp(HAND_WRITTEN, "t", 7, "2027-02-23T00:00:00Z").unwrap();
+        let catalog = Catalog::parse(&text, "t").unwrap();
+        assert_eq!((catalog.schema, catalog.serial), (2, 7));
+        assert_eq!(catalog.expires.as_deref(), Some("2027-02-23T00:00:00Z"));
+        assert_eq!(values(&text), values(HAND_WRITTEN));
+        assert!(text.starts_with("{\n  \"schema\": 2,\n  \"serial\": 7,\n  \"expires\""));
+        assert!(stamp(HAND_WRITTEN, "t", 8, "next tuesday").is_err());
     }
 
     #[test]

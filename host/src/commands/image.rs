@@ -3,7 +3,7 @@
 use std::{io::Write, path::Path};
 
 use anyhow::{Context, Result};
-use banger_catalog::{Catalog, KernelName};
+use banger_catalog::KernelName;
 use serde::Serialize;
 
 use crate::{
@@ -14,6 +14,7 @@ use crate::{
     install::Kernels,
     manifest::now_rfc3339,
     state::State,
+    trusted::Trusted,
 };
 
 pub fn run(command: ImageCommand) -> Result<()> {
@@ -53,12 +54,12 @@ fn register(
     let rootfs = std::fs::canonicalize(rootfs)
         .with_context(|| format!("cannot resolve rootfs `{}`", rootfs.display()))?;
     if !kernels.is_installed(kernel_ref)? {
-        return Err(kernel_missing(kernel_ref));
+        return Err(kernel_missing(kernels, kernel_ref));
     }
     // Under the kernel's lock, `kernel rm` cannot remove it between this check and the save.
     let _lock = kernels.lock(kernel_ref)?;
     let Some(manifest) = kernels.installed(kernel_ref)? else {
-        return Err(kernel_missing(kernel_ref));
+        return Err(kernel_missing(kernels, kernel_ref));
     };
     if !force && images.get(name)?.is_some() {
         return Err(Hinted::error(
@@ -86,9 +87,9 @@ fn register(
 }
 
 /// The error for a `--kernel-ref` that is not installed, with the command that would fix it.
-fn kernel_missing(kernel: &str) -> anyhow::Error {
-    let in_catalog = Catalog::trusted()
-        .map(|(catalog, _)| catalog.entries.iter().any(|e| e.name == kernel))
+fn kernel_missing(kernels: &Kernels, kernel: &str) -> anyhow::Error {
+    let in_catalog = Trusted::load(kernels.state())
+        .map(|trusted| trusted.catalog.entries.iter().any(|e| e.name == kernel))
         .unwrap_or(false);
     let hint = if in_catalog {
         format!("install it first: banger kernel pull {kernel}")

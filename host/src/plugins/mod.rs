@@ -13,8 +13,15 @@ pub use discovery::{find_all, find_named, search_path};
 pub use loader::Plugin;
 pub use source::Source;
 
-/// Find the plugin called `name` and build its source with the user's `options`, handing it
-/// `scratch` for temporary files.
-pub fn open_source(name: &str, options: &[(String, String)], scratch: &Path) -> Result<Source> {
-    Source::new(find_named(name)?, options, scratch)
+/// What the host tells every source it builds, besides the user's options.
+pub struct HostOptions<'a> {
+    /// A directory for temporary files (`banger.scratch_dir`).
+    pub scratch: &'a Path,
+    /// The verified catalog update in force, if any (`banger.catalog`).
+    pub catalog: Option<&'a Path>,
+}
+
+/// Find the plugin called `name` and build its source with the user's `options`.
+pub fn open_source(name: &str, options: &[(String, String)], host: &HostOptions) -> Result<Source> {
+    Source::new(find_named(name)?, options, host)
 }

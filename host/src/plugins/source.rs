@@ -4,10 +4,7 @@
 //! Nothing a plugin says is taken on trust: entries are validated against the catalog rules,
 //! and the bytes it streams are hashed by the install pipeline, not here.
 
-use std::{
-    io::{self, Read},
-    path::Path,
-};
+use std::io::{self, Read};
 
 use anyhow::{Context, Result};
 use banger_plugin_api::{
@@ -17,9 +14,10 @@ use banger_plugin_api::{
     },
     BundleMessage, ByteStreamBox, Entry, Host, Host_TO, LogLevel, OpenMessage, OpenRequest,
     PluginError, SourceBox, API_VERSION, HOST_API_OPTION, SCRATCH_DIR_OPTION,
+    TRUSTED_CATALOG_OPTION,
 };
 
-use super::Plugin;
+use super::{HostOptions, Plugin};
 use crate::text::inert;
 
 /// A source built by a plugin.
@@ -30,8 +28,8 @@ pub struct Source {
 
 impl Source {
     /// Build the plugin's source with the user's options, plus the host's own: its interface
-    /// version and a scratch directory for temporary files.
-    pub fn new(plugin: Plugin, options: &[(String, String)], scratch: &Path) -> Result<Self> {
+    /// version, a scratch directory for temporary files, and the verified catalog update.
+    pub fn new(plugin: Plugin, options: &[(String, String)], host: &HostOptions) -> Result<Self> {
         if let Some((key, _)) = options.iter().find(|(key, _)| key.starts_with("banger.")) {
             anyhow::bail!("option `{key}` is reserved for banger itself");
         }
@@ -42,8 +40,14 @@ impl Source {
         ffi_options.push(Tuple2(HOST_API_OPTION.into(), API_VERSION.into()));
         ffi_options.push(Tuple2(
             SCRATCH_DIR_OPTION.into(),
-            scratch.display().to_string().into(),
+            host.scratch.display().to_string().into(),
         ));
+        if let Some(catalog) = host.catalog {
+            ffi_options.push(Tuple2(
+                TRUSTED_CATALOG_OPTION.into(),
+                catalog.display().to_string().into(),
+            ));
+        }
         let host = Host_TO::from_value(
             HostCallbacks {
                 plugin: plugin.name.clone(),

@@ -11,5 +11,6 @@ mod publish;
 mod pull;
 mod readme;
 mod reliability;
+mod signed;
 mod ui;
 mod util;

@@ -31,6 +31,10 @@ impl Maintainer {
         let catalog = t.path("repo/catalog.json");
         fs::create_dir_all(catalog.parent().unwrap()).unwrap();
         fs::write(&catalog, "{\"schema\": 1, \"entries\": []}\n").unwrap();
+        // The maintainer's key, made by the minisign CLI; machines trust its public half.
+        let (public, secret) = crate::signed::minisign_keypair(&t, "maintainer");
+        t.env("BANGER_SIGNING_KEY", secret.display().to_string());
+        t.env("BANGER_CATALOG_KEYS", public.display().to_string());
         Self { t, server, catalog }
     }
 

@@ -30,8 +30,9 @@ struct CatalogSource {
 
 impl CatalogSource {
     fn new(options: Options, host: HostHandle) -> Result<Self, PluginError> {
+        let updated = options.trusted_catalog();
         options.finish("catalog")?;
-        let (catalog, origin) = Catalog::trusted()
+        let (catalog, origin) = Catalog::trusted(updated.as_deref())
             .map_err(|e| PluginError::from_error(ErrorKind::INVALID_INPUT, &e))?;
         Ok(Self {
             catalog,

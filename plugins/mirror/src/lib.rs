@@ -38,6 +38,7 @@ struct MirrorSource {
 impl MirrorSource {
     fn new(mut options: Options, host: HostHandle) -> Result<Self, PluginError> {
         let base = options.get_or_env("mirror", MIRROR_ENV);
+        let updated = options.trusted_catalog();
         options.finish("mirror")?;
         let base = base.ok_or_else(|| {
             PluginError::invalid_input(format!(
@@ -50,7 +51,7 @@ impl MirrorSource {
                 redact(&base)
             )));
         }
-        let (trusted, _) = Catalog::trusted()
+        let (trusted, _) = Catalog::trusted(updated.as_deref())
             .map_err(|e| PluginError::from_error(ErrorKind::INVALID_INPUT, &e))?;
         Ok(Self {
             base: base.trim_end_matches('/').to_owned(),

@@ -35,6 +35,7 @@ struct OfflineSource {
 impl OfflineSource {
     fn new(mut options: Options, _host: HostHandle) -> Result<Self, PluginError> {
         let dir = options.get_or_env("dir", DIR_ENV).map(PathBuf::from);
+        let updated = options.trusted_catalog();
         options.finish("offline")?;
         let dir = dir.ok_or_else(|| {
             PluginError::invalid_input(format!(
@@ -47,7 +48,7 @@ impl OfflineSource {
                 dir.display()
             )));
         }
-        let (trusted, _) = Catalog::trusted()
+        let (trusted, _) = Catalog::trusted(updated.as_deref())
             .map_err(|e| PluginError::from_error(ErrorKind::INVALID_INPUT, &e))?;
         let index = match Catalog::load(&dir.join("catalog.json")) {
             Ok(index) => Some(index),

@@ -1,10 +1,8 @@
 //! `banger kernel import NAME --from DIR`: a local build directory, through the `import`
 //! plugin and the same verified install as a pull.
 
+use crate::{cli::ImportArgs, images::Images, install::Kernels, plugins, pull, trusted::Trusted};
 use anyhow::{Context, Result};
-use banger_catalog::Catalog;
-
-use crate::{cli::ImportArgs, images::Images, install::Kernels, plugins, pull};
 
 pub fn run(kernels: &Kernels, images: &Images, args: ImportArgs) -> Result<()> {
     let dir = std::fs::canonicalize(&args.from)
@@ -23,9 +21,17 @@ pub fn run(kernels: &Kernels, images: &Images, args: ImportArgs) -> Result<()> {
     if args.force {
         options.push(("force".to_owned(), "true".to_owned()));
     }
-    let source = plugins::open_source("import", &options, kernels.scratch_dir())?;
-    let (catalog, origin) = Catalog::trusted()?;
-    let verdict = pull::verdict(&source, &catalog, &origin, &args.name, &args.arch, false)?;
+    let trusted = Trusted::load(kernels.state())?;
+    let source = plugins::open_source("import", &options, &super::host_options(kernels, &trusted))?;
+    let catalog = &trusted.catalog;
+    let verdict = pull::verdict(
+        &source,
+        catalog,
+        &trusted.label,
+        &args.name,
+        &args.arch,
+        false,
+    )?;
     let trusted = catalog.find(&args.name, &args.arch);
     let outcome = pull::install(kernels, images, &source, verdict, trusted, args.force)?;
     super::report_install(kernels, &outcome, args.json)

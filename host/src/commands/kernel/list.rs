@@ -2,30 +2,79 @@
 //! the trusted catalog vouches for it.
 
 use anyhow::Result;
-use banger_catalog::{Catalog, Entry};
+use banger_catalog::Entry;
 use serde::Serialize;
 
 use crate::{
     cli::SourceArgs,
     commands::output::{human_size, print_json, print_table},
     install::Kernels,
+    manifest::Manifest,
     plugins, trust,
+    trusted::Trusted,
 };
+
+/// An installed kernel, and what the trusted catalog has instead, if that differs.
+#[derive(Serialize)]
+struct Installed {
+    #[serde(flatten)]
+    manifest: Manifest,
+    update: Option<Update>,
+}
+
+/// The trusted catalog's bundle for an installed kernel's (name, arch), when its sha256
+/// differs: what `banger kernel upgrade` would install.
+#[derive(Serialize)]
+struct Update {
+    kernel_version: String,
+    sha256: String,
+}
 
 pub fn installed(kernels: &Kernels, json: bool) -> Result<()> {
     let manifests = kernels.list()?;
+    let trusted = Trusted::load(kernels.state())?;
+    let listed: Vec<Installed> = manifests
+        .into_iter()
+        .map(|manifest| Installed {
+            update: trusted
+                .catalog
+                .find(&manifest.name, &manifest.arch)
+                .filter(|e| e.sha256 != manifest.sha256)
+                .map(|e| Update {
+                    kernel_version: e.kernel_version.clone(),
+                    sha256: e.sha256.clone(),
+                }),
+            manifest,
+        })
+        .collect();
     if json {
-        return print_json(&manifests);
+        return print_json(&listed);
     }
-    if manifests.is_empty() {
+    if listed.is_empty() {
         println!("no kernels installed; see `banger kernel list --available`");
         return Ok(());
     }
-    let rows: Vec<[String; 5]> = manifests
+    let rows: Vec<[String; 6]> = listed
         .into_iter()
-        .map(|m| [m.name, m.arch, m.kernel_version, m.source, m.installed_at])
+        .map(|i| {
+            let m = i.manifest;
+            let update = i.update.map_or("-".to_owned(), |u| {
+                format!("{} available", u.kernel_version)
+            });
+            [
+                m.name,
+                m.arch,
+                m.kernel_version,
+                m.source,
+                m.installed_at,
+                update,
+            ]
+        })
         .collect();
-    print_table(["NAME", "ARCH", "VERSION", "SOURCE", "INSTALLED"], &rows)
+    print_table(
+        ["NAME", "ARCH", "VERSION", "SOURCE", "INSTALLED", "UPDATE"],
+        &rows,
+    )
 }
 
 /// An entry a source offers, and whether the trusted catalog vouches for its bytes.
@@ -38,8 +87,13 @@ struct Available {
 }
 
 pub fn available(kernels: &Kernels, args: &SourceArgs, json: bool) -> Result<()> {
-    let source = plugins::open_source(&args.source, &args.options(), kernels.scratch_dir())?;
-    let (trusted, _) = Catalog::trusted()?;
+    let trusted = Trusted::load(kernels.state())?;
+    let source = plugins::open_source(
+        &args.source,
+        &args.options(),
+        &super::host_options(kernels, &trusted),
+    )?;
+    let trusted = trusted.catalog;
     let available: Vec<Available> = source
         .list()?
         .into_iter()

@@ -13,6 +13,7 @@ use crate::{
     install::Kernels,
     mirror::{self, Action, Planned},
     plugins, text,
+    trusted::Trusted,
 };
 
 pub fn run(kernels: &Kernels, args: MirrorArgs) -> Result<()> {
@@ -21,13 +22,15 @@ pub fn run(kernels: &Kernels, args: MirrorArgs) -> Result<()> {
         (Some(arch), false) => vec![arch.clone()],
         (None, false) => vec![Arch::host()],
     };
+    let trusted = Trusted::load(kernels.state())?;
     let source = plugins::open_source(
         &args.source.source,
         &args.source.options(),
-        kernels.scratch_dir(),
+        &super::host_options(kernels, &trusted),
     )?;
     let mirrored = mirror::run(
         &source,
+        &trusted,
         &mirror::Request {
             dir: &args.target,
             names: &args.names,

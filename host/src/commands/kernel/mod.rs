@@ -2,6 +2,7 @@
 //! below the commands (`plugins` opens sources, `Kernels` knows what is installed, `trust`
 //! decides what is verified, `pull` installs).
 
+mod catalog;
 mod gc;
 mod import;
 mod list;
@@ -10,6 +11,7 @@ mod publish;
 mod pull;
 mod rm;
 mod show;
+mod upgrade;
 
 use anyhow::Result;
 use serde::Serialize;
@@ -20,8 +22,10 @@ use crate::{
     images::Images,
     install::Kernels,
     manifest::Trust,
+    plugins::HostOptions,
     pull::{Outcome, Status},
     state::State,
+    trusted::Trusted,
 };
 
 pub fn run(command: KernelCommand) -> Result<()> {
@@ -64,6 +68,33 @@ pub fn run(command: KernelCommand) -> Result<()> {
         KernelCommand::Show { name, json } => show::run(&kernels, &name, json),
         KernelCommand::Gc { json } => gc::run(&kernels, json),
         KernelCommand::Rm { name, force } => rm::run(&kernels, &images, &name, force),
+        KernelCommand::Catalog(command) => catalog::run(&state, command),
+        KernelCommand::Upgrade {
+            names,
+            all,
+            source,
+            dry_run,
+            json,
+        } => upgrade::run(
+            &kernels,
+            &images,
+            upgrade::Request {
+                names,
+                all,
+                dry_run,
+            },
+            &source,
+            json,
+        ),
+    }
+}
+
+/// What plugins are told besides the user's options: the scratch directory, and the verified
+/// catalog update when one is in force.
+fn host_options<'a>(kernels: &'a Kernels, trusted: &'a Trusted) -> HostOptions<'a> {
+    HostOptions {
+        scratch: kernels.scratch_dir(),
+        catalog: trusted.path.as_deref(),
     }
 }
 

@@ -1,16 +1,17 @@
-//! `banger kernel publish NAME`: the steps are `crate::publish`'s; this prints what was
-//! uploaded and patched, and the git and build steps that come next.
+//! `banger kernel publish [NAME]`: the steps are `crate::publish`'s; this prints what was
+//! uploaded, patched and signed, and the git and build steps that come next.
 
-use std::{io::Write, path::PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Result;
-use banger_catalog::{patch::Change, Entry};
+use banger_catalog::patch::Change;
 use serde::Serialize;
 
 use crate::{
     cli::PublishArgs,
     commands::output::print_json,
     install::Kernels,
+    keys::KeyId,
     publish::{self, Published},
 };
 
@@ -33,59 +34,26 @@ impl From<&Change> for ChangeKind {
     }
 }
 
-pub fn run(kernels: &Kernels, args: PublishArgs) -> Result<()> {
-    let published = publish::publish(
-        kernels,
-        &publish::Request {
-            name: &args.name,
-            description: args.description.clone(),
-            catalog: &args.catalog,
-            dry_run: args.dry_run,
-            out: args.out.as_deref(),
-            remote: &args.remote,
-            bucket: &args.bucket,
-            base_url: &args.base_url,
-        },
-    )?;
-    let Published {
-        entry,
-        file,
-        kept,
-        upload,
-        change,
-    } = published;
-    let verb = match change {
-        Change::Added => "add",
-        _ => "update",
-    };
-    let catalog_path = args.catalog.display();
-    let result = PublishResult {
-        name: entry.name.clone(),
-        arch: entry.arch.clone(),
-        file,
-        sha256: entry.sha256.clone(),
-        size: entry.size,
-        url: entry.url.clone(),
-        bundle: kept,
-        upload,
-        catalog: args.catalog.clone(),
-        change: ChangeKind::from(&change),
-        dry_run: args.dry_run,
-        next_steps: vec![
-            format!("git diff -- {catalog_path}"),
-            format!("git add {catalog_path}"),
-            format!("git commit -m 'kernel catalog: {verb} {}'", entry.name),
-            "cargo build --release --workspace".to_owned(),
-        ],
-    };
-    if args.json {
-        return print_json(&result);
-    }
-    print_report(&result, &entry, &change)
+#[derive(Serialize)]
+struct PublishResult {
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    bundle: Option<BundleResult>,
+    catalog: PathBuf,
+    /// The published catalog's serial, expiry and signer (not for a dry run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    serial: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key_id: Option<KeyId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signature: Option<PathBuf>,
+    dry_run: bool,
+    next_steps: Vec<String>,
 }
 
 #[derive(Serialize)]
-struct PublishResult {
+struct BundleResult {
     name: String,
     arch: String,
     file: String,
@@ -93,75 +61,125 @@ struct PublishResult {
     size: u64,
     url: String,
     /// Where the bundle was kept (`--out`), if anywhere.
-    bundle: Option<PathBuf>,
-    /// `REMOTE:BUCKET/FILE`, or the target it would have gone to with `--dry-run`.
+    #[serde(rename = "bundle")]
+    kept: Option<PathBuf>,
+    /// `REMOTE:BUCKET/FILE`, or where it would have gone with `--dry-run`.
     upload: String,
-    catalog: PathBuf,
     change: ChangeKind,
-    dry_run: bool,
-    next_steps: Vec<String>,
 }
 
-fn print_report(result: &PublishResult, entry: &Entry, change: &Change) -> Result<()> {
-    let mut out = std::io::stdout().lock();
-    let r = result;
+pub fn run(kernels: &Kernels, args: PublishArgs) -> Result<()> {
+    let Published { bundle, catalog } = publish::publish(
+        kernels,
+        &publish::Request {
+            name: args.name.as_ref(),
+            description: args.description.clone(),
+            catalog: &args.catalog,
+            dry_run: args.dry_run,
+            out: args.out.as_deref(),
+            remote: &args.remote,
+            bucket: &args.bucket,
+            base_url: &args.base_url,
+            sign_key: args.sign_key.as_deref(),
+            expires_days: args.expires_days,
+        },
+    )?;
+    let catalog_path = args.catalog.display().to_string();
+    let signature_path = catalog
+        .as_ref()
+        .map(|c| c.signature.display().to_string())
+        .unwrap_or_default();
+    let message = match (&bundle, &catalog) {
+        (Some(b), _) => format!(
+            "kernel catalog: {} {}",
+            match b.change {
+                Change::Added => "add",
+                _ => "update",
+            },
+            b.entry.name
+        ),
+        (None, Some(c)) => format!("kernel catalog: renew (serial {})", c.serial),
+        (None, None) => String::new(),
+    };
+    let result = PublishResult {
+        bundle: bundle.as_ref().map(|b| BundleResult {
+            name: b.entry.name.clone(),
+            arch: b.entry.arch.clone(),
+            file: b.file.clone(),
+            sha256: b.entry.sha256.clone(),
+            size: b.entry.size,
+            url: b.entry.url.clone(),
+            kept: b.kept.clone(),
+            upload: b.upload.clone(),
+            change: ChangeKind::from(&b.change),
+        }),
+        catalog: args.catalog.clone(),
+        serial: catalog.as_ref().map(|c| c.serial),
+        expires: catalog.as_ref().map(|c| c.expires.clone()),
+        key_id: catalog.as_ref().map(|c| c.key_id),
+        signature: catalog.as_ref().map(|c| c.signature.clone()),
+        dry_run: args.dry_run,
+        next_steps: vec![
+            format!("git diff -- {catalog_path}"),
+            format!("git add {catalog_path} {signature_path}"),
+            format!("git commit -m '{message}'"),
+            "cargo build --release --workspace".to_owned(),
+        ],
+    };
+    if args.json {
+        return print_json(&result);
+    }
+    let r = &result;
     if r.dry_run {
-        writeln!(out, "dry run: nothing was uploaded and nothing was patched")?;
-        writeln!(
-            out,
-            "  would upload  {} ({} bytes, sha256 {})\n             to {}",
-            r.file, r.size, r.sha256, r.upload
-        )?;
-        writeln!(out, "  would check   {}", r.url)?;
-    } else {
-        writeln!(out, "published kernel `{}` ({})", r.name, r.arch)?;
-        writeln!(
-            out,
-            "  bundle   {} ({} bytes, sha256 {})",
-            r.file, r.size, r.sha256
-        )?;
-        writeln!(out, "  uploaded {}", r.upload)?;
-        writeln!(
-            out,
-            "  checked  {} (HEAD 200, Content-Length {})",
-            r.url, r.size
-        )?;
+        println!("dry run: nothing was uploaded, patched or signed");
     }
-    if let Some(bundle) = &r.bundle {
-        writeln!(out, "  kept     {}", bundle.display())?;
-    }
-    let would = if r.dry_run { "would " } else { "" };
-    match change {
-        Change::Added => writeln!(
-            out,
-            "  catalog  {} : {would}add this entry",
-            r.catalog.display()
-        )?,
-        Change::Replaced(old) => writeln!(
-            out,
-            "  catalog  {} : {would}replace the entry with sha256 {}",
-            r.catalog.display(),
-            old.sha256
-        )?,
-        Change::Unchanged => writeln!(
-            out,
-            "  catalog  {} : already holds this exact entry",
-            r.catalog.display()
-        )?,
-    }
-    let shown = serde_json::to_string_pretty(entry)?;
-    for line in shown.lines() {
-        writeln!(out, "    {line}")?;
-    }
-    if !r.dry_run {
-        writeln!(out, "\nNext steps (nothing was committed or rebuilt):")?;
-        for step in &r.next_steps {
-            writeln!(out, "  {step}")?;
+    if let (Some(b), Some(published)) = (&r.bundle, &bundle) {
+        let would = if r.dry_run { "would " } else { "" };
+        if r.dry_run {
+            println!(
+                "  would upload  {} ({} bytes, sha256 {})\n             to {}",
+                b.file, b.size, b.sha256, b.upload
+            );
+            println!("  would check   {}", b.url);
+        } else {
+            println!("published kernel `{}` ({})", b.name, b.arch);
+            println!(
+                "  bundle   {} ({} bytes, sha256 {})",
+                b.file, b.size, b.sha256
+            );
+            println!("  uploaded {}", b.upload);
+            println!("  checked  {} (HEAD 200, Content-Length {})", b.url, b.size);
         }
-        writeln!(
-            out,
-            "The last command rebuilds the catalog plugin, which embeds catalog.json."
-        )?;
+        if let Some(kept) = &b.kept {
+            println!("  kept     {}", kept.display());
+        }
+        match &published.change {
+            Change::Added => println!("  catalog  {catalog_path} : {would}add this entry"),
+            Change::Replaced(old) => println!(
+                "  catalog  {catalog_path} : {would}replace the entry with sha256 {}",
+                old.sha256
+            ),
+            Change::Unchanged => {
+                println!("  catalog  {catalog_path} : already holds this exact entry")
+            }
+        }
+        for line in serde_json::to_string_pretty(&published.entry)?.lines() {
+            println!("    {line}");
+        }
+    }
+    if let Some(c) = &catalog {
+        println!(
+            "signed catalog serial {} (expires {}) with key {}",
+            c.serial, c.expires, c.key_id
+        );
+        for url in &c.urls {
+            println!("  uploaded and checked {url}");
+        }
+        println!("\nNext steps (nothing was committed or rebuilt):");
+        for step in &r.next_steps {
+            println!("  {step}");
+        }
+        println!("The last command rebuilds the catalog plugin, which embeds catalog.json.");
     }
     Ok(())
 }

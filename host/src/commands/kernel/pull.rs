@@ -2,9 +2,9 @@
 //! outcome is printed as for `kernel import`.
 
 use anyhow::Result;
-use banger_catalog::{Arch, Catalog, KernelName};
+use banger_catalog::{Arch, KernelName};
 
-use crate::{cli::SourceArgs, images::Images, install::Kernels, plugins, pull};
+use crate::{cli::SourceArgs, images::Images, install::Kernels, plugins, pull, trusted::Trusted};
 
 /// What the user asked for.
 pub struct Request {
@@ -24,12 +24,17 @@ pub fn run(
     json: bool,
 ) -> Result<()> {
     let arch = request.arch.unwrap_or_else(Arch::host);
-    let (catalog, origin) = Catalog::trusted()?;
-    let source = plugins::open_source(&args.source, &args.options(), kernels.scratch_dir())?;
+    let trusted = Trusted::load(kernels.state())?;
+    let source = plugins::open_source(
+        &args.source,
+        &args.options(),
+        &super::host_options(kernels, &trusted),
+    )?;
+    let catalog = &trusted.catalog;
     let verdict = pull::verdict(
         &source,
-        &catalog,
-        &origin,
+        catalog,
+        &trusted.label,
         &request.name,
         &arch,
         request.allow_unverified,

@@ -1,0 +1,167 @@
+//! `kernel catalog update`: fetch a `catalog.json` and its `catalog.json.minisig`, accept it
+//! only if a trusted key signed it, it is newer than the effective catalog, and it has not
+//! expired, then store it ([`crate::trusted::Store`]).
+//!
+//! Every refusal leaves the stored catalog as it was. Downloads are capped like everything
+//! from a source: 4 MiB for the catalog, 64 KiB for the signature, and the fetch crate's
+//! timeouts and low-speed limit.
+
+use std::{
+    io::Read,
+    path::{Path, PathBuf},
+    time::SystemTime,
+};
+
+use anyhow::{Context, Result};
+use banger_catalog::{read_capped, Catalog};
+use banger_fetch::{redact, Fetcher, Schemes};
+
+use crate::{
+    hint::Hinted,
+    keys::{KeyId, TrustedKeys},
+    state::State,
+    trusted::{Store, Trusted},
+};
+
+/// The environment variable naming the URL updates come from by default.
+pub const CATALOG_URL_ENV: &str = "BANGER_CATALOG_URL";
+/// Where updates come from when nothing else is said: the bucket's public URL.
+pub const DEFAULT_CATALOG_URL: &str = "https://kernels.thaloco.com/catalog.json";
+/// The largest signature file read.
+const MAX_SIGNATURE_BYTES: u64 = 64 << 10;
+
+/// Where to fetch an update from.
+pub enum UpdateSource {
+    /// An https:// URL of `catalog.json`; the signature is at the same URL + `.minisig`.
+    Url(String),
+    /// A mirror's base URL (http:// or https://): `<base>/catalog.json`.
+    Mirror(String),
+    /// A directory: `DIR/catalog.json`.
+    Dir(PathBuf),
+}
+
+/// What an update did.
+pub struct Updated {
+    pub catalog: Catalog,
+    pub previous_serial: u64,
+    pub key_id: KeyId,
+    /// Where it came from, without credentials.
+    pub source: String,
+    /// False when the same catalog was already the effective one.
+    pub changed: bool,
+    /// The catalog has expired and `--allow-expired` let it in.
+    pub expired: bool,
+}
+
+/// Fetch, verify and store an update.
+pub fn update(state: &State, from: &UpdateSource, allow_expired: bool) -> Result<Updated> {
+    let (text, signature, source) = fetch(from)?;
+    let what = format!("{source}.minisig");
+    let key_id = TrustedKeys::load()?.verify(text.as_bytes(), &signature, &what)?;
+    let catalog = Catalog::parse(&text, &source)?;
+    if catalog.schema < 2 {
+        anyhow::bail!(
+            "catalog `{source}` has no serial and expiry (schema {}); an update must be schema 2",
+            catalog.schema
+        );
+    }
+    let current = Trusted::signed_baseline(state)?;
+    let previous_serial = current.catalog.serial;
+    if catalog.serial < previous_serial {
+        return Err(Hinted::error(
+            format!(
+                "refusing catalog `{source}`: its serial {} is older than the trusted catalog's {previous_serial} (a rollback)",
+                catalog.serial
+            ),
+            "fetch from a source that has the current catalog",
+        ));
+    }
+    if catalog.serial == previous_serial {
+        if text == current.text {
+            return Ok(Updated {
+                catalog,
+                previous_serial,
+                key_id,
+                source,
+                changed: false,
+                expired: false,
+            });
+        }
+        anyhow::bail!(
+            "refusing catalog `{source}`: it has serial {} like the trusted catalog, but other bytes; a publish always raises the serial",
+            catalog.serial
+        );
+    }
+    let expired = catalog
+        .expires_at()
+        .is_some_and(|at| at <= SystemTime::now());
+    if expired && !allow_expired {
+        return Err(Hinted::error(
+            format!(
+                "refusing catalog `{source}`: it expired at {} (a source that stopped updating, or one holding a catalog back)",
+                catalog.expires.as_deref().unwrap_or_default()
+            ),
+            "pass --allow-expired to accept it anyway, if you know why it was not renewed",
+        ));
+    }
+    Store::new(state).replace(&text, &signature, &source)?;
+    Ok(Updated {
+        catalog,
+        previous_serial,
+        key_id,
+        source,
+        changed: true,
+        expired,
+    })
+}
+
+/// The catalog text, its signature, and a label for where they came from.
+fn fetch(from: &UpdateSource) -> Result<(String, String, String)> {
+    match from {
+        UpdateSource::Url(url) => fetch_url(url, Schemes::HttpsOnly),
+        UpdateSource::Mirror(base) => fetch_url(
+            &format!("{}/catalog.json", base.trim_end_matches('/')),
+            Schemes::HttpAndHttps,
+        ),
+        UpdateSource::Dir(dir) => {
+            let catalog = dir.join("catalog.json");
+            let signature = dir.join("catalog.json.minisig");
+            Ok((
+                read_file(&catalog, banger_catalog::MAX_CATALOG_BYTES)?,
+                read_file(&signature, MAX_SIGNATURE_BYTES)?,
+                catalog.display().to_string(),
+            ))
+        }
+    }
+}
+
+fn fetch_url(url: &str, schemes: Schemes) -> Result<(String, String, String)> {
+    let fetcher = Fetcher::new(schemes)?
+        .with_notice(std::sync::Arc::new(|line: &str| crate::text::warn(line)));
+    let shown = redact(url);
+    let text = read_capped(fetcher.get(url)?, &shown)?;
+    let signature_url = format!("{url}.minisig");
+    let signature = fetcher
+        .get(&signature_url)
+        .map_err(|e| anyhow::Error::new(e).context(format!("`{shown}` has no signature")))?;
+    let signature = read_up_to(signature, MAX_SIGNATURE_BYTES, &redact(&signature_url))?;
+    Ok((text, signature, shown))
+}
+
+fn read_file(path: &Path, cap: u64) -> Result<String> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+    read_up_to(file, cap, &path.display().to_string())
+}
+
+fn read_up_to(reader: impl Read, cap: u64, what: &str) -> Result<String> {
+    let mut text = String::new();
+    reader
+        .take(cap + 1)
+        .read_to_string(&mut text)
+        .with_context(|| format!("cannot read `{what}`"))?;
+    if text.len() as u64 > cap {
+        anyhow::bail!("`{what}` is larger than the {cap} bytes banger reads");
+    }
+    Ok(text)
+}

@@ -1,0 +1,112 @@
+//! Uploading with rclone, and checking what the public URL serves. Remote and bucket names
+//! are checked before rclone sees them, and reach it as positionals after `--`, so they can
+//! never be read as flags.
+
+use std::{
+    io::IsTerminal,
+    path::Path,
+    process::{Command, Stdio},
+};
+
+use anyhow::{Context, Result};
+use banger_fetch::{Fetcher, Schemes};
+
+use crate::hint::Hinted;
+
+/// `rclone copyto <file> <target>`; rclone's own output goes to stderr.
+pub(super) fn rclone_copyto(bundle: &Path, target: &str, remote: &str) -> Result<()> {
+    let mut command = Command::new("rclone");
+    command.arg("copyto");
+    if std::io::stderr().is_terminal() {
+        command.arg("--progress");
+    }
+    // After `--`, nothing is taken as a flag, whatever it starts with.
+    command.arg("--").arg(bundle).arg(target);
+    let stderr = std::os::fd::AsFd::as_fd(&std::io::stderr()).try_clone_to_owned()?;
+    command.stdout(Stdio::from(stderr));
+    let status = match command.status() {
+        Ok(status) => status,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Hinted::error(
+                "cannot upload: `rclone` is not installed or not on PATH; the catalog was not changed",
+                format!("install rclone (`apt-get install rclone` or https://rclone.org/install/) and configure the remote `{remote}`"),
+            ))
+        }
+        Err(e) => return Err(e).context("cannot run rclone"),
+    };
+    if !status.success() {
+        return Err(Hinted::error(
+            format!("rclone could not upload `{}` to `{target}` ({status}); the catalog was not changed", bundle.display()),
+            format!("check the remote with `rclone lsd {remote}:` and its credentials (rclone.conf or RCLONE_CONFIG_* variables, e.g. from .env)"),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuse an rclone remote name that rclone could read as anything but a configured remote:
+/// a flag, an on-the-fly backend (`:s3:`), a connection string (`r2,opt=x`) or a path.
+pub(super) fn check_remote(remote: &str) -> Result<()> {
+    let valid = remote
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        && remote
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '+' | '@'));
+    if valid {
+        Ok(())
+    } else {
+        Err(Hinted::error(
+            format!("rclone remote `{remote}` is not a plain remote name"),
+            "use the name of a remote from your rclone config (letters, digits, `_`, `-`, `.`, `+`, `@`), via --remote or RCLONE_REMOTE",
+        ))
+    }
+}
+
+/// Refuse a bucket (a path on the remote) that could be read as a flag or carry a remote of
+/// its own (`:`), or that climbs out of where it points (`..`).
+pub(super) fn check_bucket(bucket: &str) -> Result<()> {
+    let problem = if bucket.is_empty() {
+        Some("it is empty")
+    } else if bucket.starts_with('-') {
+        Some("it starts with `-`")
+    } else if bucket.split('/').any(|part| part == "..") {
+        Some("it has a `..` component")
+    } else if !bucket.chars().all(|c| {
+        c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/' | '+' | '@' | '=' | '~')
+    }) {
+        Some("it holds characters other than letters, digits and `_-./+@=~`")
+    } else {
+        None
+    };
+    match problem {
+        None => Ok(()),
+        Some(problem) => Err(Hinted::error(
+            format!("bucket `{bucket}` is refused: {problem}"),
+            "pass the bucket (or path) on the remote, e.g. --bucket banger-kernels or RCLONE_BUCKET=banger-kernels",
+        )),
+    }
+}
+
+/// Require that `url` answers a HEAD request with 200 and `Content-Length: size`.
+pub(super) fn check_public_url(url: &str, size: u64, upload: &str) -> Result<()> {
+    let fetcher = Fetcher::new(Schemes::HttpsOnly)?;
+    let not_changed = "the upload stays on the remote; the catalog was not changed";
+    match fetcher.head_length(url) {
+        Ok(Some(length)) if length == size => Ok(()),
+        Ok(Some(length)) => Err(Hinted::error(
+            format!("`{url}` announces {length} bytes, but the file uploaded to `{upload}` has {size}; {not_changed}"),
+            "BASE_URL may serve a different bucket than RCLONE_BUCKET, or a cache still holds an older upload",
+        )),
+        Ok(None) => Err(Hinted::error(
+            format!("`{url}` sends no Content-Length, so its size cannot be checked; {not_changed}"),
+            "serve the bucket as static files, which carry a Content-Length",
+        )),
+        Err(e) if e.is_not_found() => Err(Hinted::error(
+            format!("`{url}` answers 404 after the upload to `{upload}`; {not_changed}"),
+            "the bucket may not allow public access, or BASE_URL does not serve RCLONE_BUCKET (wrong bucket or URL)",
+        )),
+        Err(e) => Err(anyhow::Error::new(e)
+            .context(format!("cannot check the public URL `{url}`; {not_changed}"))),
+    }
+}
