@@ -281,3 +281,342 @@ fn every_refusal_leaves_the_stored_catalog_and_the_listing_as_they_were() {
         stderr(&out)
     );
 }
+
+/// The maintainer's side of [`Machine`]: rclone into the bucket (`www/`, which the HTTPS server
+/// publishes as BASE_URL), the signing key, and the repository's catalog.
+fn maintainer(m: &mut Machine) -> PathBuf {
+    let t = &mut m.t;
+    t.env("RCLONE_CONFIG", t.path("rclone.conf").display().to_string());
+    t.env("RCLONE_CONFIG_TESTR_TYPE", "local");
+    t.env("RCLONE_REMOTE", "testr");
+    t.env("RCLONE_BUCKET", t.path("www").display().to_string());
+    t.env("BASE_URL", m.server.url("").trim_end_matches('/'));
+    t.env("BANGER_SIGNING_KEY", m.secret.display().to_string());
+    let catalog = t.path("repo/catalog.json");
+    fs::create_dir_all(catalog.parent().unwrap()).unwrap();
+    fs::write(&catalog, "{\"schema\": 1, \"entries\": []}\n").unwrap();
+    catalog
+}
+
+fn publish(m: &Machine, catalog: &Path, extra: &[&str]) -> Value {
+    let catalog = catalog.display().to_string();
+    let mut args = vec!["kernel", "publish", "--catalog", &catalog, "--json"];
+    args.extend(extra);
+    serde_json::from_str(&m.t.ok(&args)).unwrap()
+}
+
+fn minisign_verifies(public: &Path, file: &Path) -> bool {
+    Command::new("minisign")
+        .arg("-V")
+        .arg("-p")
+        .arg(public)
+        .arg("-m")
+        .arg(file)
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
+#[test]
+fn publish_signs_machines_update_and_upgrade() {
+    let mut m = Machine::new();
+    let repo_catalog = maintainer(&mut m);
+    let import = |t: &TestContext, tag: &str, version: &str| {
+        let dir = crate::import::build_dir(t, tag, version);
+        let dir = dir.display().to_string();
+        t.ok(&[
+            "kernel",
+            "import",
+            "void-6.12",
+            "--from",
+            &dir,
+            "--distro",
+            "void",
+            "--arch",
+            "x86_64",
+            "--force",
+        ]);
+    };
+
+    // The maintainer publishes: the bundle, the catalog and its signature are uploaded and
+    // checked, the serial goes up, the expiry is set, and the minisign CLI verifies it.
+    import(&m.t, "v1", "6.12.3");
+    let published = publish(&m, &repo_catalog, &["void-6.12", "--expires-days", "30"]);
+    assert_eq!(published["serial"], 1);
+    let expires = humantime::parse_rfc3339(published["expires"].as_str().unwrap()).unwrap();
+    let days = expires
+        .duration_since(std::time::SystemTime::now())
+        .unwrap()
+        .as_secs()
+        / 86_400;
+    assert!((29..=30).contains(&days), "{days}");
+    let www = m.t.path("www");
+    assert_eq!(
+        fs::read(www.join("catalog.json")).unwrap(),
+        fs::read(&repo_catalog).unwrap()
+    );
+    assert!(minisign_verifies(&m.public, &repo_catalog));
+    assert!(minisign_verifies(&m.public, &www.join("catalog.json")));
+    let heads: Vec<String> = m
+        .server
+        .requests()
+        .into_iter()
+        .filter(|r| r.starts_with("HEAD"))
+        .collect();
+    for file in [
+        "void-6.12-x86_64.tar.zst",
+        "catalog.json",
+        "catalog.json.minisig",
+    ] {
+        assert!(
+            heads.iter().any(|r| r.contains(&format!("/{file} 200"))),
+            "{heads:?}"
+        );
+    }
+    let v1_sha = published["sha256"].clone();
+
+    // A user's machine: a fresh state directory takes the update and pulls the kernel.
+    let user = m.t.path("user-state");
+    m.t.env("BANGER_STATE_DIR", user.display().to_string());
+    assert_eq!(m.status()["origin"], "embedded");
+    m.t.ok(&["kernel", "catalog", "update"]);
+    assert!(m.available().contains("void-6.12"));
+    m.t.ok(&["kernel", "pull", "void-6.12", "--arch", "x86_64"]);
+    let listed: Value = serde_json::from_str(&m.t.ok(&["kernel", "list", "--json"])).unwrap();
+    assert_eq!(listed[0]["sha256"], v1_sha);
+    assert_eq!(listed[0]["update"], Value::Null);
+    let rootfs = m.t.path("vm.ext4");
+    fs::write(&rootfs, [0u8; 512]).unwrap();
+    m.t.ok(&[
+        "image",
+        "register",
+        "--name",
+        "vm",
+        "--rootfs",
+        rootfs.to_str().unwrap(),
+        "--kernel-ref",
+        "void-6.12",
+    ]);
+
+    // The maintainer publishes a rebuild: serial 2.
+    m.t.env("BANGER_STATE_DIR", m.t.path("state").display().to_string());
+    import(&m.t, "v2", "6.12.9");
+    let published = publish(&m, &repo_catalog, &["void-6.12"]);
+    assert_eq!(published["serial"], 2);
+    let v2_sha = published["sha256"].clone();
+    assert_ne!(v1_sha, v2_sha);
+
+    // The user updates: the installed kernel is marked, and upgrade brings it up to date.
+    m.t.env("BANGER_STATE_DIR", user.display().to_string());
+    m.t.ok(&["kernel", "catalog", "update"]);
+    let listed: Value = serde_json::from_str(&m.t.ok(&["kernel", "list", "--json"])).unwrap();
+    assert_eq!(
+        listed[0]["update"],
+        json!({"kernel_version": "6.12.9", "sha256": v2_sha})
+    );
+    assert!(m.t.ok(&["kernel", "list"]).contains("6.12.9 available"));
+    let dry: Value =
+        serde_json::from_str(&m.t.ok(&["kernel", "upgrade", "--all", "--dry-run", "--json"]))
+            .unwrap();
+    assert_eq!(dry[0]["action"], "would-upgrade");
+    let done: Value =
+        serde_json::from_str(&m.t.ok(&["kernel", "upgrade", "void-6.12", "--json"])).unwrap();
+    assert_eq!(done[0]["action"], "upgraded");
+    let listed: Value = serde_json::from_str(&m.t.ok(&["kernel", "list", "--json"])).unwrap();
+    assert_eq!(
+        (listed[0]["sha256"].clone(), listed[0]["update"].clone()),
+        (v2_sha.clone(), Value::Null)
+    );
+    let image: Value = serde_json::from_str(&m.t.ok(&["image", "show", "vm", "--json"])).unwrap();
+    assert_eq!(image["kernel"]["sha256"], v2_sha);
+    assert_eq!(image["kernel_status"]["status"], "current");
+
+    // --catalog-only renews the expiry with a new serial, and machines take it.
+    m.t.env("BANGER_STATE_DIR", m.t.path("state").display().to_string());
+    let renewed = publish(
+        &m,
+        &repo_catalog,
+        &["--catalog-only", "--expires-days", "90"],
+    );
+    assert_eq!(renewed["serial"], 3);
+    assert!(minisign_verifies(&m.public, &www.join("catalog.json")));
+    m.t.env("BANGER_STATE_DIR", user.display().to_string());
+    m.t.ok(&["kernel", "catalog", "update"]);
+    assert_eq!(m.status()["serial"], 3);
+}
+
+#[test]
+fn updates_travel_through_a_mirror_and_a_directory_with_no_network() {
+    let m = Machine::new();
+    let void = m.t.publish("void", "void-6.12", "6.12.3", &m.server);
+    let alpine = m.t.publish("alpine", "alpine-6.6", "6.6.1", &m.server);
+    m.sign(3, LATER, &[&alpine.entry, &void.entry]);
+    m.t.ok(&["kernel", "catalog", "update"]);
+
+    // A connected machine fills a directory: the signed catalog goes in byte for byte.
+    let usb = m.t.path("usb");
+    m.t.ok(&[
+        "kernel",
+        "mirror",
+        usb.to_str().unwrap(),
+        "--arch",
+        "x86_64",
+    ]);
+    assert_eq!(
+        fs::read(usb.join("catalog.json")).unwrap(),
+        fs::read(m.signed.join("catalog.json")).unwrap()
+    );
+    assert!(minisign_verifies(&m.public, &usb.join("catalog.json")));
+
+    // An air-gapped machine updates from it and pulls, with no network at all.
+    let mut gapped = TestContext::new();
+    gapped.env("BANGER_CATALOG", "");
+    gapped.env("BANGER_CATALOG_KEYS", m.public.display().to_string());
+    let dir = usb.to_str().unwrap();
+    let out = gapped.banger_under(
+        &["unshare", "-n"],
+        &[
+            "kernel", "catalog", "update", "--source", "offline", "--dir", dir,
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = gapped.banger_under(
+        &["unshare", "-n"],
+        &[
+            "kernel",
+            "pull",
+            "void-6.12",
+            "--arch",
+            "x86_64",
+            "--source",
+            "offline",
+            "--dir",
+            dir,
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let status: Value =
+        serde_json::from_str(&gapped.ok(&["kernel", "catalog", "status", "--json"])).unwrap();
+    assert_eq!(
+        (status["origin"].clone(), status["serial"].clone()),
+        (json!("updated"), json!(3))
+    );
+
+    // A fleet machine updates from the same directory served by nginx.
+    let nginx = banger_testkit::nginx::Nginx::serve(&usb);
+    let mut fleet = TestContext::new();
+    fleet.env("BANGER_CATALOG", "");
+    fleet.env("BANGER_CATALOG_KEYS", m.public.display().to_string());
+    fleet.ok(&[
+        "kernel",
+        "catalog",
+        "update",
+        "--source",
+        "mirror",
+        "--mirror",
+        &nginx.url(""),
+    ]);
+    fleet.ok(&[
+        "kernel",
+        "pull",
+        "alpine-6.6",
+        "--arch",
+        "x86_64",
+        "--source",
+        "mirror",
+        "--mirror",
+        &nginx.url(""),
+    ]);
+    assert!(
+        nginx
+            .requests()
+            .iter()
+            .any(|r| r.starts_with("GET /catalog.json.minisig 200")),
+        "{:?}",
+        nginx.requests()
+    );
+}
+
+#[test]
+fn a_kill_during_an_update_never_leaves_a_catalog_that_fails_verification() {
+    use banger_testkit::server::Fault;
+    use std::time::Duration;
+    let m = Machine::new();
+    let void = m.t.publish("void", "void-6.12", "6.12.3", &m.server);
+    m.sign(1, LATER, &[&void.entry]);
+    m.t.ok(&["kernel", "catalog", "update"]);
+    let seed = std::env::var("BANGER_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| fastrand::u64(..));
+    eprintln!("kill test seed: {seed} (replay with BANGER_TEST_SEED={seed})");
+    let mut random = fastrand::Rng::with_seed(seed);
+    let mut interrupted = 0;
+    // A big catalog, served slowly: 200 entries in about a second.
+    let many: Vec<Value> = (0..200)
+        .map(|i| {
+            let mut e = void.entry.clone();
+            e["name"] = json!(format!("k{i}-6.12"));
+            e
+        })
+        .collect();
+    for serial in 2..8 {
+        m.sign(serial, LATER, &many.iter().collect::<Vec<_>>());
+        m.server.set_fault(
+            "catalog.json",
+            Fault::Throttle(2048, Duration::from_millis(40)),
+        );
+        let mut child =
+            m.t.command(&["kernel", "catalog", "update"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+        std::thread::sleep(Duration::from_millis(50 + random.u64(..1500)));
+        let _ = child.kill();
+        child.wait().unwrap();
+        m.server.clear_fault("catalog.json");
+        // Whatever is stored verifies, with banger and with the minisign CLI.
+        let stored = m.t.path("state/catalog/catalog.json");
+        let status = m.status();
+        assert_eq!(status["origin"], "updated", "seed {seed}");
+        assert!(minisign_verifies(&m.public, &stored), "seed {seed}");
+        if status["serial"] != serial {
+            interrupted += 1;
+        }
+    }
+    assert!(
+        interrupted >= 1,
+        "no kill landed during an update (seed {seed})"
+    );
+    // And the next update completes.
+    m.t.ok(&["kernel", "catalog", "update"]);
+    assert_eq!(m.status()["serial"], 7);
+}
+
+#[test]
+fn status_warns_when_the_catalog_expires_soon() {
+    let m = Machine::new();
+    let soon = humantime::format_rfc3339_seconds(
+        std::time::SystemTime::now() + std::time::Duration::from_secs(3 * 86_400),
+    )
+    .to_string();
+    m.sign(1, &soon, &[]);
+    m.t.ok(&["kernel", "catalog", "update"]);
+    let out = m.t.banger(&["kernel", "catalog", "status", "--json"]);
+    assert!(
+        stderr(&out).contains("in less than 7 days"),
+        "{}",
+        stderr(&out)
+    );
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(status["warning"].as_str().unwrap().contains("expires at"));
+    // A developer override is labelled as such.
+    let mut m = m;
+    m.t.env(
+        "BANGER_CATALOG",
+        m.t.path("catalog.json").display().to_string(),
+    );
+    assert_eq!(m.status()["origin"], "override");
+}
