@@ -65,6 +65,9 @@ pub fn update(state: &State, from: &UpdateSource, allow_expired: bool) -> Result
             catalog.schema
         );
     }
+    // One update at a time: the serial check and the store are one step, so two updates
+    // racing can never leave the older of the two in place.
+    let _lock = lock(state)?;
     let current = Trusted::signed_baseline(state)?;
     let previous_serial = current.catalog.serial;
     if catalog.serial < previous_serial {
@@ -113,6 +116,23 @@ pub fn update(state: &State, from: &UpdateSource, allow_expired: bool) -> Result
         changed: true,
         expired,
     })
+}
+
+/// An exclusive hold on `<state>/catalog.lock`; released on drop.
+fn lock(state: &State) -> Result<std::fs::File> {
+    state.ensure(&state.root)?;
+    let path = state.root.join("catalog.lock");
+    let file = crate::files::open(
+        &path,
+        std::fs::File::options()
+            .create(true)
+            .truncate(false)
+            .write(true),
+    )?
+    .with_context(|| format!("cannot open `{}`", path.display()))?;
+    file.lock()
+        .with_context(|| format!("cannot lock `{}`", path.display()))?;
+    Ok(file)
 }
 
 /// The catalog text, its signature, and a label for where they came from.
