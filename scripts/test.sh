@@ -18,6 +18,10 @@ needed=(
     "/usr/bin/time:time"
     "strace:strace"
     "minisign:minisign"
+    "docker-registry:docker-registry"
+    "htpasswd:apache2-utils"
+    "skopeo:skopeo"
+    "curl:curl"
     "mkfifo:coreutils"
     "sha256sum:coreutils"
 )

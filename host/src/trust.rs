@@ -11,7 +11,7 @@
 //! | other source | no | an entry | the source's declaration | no | no |
 //! | any | no | nothing | - | - | - (not found) |
 //!
-//! Catalog transports (`catalog`, `mirror`, `offline`) only move bytes for the trusted
+//! Catalog transports (`catalog`, `mirror`, `offline`, `oci`) only move bytes for the trusted
 //! catalog, so what only their own index lists needs the user's explicit consent. Other
 //! sources are plugins the user installed and chose with `--source`; what they declare is
 //! what their bytes are checked against, and it counts as verified only when it is the
@@ -23,7 +23,7 @@ use banger_plugin_api::BundleInfo;
 use crate::manifest::Trust;
 
 /// Sources that move bytes for the trusted catalog.
-pub const CATALOG_TRANSPORTS: [&str; 3] = ["catalog", "mirror", "offline"];
+pub const CATALOG_TRANSPORTS: [&str; 4] = ["catalog", "mirror", "offline", "oci"];
 
 /// Whether `source` is a catalog transport.
 pub fn is_catalog_transport(source: &str) -> bool {

@@ -265,6 +265,20 @@ pub fn validate_entry(entry: &Entry) -> Result<(), String> {
     if entry.url.is_empty() {
         return Err("url: must not be empty".into());
     }
+    if let Some(rest) = entry.url.strip_prefix("oci://") {
+        // The blob's address is its digest: an oci:// URL must name the entry's own bytes.
+        match rest.rsplit_once("@sha256:") {
+            Some((_, digest)) if digest == entry.sha256 => {}
+            Some((_, digest)) => {
+                return Err(format!(
+                    "url: the oci:// digest sha256:{digest} is not the entry's sha256"
+                ))
+            }
+            None => {
+                return Err("url: an oci:// URL must end in @sha256:<the entry's sha256>".into())
+            }
+        }
+    }
     if entry.size == 0 {
         return Err("size: must be greater than 0".into());
     }
@@ -347,6 +361,25 @@ mod tests {
         .unwrap();
         assert_eq!(new.serial, 9);
         assert!(new.expires_at().unwrap() > std::time::UNIX_EPOCH);
+    }
+
+    #[test]
+    fn an_oci_url_must_name_the_entrys_own_digest() {
+        let good = entry_json("void-6.12", "x86_64", SHA).replace(
+            "https://k.example/void-6.12-x86_64.tar.zst",
+            &format!("oci://ghcr.io/acme/kernels@sha256:{SHA}"),
+        );
+        Catalog::parse(&catalog_json(&[good]), "t").unwrap();
+        let other = SHA.replace('0', "f");
+        let bad = entry_json("void-6.12", "x86_64", SHA).replace(
+            "https://k.example/void-6.12-x86_64.tar.zst",
+            &format!("oci://ghcr.io/acme/kernels@sha256:{other}"),
+        );
+        let err = Catalog::parse(&catalog_json(&[bad]), "t").unwrap_err();
+        assert!(
+            err.to_string().contains("is not the entry's sha256"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -16,9 +16,11 @@ use std::{path::PathBuf, sync::Arc, time::Duration};
 
 pub use download::Download;
 pub use redact::redact;
-use reqwest::{
-    blocking::{Client, Response},
-    StatusCode,
+use reqwest::{blocking::Client, StatusCode};
+pub use reqwest::{
+    blocking::Response,
+    header::{HeaderMap, HeaderName, HeaderValue},
+    Method,
 };
 
 /// How long to wait for a TCP + TLS connection.
@@ -30,6 +32,8 @@ pub const READ_TIMEOUT: Duration = Duration::from_secs(30);
 pub const ATTEMPTS: u32 = 5;
 /// The pause before the first retry; each later one doubles it (0.25, 0.5, 1, 2 s).
 pub const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+/// The longest `Retry-After` honoured; a server that asks for more fails the request.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 /// A transfer that moves fewer bytes per second than this, over [`LOW_SPEED_TIME`], has
 /// stalled (curl's `--speed-limit`): it is retried like a dropped connection.
 pub const LOW_SPEED_LIMIT: u64 = 1024;
@@ -72,6 +76,8 @@ pub enum FetchError {
     NotFound { url: String },
     #[error("`{url}` answered HTTP {status}")]
     Status { url: String, status: StatusCode },
+    #[error("`{url}` answered HTTP 429 and asked to wait {seconds} s, more than the {} s banger waits", MAX_RETRY_AFTER.as_secs())]
+    TooLongToWait { url: String, seconds: u64 },
     #[error("request to `{url}` failed")]
     Request {
         url: String,
@@ -125,6 +131,9 @@ pub struct Fetcher {
     client: Client,
     schemes: Schemes,
     notice: Option<Notice>,
+    /// Sent with every request (an `Authorization`, say). reqwest drops `Authorization` when a
+    /// redirect leads to another host.
+    headers: HeaderMap,
 }
 
 impl Fetcher {
@@ -154,7 +163,85 @@ impl Fetcher {
             client,
             schemes,
             notice: None,
+            headers: HeaderMap::new(),
         })
+    }
+
+    /// This client, sending `headers` with every request from now on.
+    pub fn with_headers(mut self, headers: HeaderMap) -> Self {
+        self.headers = headers;
+        self
+    }
+
+    /// Send one request as it is, retrying transient failures with backoff: a refused or
+    /// reset connection, a 5xx, a 408, or a 429 after its `Retry-After` (at most
+    /// [`MAX_RETRY_AFTER`]). Any other answer comes back as it is, for the caller to read its
+    /// status; `body` is sent again on each attempt.
+    pub fn send(
+        &self,
+        method: Method,
+        url: &str,
+        headers: &HeaderMap,
+        body: Option<&[u8]>,
+    ) -> Result<Response, FetchError> {
+        self.check_scheme(url)?;
+        let mut attempt = 0;
+        loop {
+            let mut request = self
+                .client
+                .request(method.clone(), url)
+                .headers(self.headers.clone())
+                .headers(headers.clone());
+            if let Some(body) = body {
+                request = request.body(body.to_vec());
+            }
+            let outcome = request.send().map_err(|source| request_error(url, source));
+            let retry_after = match &outcome {
+                Ok(response) if response.status() == StatusCode::TOO_MANY_REQUESTS => {
+                    retry_after(response)
+                }
+                _ => None,
+            };
+            let error = match outcome {
+                Ok(response) => {
+                    let status = response.status();
+                    let transient = status.is_server_error()
+                        || status == StatusCode::REQUEST_TIMEOUT
+                        || status == StatusCode::TOO_MANY_REQUESTS;
+                    if !transient {
+                        return Ok(response);
+                    }
+                    FetchError::Status {
+                        url: redact(url),
+                        status,
+                    }
+                }
+                Err(e) if e.is_transient() => e,
+                Err(e) => return Err(e),
+            };
+            if attempt + 1 >= ATTEMPTS {
+                return Err(error);
+            }
+            match retry_after {
+                Some(wait) if wait > MAX_RETRY_AFTER => {
+                    return Err(FetchError::TooLongToWait {
+                        url: redact(url),
+                        seconds: wait.as_secs(),
+                    })
+                }
+                Some(wait) => {
+                    if let Some(notice) = &self.notice {
+                        notice(&format!(
+                            "{error}; waiting {} s as it asks (Retry-After)",
+                            wait.as_secs()
+                        ));
+                    }
+                    std::thread::sleep(wait);
+                }
+                None => self.pause(attempt, &error),
+            }
+            attempt += 1;
+        }
     }
 
     /// Tell `notice` about every retry, e.g. to show it to the user.
@@ -192,7 +279,7 @@ impl Fetcher {
     /// One GET from `offset`: the response and the offset its body starts at. A ranged
     /// request that comes back with anything but a matching 206 is asked again from byte 0.
     fn request(&self, url: &str, offset: u64) -> Result<(Response, u64), FetchError> {
-        let mut request = self.client.get(url);
+        let mut request = self.client.get(url).headers(self.headers.clone());
         if offset > 0 {
             request = request.header(reqwest::header::RANGE, format!("bytes={offset}-"));
         }
@@ -268,6 +355,19 @@ fn seconds_from_env(name: &str) -> Option<Duration> {
         .and_then(|s| s.parse::<f64>().ok())
         .filter(|s| *s > 0.0)
         .and_then(|s| Duration::try_from_secs_f64(s).ok())
+}
+
+/// A `Retry-After` in seconds (the HTTP-date form is not used by registries).
+fn retry_after(response: &Response) -> Option<Duration> {
+    let seconds: u64 = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(Duration::from_secs(seconds))
 }
 
 /// The first byte position of a `Content-Range: bytes <start>-<end>/<total>` header.

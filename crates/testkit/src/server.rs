@@ -303,8 +303,35 @@ impl Handler {
     }
 }
 
-/// A server config with a certificate for 127.0.0.1 signed by a fresh CA, and the CA's PEM.
-fn tls_config() -> (rustls::ServerConfig, String) {
+/// A fresh CA and a certificate for 127.0.0.1 and localhost that it signed, as PEM.
+pub struct TestCa {
+    pub ca_pem: String,
+    pub cert_pem: String,
+    pub key_pem: String,
+}
+
+impl TestCa {
+    pub fn new() -> Self {
+        let (ca, cert, key) = make_ca();
+        Self {
+            ca_pem: ca.pem(),
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        }
+    }
+}
+
+impl Default for TestCa {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn make_ca() -> (
+    CertifiedIssuer<'static, KeyPair>,
+    rcgen::Certificate,
+    KeyPair,
+) {
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca_params
@@ -316,6 +343,12 @@ fn tls_config() -> (rustls::ServerConfig, String) {
     let leaf_params =
         CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap();
     let leaf = leaf_params.signed_by(&leaf_key, &ca).unwrap();
+    (ca, leaf, leaf_key)
+}
+
+/// A server config with a certificate for 127.0.0.1 signed by a fresh CA, and the CA's PEM.
+fn tls_config() -> (rustls::ServerConfig, String) {
+    let (ca, leaf, leaf_key) = make_ca();
     let key = PrivateKeyDer::from_pem_slice(leaf_key.serialize_pem().as_bytes()).unwrap();
     let config = rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),

@@ -6,6 +6,7 @@ mod hostile;
 mod image;
 mod import;
 mod mirror;
+mod oci;
 mod plugins;
 mod publish;
 mod pull;

@@ -1,5 +1,6 @@
-//! The `catalog` source: entries from the `catalog.json` embedded at build time (or the file
-//! named by `$BANGER_CATALOG`), bundles fetched over HTTPS only.
+//! The `catalog` source: entries from the trusted catalog (embedded at build time, a verified
+//! update, or the file named by `$BANGER_CATALOG`), bundles fetched over HTTPS only, or from an
+//! OCI registry when an entry's URL is `oci://REGISTRY/REPOSITORY@sha256:…`.
 //!
 //! The catalog is parsed once, when the source is built. Downloads retry transient failures and
 //! resume with `Range` (see `banger_fetch`), and the plugin tells the host it can resume, so an
@@ -9,7 +10,8 @@
 use std::io::Read;
 
 use banger_catalog::Catalog;
-use banger_fetch::{plugin::fetcher, Schemes};
+use banger_fetch::{plugin::fetcher, Download, Schemes};
+use banger_oci::{BundleUrl, Registry};
 use banger_plugin_api::{
     BundleInfo, Entry, ErrorKind, HostHandle, KernelSource, OpenRequest, Opened, Options,
     PluginError,
@@ -42,6 +44,20 @@ impl CatalogSource {
     }
 }
 
+impl CatalogSource {
+    /// An entry whose URL is `oci://REGISTRY/REPOSITORY@sha256:…`: the blob with that digest
+    /// (which validation made equal to the entry's sha256), through the OCI client.
+    fn download_from_registry(&self, url: &str, offset: u64) -> Result<Download, PluginError> {
+        let bundle = BundleUrl::parse(url)
+            .map_err(|e| PluginError::from_error(ErrorKind::INVALID_INPUT, &e))?;
+        let host = self.host.clone();
+        let notice: banger_fetch::Notice = std::sync::Arc::new(move |line: &str| host.warn(line));
+        let oci_error = |e: banger_oci::OciError| PluginError::from_error(ErrorKind::NETWORK, &e);
+        let registry = Registry::new(&bundle.repository, false, Some(notice)).map_err(oci_error)?;
+        registry.blob(&bundle.sha256, offset).map_err(oci_error)
+    }
+}
+
 impl KernelSource for CatalogSource {
     fn list(&self) -> Result<Vec<Entry>, PluginError> {
         Ok(self.catalog.entries.clone())
@@ -65,7 +81,11 @@ impl KernelSource for CatalogSource {
                     request.name, request.arch, self.origin
                 ))
             })?;
-        let body = fetcher(Schemes::HttpsOnly, &self.host)?.download(&entry.url, offset)?;
+        let body = if entry.url.starts_with("oci://") {
+            self.download_from_registry(&entry.url, offset)?
+        } else {
+            fetcher(Schemes::HttpsOnly, &self.host)?.download(&entry.url, offset)?
+        };
         Ok(Opened {
             info: BundleInfo {
                 url: entry.url.clone(),

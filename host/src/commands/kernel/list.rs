@@ -89,7 +89,7 @@ struct Available {
 pub fn available(kernels: &Kernels, args: &SourceArgs, json: bool) -> Result<()> {
     let trusted = Trusted::load(kernels.state())?;
     let source = plugins::open_source(
-        &args.source,
+        args.source(),
         &args.options(),
         &super::host_options(kernels, &trusted),
     )?;

@@ -24,7 +24,7 @@ pub fn run(kernels: &Kernels, args: MirrorArgs) -> Result<()> {
     };
     let trusted = Trusted::load(kernels.state())?;
     let source = plugins::open_source(
-        &args.source.source,
+        args.source.source(),
         &args.source.options(),
         &super::host_options(kernels, &trusted),
     )?;

@@ -26,7 +26,7 @@ pub fn run(
     let arch = request.arch.unwrap_or_else(Arch::host);
     let trusted = Trusted::load(kernels.state())?;
     let source = plugins::open_source(
-        &args.source,
+        args.source(),
         &args.options(),
         &super::host_options(kernels, &trusted),
     )?;

@@ -98,7 +98,7 @@ pub fn run(
     }
     if !pending.is_empty() {
         let source = plugins::open_source(
-            &args.source,
+            args.source(),
             &args.options(),
             &super::host_options(kernels, &trusted),
         )?;

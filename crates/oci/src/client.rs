@@ -1,0 +1,521 @@
+//! The distribution API, blocking, on `banger-fetch`: tags (paginated), manifests and indexes
+//! (capped), blobs (streamed, resumed with `Range`, redirects to storage followed with the
+//! `Authorization` dropped on another host), and pushes (monolithic POST + PUT for small blobs,
+//! chunked PATCH for large ones).
+//!
+//! Authentication is answered as it is asked for: a 401's challenge ([`Challenge`]) is met with
+//! Basic credentials or a Bearer token from the realm, cached per scope.
+
+use std::{collections::HashMap, io::Read, sync::Mutex};
+
+use banger_fetch::{redact, Fetcher, HeaderMap, HeaderValue, Method, Notice, Schemes};
+use sha2::{Digest, Sha256};
+
+use crate::{
+    auth::{credentials, Challenge, Credentials},
+    OciError, Repository,
+};
+
+/// The largest manifest or index banger reads.
+pub const MAX_MANIFEST_BYTES: u64 = 4 << 20;
+/// Blobs up to this size are pushed in one request; larger ones in chunks of this size.
+pub const CHUNK: usize = 8 << 20;
+
+/// The media types a manifest GET accepts.
+const ACCEPT: &str =
+    "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json";
+
+/// A client for one repository.
+pub struct Registry {
+    pub repository: Repository,
+    base: String,
+    fetcher: Fetcher,
+    credentials: Option<Credentials>,
+    /// `Authorization` values by scope, as the registry asked for them.
+    authorizations: Mutex<HashMap<String, String>>,
+}
+
+/// A manifest or index as the registry served it.
+pub struct Fetched {
+    pub media_type: String,
+    pub bytes: Vec<u8>,
+    /// `sha256:<hex>` of `bytes`.
+    pub digest: String,
+}
+
+impl Registry {
+    /// A client for `repository`. https://, unless the registry is on loopback or `insecure`,
+    /// where plain http:// is allowed (and tried when https:// cannot connect).
+    pub fn new(
+        repository: &Repository,
+        insecure: bool,
+        notice: Option<Notice>,
+    ) -> Result<Self, OciError> {
+        let plain_allowed = insecure || repository.is_loopback();
+        let mut fetcher = Fetcher::new(if plain_allowed {
+            Schemes::HttpAndHttps
+        } else {
+            Schemes::HttpsOnly
+        })?;
+        if let Some(notice) = notice {
+            fetcher = fetcher.with_notice(notice);
+        }
+        let mut registry = Self {
+            repository: repository.clone(),
+            base: format!("https://{}", repository.registry),
+            fetcher,
+            credentials: credentials(&repository.registry)?,
+            authorizations: Mutex::new(HashMap::new()),
+        };
+        if plain_allowed {
+            let probe = registry.fetcher.send(
+                Method::GET,
+                &format!("{}/v2/", registry.base),
+                &HeaderMap::new(),
+                None,
+            );
+            if matches!(probe, Err(banger_fetch::FetchError::Request { .. })) {
+                registry.base = format!("http://{}", repository.registry);
+            }
+        }
+        Ok(registry)
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/v2/{}/{path}", self.base, self.repository.path)
+    }
+
+    fn scope(&self, push: bool) -> String {
+        let actions = if push { "pull,push" } else { "pull" };
+        format!("repository:{}:{actions}", self.repository.path)
+    }
+
+    /// Send a request with the authorization this scope has; on a 401, answer the challenge
+    /// once and send again.
+    fn send(
+        &self,
+        method: Method,
+        url: &str,
+        headers: &HeaderMap,
+        body: Option<&[u8]>,
+        push: bool,
+    ) -> Result<banger_fetch::Response, OciError> {
+        let scope = self.scope(push);
+        let mut attempt = 0;
+        loop {
+            let mut headers = headers.clone();
+            if let Some(value) = self.authorization(&scope) {
+                headers.insert(
+                    reqwest_header("authorization"),
+                    HeaderValue::from_str(&value).map_err(|_| self.unauthorized())?,
+                );
+            }
+            let response = self.fetcher.send(method.clone(), url, &headers, body)?;
+            if response.status().as_u16() != 401 || attempt > 0 {
+                if response.status().as_u16() == 401 {
+                    return Err(self.unauthorized());
+                }
+                return Ok(response);
+            }
+            attempt += 1;
+            let header = response
+                .headers()
+                .get("www-authenticate")
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            let value = match Challenge::parse(&header) {
+                Some(Challenge::Basic) => self
+                    .credentials
+                    .as_ref()
+                    .map(Credentials::basic)
+                    .ok_or_else(|| self.unauthorized())?,
+                Some(Challenge::Bearer { realm, service, .. }) => {
+                    format!("Bearer {}", self.token(&realm, service.as_deref(), &scope)?)
+                }
+                None => {
+                    return Err(OciError::BadChallenge {
+                        registry: self.repository.registry.clone(),
+                        header,
+                    })
+                }
+            };
+            self.authorizations
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(scope.clone(), value);
+        }
+    }
+
+    fn authorization(&self, scope: &str) -> Option<String> {
+        self.authorizations
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(scope)
+            .cloned()
+    }
+
+    fn unauthorized(&self) -> OciError {
+        OciError::Unauthorized {
+            registry: self.repository.registry.clone(),
+            repository: self.repository.path.clone(),
+        }
+    }
+
+    /// A token from the realm for `scope` (distribution's token auth), sending the
+    /// credentials, when there are any, as Basic auth.
+    fn token(&self, realm: &str, service: Option<&str>, scope: &str) -> Result<String, OciError> {
+        let mut url = format!("{realm}?scope={}", encode(scope));
+        if let Some(service) = service {
+            url.push_str(&format!("&service={}", encode(service)));
+        }
+        let mut headers = HeaderMap::new();
+        if let Some(credentials) = &self.credentials {
+            headers.insert(
+                reqwest_header("authorization"),
+                HeaderValue::from_str(&credentials.basic()).map_err(|_| self.unauthorized())?,
+            );
+        }
+        let response = self.fetcher.send(Method::GET, &url, &headers, None)?;
+        match response.status().as_u16() {
+            200 => {}
+            401 | 403 => return Err(self.unauthorized()),
+            status => return Err(status_error(&url, status, response)),
+        }
+        let body = read_capped(response, 64 << 10, &url)?;
+        let answer: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|e| OciError::Invalid {
+                url: redact(&url),
+                reason: e.to_string(),
+            })?;
+        answer["token"]
+            .as_str()
+            .or_else(|| answer["access_token"].as_str())
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .ok_or_else(|| OciError::NoToken {
+                realm: redact(realm),
+            })
+    }
+
+    /// Every tag, following `Link` pages.
+    pub fn tags(&self) -> Result<Vec<String>, OciError> {
+        let mut tags = Vec::new();
+        let mut next = Some(self.url("tags/list?n=100"));
+        let mut pages = 0;
+        while let Some(url) = next.take() {
+            pages += 1;
+            if pages > 1000 {
+                return Err(OciError::Invalid {
+                    url: redact(&url),
+                    reason: "more than 1000 pages of tags".into(),
+                });
+            }
+            let response = self.send(Method::GET, &url, &HeaderMap::new(), None, false)?;
+            match response.status().as_u16() {
+                200 => {}
+                404 => return Ok(Vec::new()),
+                status => return Err(status_error(&url, status, response)),
+            }
+            next = response
+                .headers()
+                .get("link")
+                .and_then(|l| l.to_str().ok())
+                .and_then(next_link)
+                .map(|path| {
+                    if path.starts_with("http") {
+                        path
+                    } else {
+                        format!("{}{path}", self.base)
+                    }
+                });
+            let body = read_capped(response, MAX_MANIFEST_BYTES, &url)?;
+            let page: serde_json::Value =
+                serde_json::from_slice(&body).map_err(|e| OciError::Invalid {
+                    url: redact(&url),
+                    reason: e.to_string(),
+                })?;
+            tags.extend(
+                page["tags"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|t| t.as_str().map(str::to_owned)),
+            );
+        }
+        Ok(tags)
+    }
+
+    /// The manifest or index `reference` (a tag or `sha256:<hex>`); `None` for a 404.
+    /// Refused over [`MAX_MANIFEST_BYTES`], and when fetched by digest, if the bytes are not it.
+    pub fn manifest(&self, reference: &str) -> Result<Option<Fetched>, OciError> {
+        let url = self.url(&format!("manifests/{reference}"));
+        let mut headers = HeaderMap::new();
+        headers.insert(reqwest_header("accept"), HeaderValue::from_static(ACCEPT));
+        let response = self.send(Method::GET, &url, &headers, None, false)?;
+        match response.status().as_u16() {
+            200 => {}
+            404 => return Ok(None),
+            status => return Err(status_error(&url, status, response)),
+        }
+        let media_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let bytes = read_capped(response, MAX_MANIFEST_BYTES, &url)?;
+        let digest = sha256_digest(&bytes);
+        if reference.starts_with("sha256:") && reference != digest {
+            return Err(OciError::DigestMismatch {
+                url: redact(&url),
+                expected: reference.to_owned(),
+                got: digest,
+            });
+        }
+        Ok(Some(Fetched {
+            media_type,
+            bytes,
+            digest,
+        }))
+    }
+
+    /// The blob with `sha256`, from byte `offset` (with `Range`, when the registry honours it).
+    pub fn blob(&self, sha256: &str, offset: u64) -> Result<banger_fetch::Download, OciError> {
+        let url = self.url(&format!("blobs/sha256:{sha256}"));
+        // A HEAD first: it answers the challenge for this scope, and turns a missing blob into
+        // a plain error before the download starts.
+        let head = self.send(Method::HEAD, &url, &HeaderMap::new(), None, false)?;
+        match head.status().as_u16() {
+            200 | 307 | 302 => {}
+            status => return Err(status_error(&url, status, head)),
+        }
+        let mut headers = HeaderMap::new();
+        if let Some(value) = self.authorization(&self.scope(false)) {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                headers.insert(reqwest_header("authorization"), value);
+            }
+        }
+        Ok(self
+            .fetcher
+            .clone()
+            .with_headers(headers)
+            .download(&url, offset)?)
+    }
+
+    /// Whether the registry has the blob `sha256`.
+    pub fn has_blob(&self, sha256: &str, push: bool) -> Result<bool, OciError> {
+        let url = self.url(&format!("blobs/sha256:{sha256}"));
+        let response = self.send(Method::HEAD, &url, &HeaderMap::new(), None, push)?;
+        match response.status().as_u16() {
+            200 => Ok(true),
+            404 => Ok(false),
+            status => Err(status_error(&url, status, response)),
+        }
+    }
+
+    /// Push the blob `sha256` of `size` bytes from `reader`: one PUT when it fits in a
+    /// [`CHUNK`], else PATCH chunk by chunk and a final PUT. The registry checks the digest.
+    pub fn push_blob(
+        &self,
+        sha256: &str,
+        size: u64,
+        mut reader: impl Read,
+    ) -> Result<(), OciError> {
+        let start = self.url("blobs/uploads/");
+        let response = self.send(Method::POST, &start, &HeaderMap::new(), Some(&[]), true)?;
+        if response.status().as_u16() != 202 {
+            return Err(status_error(&start, response.status().as_u16(), response));
+        }
+        let mut location = self.location(&response, &start)?;
+        let mut sent = 0u64;
+        let mut chunk = vec![0u8; CHUNK.min(size as usize).max(1)];
+        if size > CHUNK as u64 {
+            while sent < size {
+                let n = read_full(&mut reader, &mut chunk).map_err(OciError::Read)?;
+                if n == 0 {
+                    break;
+                }
+                let mut headers = HeaderMap::new();
+                headers.insert(
+                    reqwest_header("content-type"),
+                    HeaderValue::from_static("application/octet-stream"),
+                );
+                headers.insert(
+                    reqwest_header("content-range"),
+                    HeaderValue::from_str(&format!("{sent}-{}", sent + n as u64 - 1))
+                        .expect("ascii"),
+                );
+                let response =
+                    self.send(Method::PATCH, &location, &headers, Some(&chunk[..n]), true)?;
+                if response.status().as_u16() != 202 {
+                    return Err(status_error(
+                        &location,
+                        response.status().as_u16(),
+                        response,
+                    ));
+                }
+                location = self.location(&response, &location)?;
+                sent += n as u64;
+            }
+            self.finish_upload(&location, sha256, &[])
+        } else {
+            let n = read_full(&mut reader, &mut chunk).map_err(OciError::Read)?;
+            self.finish_upload(&location, sha256, &chunk[..n])
+        }
+    }
+
+    fn finish_upload(&self, location: &str, sha256: &str, body: &[u8]) -> Result<(), OciError> {
+        let separator = if location.contains('?') { '&' } else { '?' };
+        let url = format!("{location}{separator}digest=sha256:{sha256}");
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            reqwest_header("content-type"),
+            HeaderValue::from_static("application/octet-stream"),
+        );
+        let response = self.send(Method::PUT, &url, &headers, Some(body), true)?;
+        match response.status().as_u16() {
+            201 => Ok(()),
+            status => Err(status_error(&url, status, response)),
+        }
+    }
+
+    /// Store `bytes` (of `media_type`) as manifest `reference` (a tag or digest); returns its
+    /// digest.
+    pub fn put_manifest(
+        &self,
+        reference: &str,
+        media_type: &str,
+        bytes: &[u8],
+    ) -> Result<String, OciError> {
+        let url = self.url(&format!("manifests/{reference}"));
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            reqwest_header("content-type"),
+            HeaderValue::from_str(media_type).map_err(|_| OciError::Invalid {
+                url: redact(&url),
+                reason: format!("media type `{media_type}`"),
+            })?,
+        );
+        let response = self.send(Method::PUT, &url, &headers, Some(bytes), true)?;
+        match response.status().as_u16() {
+            201 => Ok(sha256_digest(bytes)),
+            status => Err(status_error(&url, status, response)),
+        }
+    }
+
+    fn location(&self, response: &banger_fetch::Response, url: &str) -> Result<String, OciError> {
+        let location = response
+            .headers()
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            .ok_or_else(|| OciError::Invalid {
+                url: redact(url),
+                reason: "the upload has no Location".into(),
+            })?;
+        Ok(if location.starts_with("http") {
+            location.to_owned()
+        } else {
+            format!("{}{location}", self.base)
+        })
+    }
+}
+
+fn reqwest_header(name: &'static str) -> banger_fetch::HeaderName {
+    banger_fetch::HeaderName::from_static(name)
+}
+
+/// `sha256:<hex>` of `bytes`.
+pub fn sha256_digest(bytes: &[u8]) -> String {
+    format!("sha256:{:x}", Sha256::digest(bytes))
+}
+
+fn read_capped(response: impl Read, cap: u64, url: &str) -> Result<Vec<u8>, OciError> {
+    let mut bytes = Vec::new();
+    response
+        .take(cap + 1)
+        .read_to_end(&mut bytes)
+        .map_err(OciError::Read)?;
+    if bytes.len() as u64 > cap {
+        return Err(OciError::TooLarge {
+            url: redact(url),
+            limit: cap,
+        });
+    }
+    Ok(bytes)
+}
+
+fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}
+
+fn status_error(url: &str, status: u16, response: impl Read) -> OciError {
+    let mut detail = String::new();
+    let _ = response.take(4096).read_to_string(&mut detail);
+    let detail: String = detail
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(300)
+        .collect();
+    OciError::Status {
+        url: redact(url),
+        status,
+        detail: if detail.is_empty() {
+            String::new()
+        } else {
+            format!(": {detail}")
+        },
+    }
+}
+
+/// The target of `Link: <…>; rel="next"`.
+fn next_link(header: &str) -> Option<String> {
+    header.split(',').find_map(|part| {
+        let (target, params) = part.split_once(';')?;
+        params.contains("rel=\"next\"").then(|| {
+            target
+                .trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .to_owned()
+        })
+    })
+}
+
+/// Percent-encode a query value.
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_headers_and_query_values() {
+        assert_eq!(
+            next_link(r#"</v2/k/tags/list?n=2&last=b>; rel="next""#).as_deref(),
+            Some("/v2/k/tags/list?n=2&last=b")
+        );
+        assert_eq!(next_link(r#"</x>; rel="prev""#), None);
+        assert_eq!(
+            encode("repository:a/b:pull,push"),
+            "repository%3Aa%2Fb%3Apull%2Cpush"
+        );
+    }
+}

@@ -1,0 +1,282 @@
+//! How banger keeps kernels in a repository (docs/oci.md): the tag is the kernel name, and
+//! points at an OCI image index with one manifest per arch (`platform` linux/amd64 or
+//! linux/arm64). Each manifest has `artifactType` [`ARTIFACT_TYPE`], the empty config, and one
+//! layer of [`LAYER_TYPE`] whose digest and size are the bundle's, and names the kernel in its
+//! annotations. Types are `oci-spec`'s; nothing here is a hand-written spec struct.
+
+use std::collections::HashMap;
+
+use banger_plugin_api::Entry;
+use oci_spec::image::{
+    Arch, Descriptor, DescriptorBuilder, Digest, ImageIndex, ImageIndexBuilder, ImageManifest,
+    ImageManifestBuilder, MediaType, Os, PlatformBuilder,
+};
+
+use crate::{client::sha256_digest, OciError, Registry};
+
+/// The manifests' `artifactType`.
+pub const ARTIFACT_TYPE: &str = "application/vnd.banger.kernel.v1";
+/// The one layer's media type: the bundle itself.
+pub const LAYER_TYPE: &str = "application/vnd.banger.kernel.bundle.v1.tar+zstd";
+/// The empty config, `{}`.
+pub const EMPTY_CONFIG: &[u8] = b"{}";
+/// The most manifests banger reads from one index.
+pub const MAX_INDEX_MANIFESTS: usize = 64;
+
+const TITLE: &str = "org.opencontainers.image.title";
+const VERSION: &str = "org.opencontainers.image.version";
+const DESCRIPTION: &str = "org.opencontainers.image.description";
+const NAME: &str = "com.thaloco.banger.kernel.name";
+const DISTRO: &str = "com.thaloco.banger.kernel.distro";
+
+/// The OCI architecture of a catalog arch, and back.
+fn oci_arch(arch: &str) -> Option<Arch> {
+    match arch {
+        "x86_64" => Some(Arch::Amd64),
+        "arm64" => Some(Arch::ARM64),
+        _ => None,
+    }
+}
+
+fn catalog_arch(arch: &Arch) -> Option<&'static str> {
+    match arch {
+        Arch::Amd64 => Some("x86_64"),
+        Arch::ARM64 => Some("arm64"),
+        _ => None,
+    }
+}
+
+fn invalid(url: &str, reason: impl Into<String>) -> OciError {
+    OciError::Invalid {
+        url: url.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+fn digest(text: &str) -> Result<Digest, OciError> {
+    text.parse()
+        .map_err(|e| invalid(text, format!("not a digest: {e}")))
+}
+
+/// The manifest for `entry`'s bundle: its bytes.
+pub fn manifest_for(entry: &Entry) -> Result<Vec<u8>, OciError> {
+    let what = format!("the manifest of `{}` ({})", entry.name, entry.arch);
+    let config = DescriptorBuilder::default()
+        .media_type(MediaType::EmptyJSON)
+        .digest(digest(&sha256_digest(EMPTY_CONFIG))?)
+        .size(EMPTY_CONFIG.len() as u64)
+        .build()
+        .map_err(|e| invalid(&what, e.to_string()))?;
+    let layer = DescriptorBuilder::default()
+        .media_type(MediaType::Other(LAYER_TYPE.to_owned()))
+        .digest(digest(&format!("sha256:{}", entry.sha256))?)
+        .size(entry.size)
+        .build()
+        .map_err(|e| invalid(&what, e.to_string()))?;
+    let annotations = HashMap::from([
+        (
+            TITLE.to_owned(),
+            banger_plugin_api::names::bundle_file(&entry.name, &entry.arch),
+        ),
+        (VERSION.to_owned(), entry.kernel_version.clone()),
+        (DESCRIPTION.to_owned(), entry.description.clone()),
+        (NAME.to_owned(), entry.name.clone()),
+        (DISTRO.to_owned(), entry.distro.clone()),
+    ]);
+    let manifest = ImageManifestBuilder::default()
+        .schema_version(2u32)
+        .media_type(MediaType::ImageManifest)
+        .artifact_type(MediaType::Other(ARTIFACT_TYPE.to_owned()))
+        .config(config)
+        .layers(vec![layer])
+        .annotations(annotations)
+        .build()
+        .map_err(|e| invalid(&what, e.to_string()))?;
+    manifest
+        .to_string()
+        .map(String::into_bytes)
+        .map_err(|e| invalid(&what, e.to_string()))
+}
+
+/// `index` (or a new one) with the manifest `manifest` for `arch` in place of any other for
+/// that arch; the other arches' manifests stay.
+pub fn index_with(
+    index: Option<ImageIndex>,
+    arch: &str,
+    manifest: &[u8],
+) -> Result<Vec<u8>, OciError> {
+    let what = format!("the index for {arch}");
+    let oci = oci_arch(arch).ok_or_else(|| invalid(&what, format!("unknown arch `{arch}`")))?;
+    let platform = PlatformBuilder::default()
+        .architecture(oci.clone())
+        .os(Os::Linux)
+        .build()
+        .map_err(|e| invalid(&what, e.to_string()))?;
+    let descriptor = DescriptorBuilder::default()
+        .media_type(MediaType::ImageManifest)
+        .digest(digest(&sha256_digest(manifest))?)
+        .size(manifest.len() as u64)
+        .artifact_type(MediaType::Other(ARTIFACT_TYPE.to_owned()))
+        .platform(platform)
+        .build()
+        .map_err(|e| invalid(&what, e.to_string()))?;
+    let mut manifests: Vec<Descriptor> = index
+        .map(|i| i.manifests().clone())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|d| d.platform().as_ref().map(|p| p.architecture()) != Some(&oci))
+        .collect();
+    manifests.push(descriptor);
+    let index = ImageIndexBuilder::default()
+        .schema_version(2u32)
+        .media_type(MediaType::ImageIndex)
+        .manifests(manifests)
+        .build()
+        .map_err(|e| invalid(&what, e.to_string()))?;
+    index
+        .to_string()
+        .map(String::into_bytes)
+        .map_err(|e| invalid(&what, e.to_string()))
+}
+
+impl Registry {
+    /// The index tagged `name`, if there is one.
+    pub fn index(&self, name: &str) -> Result<Option<ImageIndex>, OciError> {
+        let Some(fetched) = self.manifest(name)? else {
+            return Ok(None);
+        };
+        let url = format!("{}:{name}", self.repository);
+        let index = ImageIndex::from_reader(&fetched.bytes[..])
+            .map_err(|e| invalid(&url, format!("not an OCI image index: {e}")))?;
+        if index.manifests().len() > MAX_INDEX_MANIFESTS {
+            return Err(OciError::TooManyManifests {
+                url,
+                count: index.manifests().len(),
+                limit: MAX_INDEX_MANIFESTS,
+            });
+        }
+        Ok(Some(index))
+    }
+
+    /// The entries the kernel tagged `name` offers, one per arch.
+    pub fn entries(&self, name: &str) -> Result<Vec<Entry>, OciError> {
+        let Some(index) = self.index(name)? else {
+            return Err(OciError::UnknownTag {
+                repository: self.repository.to_string(),
+                tag: name.to_owned(),
+            });
+        };
+        let mut entries = Vec::new();
+        for descriptor in index.manifests() {
+            let Some(arch) = descriptor
+                .platform()
+                .as_ref()
+                .and_then(|p| catalog_arch(p.architecture()))
+            else {
+                continue;
+            };
+            let reference = descriptor.digest().to_string();
+            let url = format!("{}@{reference}", self.repository);
+            let fetched = self.manifest(&reference)?.ok_or_else(|| {
+                invalid(
+                    &url,
+                    "the index names a manifest the registry does not have",
+                )
+            })?;
+            let manifest = ImageManifest::from_reader(&fetched.bytes[..])
+                .map_err(|e| invalid(&url, format!("not an OCI image manifest: {e}")))?;
+            entries.push(entry_of(&self.repository, &manifest, arch, &url)?);
+        }
+        Ok(entries)
+    }
+
+    /// Every kernel in the repository: each tag's entries.
+    pub fn list(&self) -> Result<Vec<Entry>, OciError> {
+        let mut entries = Vec::new();
+        for tag in self.tags()? {
+            if banger_plugin_api::names::validate_name(&tag).is_err() {
+                continue;
+            }
+            entries.extend(self.entries(&tag)?);
+        }
+        Ok(entries)
+    }
+
+    /// Put `entry`'s bundle into the repository: the blob (read from `bundle` only when the
+    /// registry lacks it), the empty config, the manifest, and the index tagged with the
+    /// kernel's name, keeping its other arches. Returns whether the blob was uploaded.
+    pub fn push_kernel(
+        &self,
+        entry: &Entry,
+        bundle: impl FnOnce() -> Result<Box<dyn std::io::Read>, OciError>,
+    ) -> Result<bool, OciError> {
+        let uploaded = if self.has_blob(&entry.sha256, true)? {
+            false
+        } else {
+            self.push_blob(&entry.sha256, entry.size, bundle()?)?;
+            true
+        };
+        let config = sha256_digest(EMPTY_CONFIG);
+        let config_hex = config.trim_start_matches("sha256:");
+        if !self.has_blob(config_hex, true)? {
+            self.push_blob(config_hex, EMPTY_CONFIG.len() as u64, EMPTY_CONFIG)?;
+        }
+        let manifest = manifest_for(entry)?;
+        let manifest_digest = sha256_digest(&manifest);
+        self.put_manifest(
+            &manifest_digest,
+            MediaType::ImageManifest.as_ref(),
+            &manifest,
+        )?;
+        let index = index_with(self.index(&entry.name)?, &entry.arch, &manifest)?;
+        self.put_manifest(&entry.name, MediaType::ImageIndex.as_ref(), &index)?;
+        Ok(uploaded)
+    }
+}
+
+/// The catalog entry a banger manifest describes.
+fn entry_of(
+    repository: &crate::Repository,
+    manifest: &ImageManifest,
+    arch: &str,
+    url: &str,
+) -> Result<Entry, OciError> {
+    if manifest
+        .artifact_type()
+        .as_ref()
+        .map(|t| t.to_string())
+        .as_deref()
+        != Some(ARTIFACT_TYPE)
+    {
+        return Err(invalid(
+            url,
+            format!("its artifactType is not `{ARTIFACT_TYPE}`"),
+        ));
+    }
+    let [layer] = manifest.layers().as_slice() else {
+        return Err(invalid(url, "it must have exactly one layer"));
+    };
+    if layer.media_type().to_string() != LAYER_TYPE {
+        return Err(invalid(url, format!("its layer is not `{LAYER_TYPE}`")));
+    }
+    let sha256 = layer
+        .digest()
+        .to_string()
+        .strip_prefix("sha256:")
+        .map(str::to_owned)
+        .ok_or_else(|| invalid(url, "its layer's digest is not sha256"))?;
+    let empty = HashMap::new();
+    let annotations = manifest.annotations().as_ref().unwrap_or(&empty);
+    let annotation = |key: &str| annotations.get(key).cloned().unwrap_or_default();
+    let entry = Entry {
+        name: annotation(NAME),
+        distro: annotation(DISTRO),
+        arch: arch.to_owned(),
+        kernel_version: annotation(VERSION),
+        url: repository.bundle_url(&sha256),
+        sha256,
+        size: layer.size(),
+        description: annotation(DESCRIPTION),
+    };
+    Ok(entry)
+}

@@ -1,0 +1,357 @@
+//! OCI registries as a transport, against a real registry (`docker-registry`, TLS from a CA
+//! made at test time, htpasswd Basic auth): interop both ways, pull, mirror, publish, resume,
+//! `oci://` catalog URLs and the bad inputs a registry can present.
+
+use std::{fs, path::Path, process::Command};
+
+use banger_testkit::{registry::Registry, sha256_hex};
+use serde_json::{json, Value};
+
+use crate::util::{kernels_listing, stderr, Published, TestContext};
+
+const USER: &str = "fleet";
+const PASSWORD: &str = "s3cr3t-token";
+
+/// A registry with Basic auth, and a context that trusts its CA and has its credentials.
+fn setup() -> (TestContext, Registry) {
+    let registry = Registry::start(Some((USER, PASSWORD)));
+    let mut t = TestContext::new();
+    t.env("SSL_CERT_FILE", registry.ca_file().display().to_string());
+    t.env("BANGER_OCI_USERNAME", USER);
+    t.env("BANGER_OCI_PASSWORD", PASSWORD);
+    (t, registry)
+}
+
+/// One request with curl: (status, headers, body).
+fn curl(
+    registry: &Registry,
+    method: &str,
+    path: &str,
+    body: Option<&Path>,
+    content_type: &str,
+) -> (u16, String, Vec<u8>) {
+    let url = if path.starts_with("http") {
+        path.to_owned()
+    } else {
+        format!("https://{}{path}", registry.address())
+    };
+    let mut command = Command::new("curl");
+    command
+        .args(["-sS", "--cacert"])
+        .arg(registry.ca_file())
+        .args([
+            "-u",
+            &format!("{USER}:{PASSWORD}"),
+            "-X",
+            method,
+            "-D",
+            "-",
+            "-H",
+        ])
+        .arg(format!("Content-Type: {content_type}"))
+        .arg(&url);
+    if let Some(body) = body {
+        command
+            .arg("--data-binary")
+            .arg(format!("@{}", body.display()));
+    }
+    let out = command.output().expect("curl");
+    let text = out.stdout;
+    let split = text.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    let headers = String::from_utf8_lossy(&text[..split]).into_owned();
+    let status = headers.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (status, headers, text[split..].to_vec())
+}
+
+/// Push a blob with plain HTTP requests: POST an upload, PUT the bytes with their digest.
+fn curl_blob(registry: &Registry, repo: &str, file: &Path) -> String {
+    let digest = format!("sha256:{}", sha256_hex(&fs::read(file).unwrap()));
+    let (status, headers, _) = curl(
+        registry,
+        "POST",
+        &format!("/v2/{repo}/blobs/uploads/"),
+        None,
+        "application/octet-stream",
+    );
+    assert_eq!(status, 202, "{headers}");
+    let location = headers
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("Location: ")
+                .or_else(|| l.strip_prefix("location: "))
+        })
+        .unwrap()
+        .trim()
+        .to_owned();
+    let sep = if location.contains('?') { '&' } else { '?' };
+    let (status, headers, _) = curl(
+        registry,
+        "PUT",
+        &format!("{location}{sep}digest={digest}"),
+        Some(file),
+        "application/octet-stream",
+    );
+    assert_eq!(status, 201, "{headers}");
+    digest
+}
+
+/// Push `bundle` as kernel `name` for x86_64 the way anyone could, following docs/oci.md.
+fn curl_push_kernel(
+    t: &TestContext,
+    registry: &Registry,
+    repo: &str,
+    name: &str,
+    bundle: &Path,
+) -> String {
+    let layer = curl_blob(registry, repo, bundle);
+    let config = t.path("empty.json");
+    fs::write(&config, "{}").unwrap();
+    let config_digest = curl_blob(registry, repo, &config);
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "artifactType": "application/vnd.banger.kernel.v1",
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": config_digest, "size": 2},
+        "layers": [{
+            "mediaType": "application/vnd.banger.kernel.bundle.v1.tar+zstd",
+            "digest": layer, "size": fs::metadata(bundle).unwrap().len(),
+        }],
+        "annotations": {
+            "org.opencontainers.image.title": format!("{name}-x86_64.tar.zst"),
+            "org.opencontainers.image.version": "6.12.3",
+            "org.opencontainers.image.description": "pushed with curl",
+            "com.thaloco.banger.kernel.name": name,
+            "com.thaloco.banger.kernel.distro": "void",
+        },
+    });
+    let manifest_file = t.path("manifest.json");
+    fs::write(&manifest_file, manifest.to_string()).unwrap();
+    let manifest_digest = format!("sha256:{}", sha256_hex(&fs::read(&manifest_file).unwrap()));
+    let (status, headers, _) = curl(
+        registry,
+        "PUT",
+        &format!("/v2/{repo}/manifests/{manifest_digest}"),
+        Some(&manifest_file),
+        "application/vnd.oci.image.manifest.v1+json",
+    );
+    assert_eq!(status, 201, "{headers}");
+    let index = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": manifest_digest, "size": fs::metadata(&manifest_file).unwrap().len(),
+            "platform": {"os": "linux", "architecture": "amd64"},
+        }],
+    });
+    let index_file = t.path("index.json");
+    fs::write(&index_file, index.to_string()).unwrap();
+    let (status, headers, _) = curl(
+        registry,
+        "PUT",
+        &format!("/v2/{repo}/manifests/{name}"),
+        Some(&index_file),
+        "application/vnd.oci.image.index.v1+json",
+    );
+    assert_eq!(status, 201, "{headers}");
+    layer
+}
+
+/// A fixture bundle in `www/`, and its entry.
+fn bundle(t: &TestContext, tag: &str, name: &str) -> Published {
+    let server = banger_testkit::server::Server::http(&t.path("www"));
+    t.publish(tag, name, "6.12.3", &server)
+}
+
+#[test]
+fn a_kernel_pushed_with_plain_http_requests_is_listed_and_pulled() {
+    let (t, registry) = setup();
+    let void = bundle(&t, "void", "void-6.12");
+    let repo = "acme/kernels";
+    curl_push_kernel(
+        &t,
+        &registry,
+        repo,
+        "void-6.12",
+        &t.path("www").join(&void.file),
+    );
+    let oci = format!("{}/{repo}", registry.address());
+
+    let listed: Value =
+        serde_json::from_str(&t.ok(&["kernel", "list", "--available", "--oci", &oci, "--json"]))
+            .unwrap();
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["name"], "void-6.12");
+    assert_eq!(listed[0]["sha256"], void.entry["sha256"]);
+    assert_eq!(listed[0]["size"], void.entry["size"]);
+    assert_eq!(listed[0]["verified"], false);
+
+    // Only the registry lists it: refused without --allow-unverified, installed with it.
+    t.fails(
+        &[
+            "kernel",
+            "pull",
+            "void-6.12",
+            "--arch",
+            "x86_64",
+            "--oci",
+            &oci,
+        ],
+        "--allow-unverified",
+    );
+    t.ok(&[
+        "kernel",
+        "pull",
+        "void-6.12",
+        "--arch",
+        "x86_64",
+        "--oci",
+        &oci,
+        "--allow-unverified",
+    ]);
+    banger_testkit::kernel::assert_same_tree(
+        &void.tree,
+        &t.kernels().join("void-6.12"),
+        &["manifest.json"],
+    );
+
+    // In the trusted catalog, it is verified and fetched by the catalog's digest.
+    t.ok(&["kernel", "rm", "void-6.12"]);
+    t.write_catalog(&[&void.entry]);
+    let out = t.ok(&[
+        "kernel",
+        "pull",
+        "void-6.12",
+        "--arch",
+        "x86_64",
+        "--source",
+        "oci",
+        "--opt",
+        &format!("repo={oci}"),
+    ]);
+    assert!(out.contains("checked against the trusted catalog"), "{out}");
+    let manifest: Value =
+        serde_json::from_slice(&fs::read(t.kernels().join("void-6.12/manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        manifest["url"],
+        format!(
+            "oci://{oci}@sha256:{}",
+            void.entry["sha256"].as_str().unwrap()
+        )
+    );
+    assert!(
+        registry.requests().iter().any(|r| r.starts_with(&format!(
+            "GET /v2/{repo}/blobs/sha256:{} 200",
+            void.entry["sha256"].as_str().unwrap()
+        ))),
+        "{:?}",
+        registry.requests()
+    );
+}
+
+#[test]
+fn bad_registry_inputs_fail_clearly_and_install_nothing() {
+    let (mut t, registry) = setup();
+    let oci = format!("{}/acme/kernels", registry.address());
+    let void = bundle(&t, "void", "void-6.12");
+    curl_push_kernel(
+        &t,
+        &registry,
+        "acme/kernels",
+        "void-6.12",
+        &t.path("www").join(&void.file),
+    );
+    let pull = |t: &TestContext, extra: &[&str], expected: &str| {
+        let mut args = vec![
+            "kernel",
+            "pull",
+            "void-6.12",
+            "--arch",
+            "x86_64",
+            "--oci",
+            &oci,
+            "--allow-unverified",
+        ];
+        args.extend(extra);
+        t.fails(&args, expected);
+        assert!(kernels_listing(t).is_empty());
+    };
+    // An unknown tag.
+    t.fails(
+        &[
+            "kernel",
+            "pull",
+            "alpine-6.6",
+            "--arch",
+            "x86_64",
+            "--oci",
+            &oci,
+            "--allow-unverified",
+        ],
+        "no kernel `alpine-6.6` for x86_64",
+    );
+    // A catalog entry whose digest the registry does not have (another layer digest).
+    let mut other = void.entry.clone();
+    other["sha256"] = json!("b".repeat(64));
+    t.write_catalog(&[&other]);
+    pull(&t, &[], "HTTP 404");
+    t.write_catalog(&[]);
+    // No credentials: a 401 with a hint on how to log in.
+    t.env("BANGER_OCI_USERNAME", "");
+    t.env("BANGER_OCI_PASSWORD", "");
+    let err = t.fails(
+        &["kernel", "list", "--available", "--oci", &oci],
+        "needs credentials",
+    );
+    assert!(
+        err.contains("docker login") && !err.contains(PASSWORD),
+        "{err}"
+    );
+    // A docker config naming a credential helper that does not exist.
+    let docker = t.path("docker");
+    fs::create_dir_all(&docker).unwrap();
+    fs::write(
+        docker.join("config.json"),
+        json!({"credHelpers": {registry.address(): "nonexistent"}}).to_string(),
+    )
+    .unwrap();
+    t.env("DOCKER_CONFIG", docker.display().to_string());
+    let err = t.fails(
+        &["kernel", "list", "--available", "--oci", &oci],
+        "docker-credential-nonexistent",
+    );
+    assert!(err.contains("cannot run it"), "{err}");
+    // The docker config's own auths work.
+    let auth = {
+        use std::io::Write;
+        let mut child = Command::new("base64")
+            .arg("-w0")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{USER}:{PASSWORD}").as_bytes())
+            .unwrap();
+        String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap()
+    };
+    fs::write(
+        docker.join("config.json"),
+        json!({"auths": {registry.address(): {"auth": auth}}}).to_string(),
+    )
+    .unwrap();
+    assert!(t
+        .ok(&["kernel", "list", "--available", "--oci", &oci])
+        .contains("void-6.12"));
+    // A repository name that is not one.
+    t.fails(
+        &["kernel", "list", "--available", "--oci", "no-slash"],
+        "is not a registry repository",
+    );
+    let _ = stderr;
+}

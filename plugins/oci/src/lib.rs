@@ -1,0 +1,115 @@
+//! The `oci` source: kernel bundles from an OCI registry, laid out as docs/oci.md describes.
+//!
+//! It is a catalog transport: for an entry of the trusted catalog it fetches the blob whose
+//! digest is the catalog's sha256, so the registry can deliver those bytes or nothing. Entries
+//! only the registry lists are offered with the registry's digest, which the host accepts only
+//! with `--allow-unverified`. Blob downloads resume with `Range`.
+//!
+//! Options: `repo=REGISTRY/REPOSITORY` (else `$BANGER_OCI_REPO`), `insecure=true` to allow
+//! plain http:// to a registry that is not on loopback.
+
+use banger_catalog::Catalog;
+use banger_oci::{OciError, Registry, Repository};
+use banger_plugin_api::{
+    BundleInfo, Entry, ErrorKind, HostHandle, KernelSource, OpenRequest, Opened, Options,
+    PluginError,
+};
+
+banger_plugin_api::export_plugin! {
+    name: "oci",
+    version: env!("CARGO_PKG_VERSION"),
+    description: "kernel bundles from an OCI registry (option repo=REGISTRY/REPOSITORY)",
+    new: OciSource::new,
+}
+
+/// The environment variable naming the repository when the option is absent.
+const REPO_ENV: &str = "BANGER_OCI_REPO";
+
+struct OciSource {
+    registry: Registry,
+    trusted: Catalog,
+}
+
+fn plugin_error(error: OciError) -> PluginError {
+    let kind = match &error {
+        OciError::UnknownTag { .. } => ErrorKind::NOT_FOUND,
+        OciError::Fetch(e) if e.is_not_found() => ErrorKind::NOT_FOUND,
+        OciError::Status { status: 404, .. } => ErrorKind::NOT_FOUND,
+        OciError::DigestMismatch { .. } => ErrorKind::INTEGRITY,
+        OciError::BadRepository(_) | OciError::BadUrl(_) | OciError::Insecure(_) => {
+            ErrorKind::INVALID_INPUT
+        }
+        _ => ErrorKind::NETWORK,
+    };
+    let mut message = PluginError::from_error(kind, &error).message().to_owned();
+    if let Some(hint) = error.hint() {
+        message.push_str(&format!(" (hint: {hint})"));
+    }
+    PluginError::new(kind, message)
+}
+
+impl OciSource {
+    fn new(mut options: Options, host: HostHandle) -> Result<Self, PluginError> {
+        let repo = options.get_or_env("repo", REPO_ENV);
+        let insecure = options.flag("insecure")?;
+        let updated = options.trusted_catalog();
+        options.finish("oci")?;
+        let repo = repo.ok_or_else(|| {
+            PluginError::invalid_input(format!(
+                "the oci source needs a repository: pass --oci REGISTRY/REPOSITORY or set {REPO_ENV}"
+            ))
+        })?;
+        let repository = Repository::parse(&repo).map_err(plugin_error)?;
+        let notice: banger_fetch::Notice = std::sync::Arc::new(move |line: &str| host.warn(line));
+        let registry = Registry::new(&repository, insecure, Some(notice)).map_err(plugin_error)?;
+        let (trusted, _) = Catalog::trusted(updated.as_deref())
+            .map_err(|e| PluginError::from_error(ErrorKind::INVALID_INPUT, &e))?;
+        Ok(Self { registry, trusted })
+    }
+}
+
+impl KernelSource for OciSource {
+    fn list(&self) -> Result<Vec<Entry>, PluginError> {
+        self.registry.list().map_err(plugin_error)
+    }
+
+    fn open(
+        &self,
+        request: &OpenRequest,
+    ) -> Result<(BundleInfo, Box<dyn std::io::Read + Send>), PluginError> {
+        let opened = self.open_at(request, 0)?;
+        Ok((opened.info, opened.stream))
+    }
+
+    fn open_at(&self, request: &OpenRequest, offset: u64) -> Result<Opened, PluginError> {
+        // The trusted catalog's digest when it has the kernel; else the registry's own.
+        let entry = match self.trusted.find(&request.name, &request.arch) {
+            Some(entry) => entry.clone(),
+            None => self
+                .registry
+                .entries(&request.name)
+                .map_err(plugin_error)?
+                .into_iter()
+                .find(|e| e.arch == request.arch)
+                .ok_or_else(|| {
+                    PluginError::not_found(format!(
+                        "`{}` has `{}` but not for {}",
+                        self.registry.repository, request.name, request.arch
+                    ))
+                })?,
+        };
+        let body = self
+            .registry
+            .blob(&entry.sha256, offset)
+            .map_err(plugin_error)?;
+        Ok(Opened {
+            info: BundleInfo {
+                url: self.registry.repository.bundle_url(&entry.sha256),
+                sha256: entry.sha256,
+                size: entry.size,
+            },
+            resume: Some(body.start()),
+            stream: Box::new(body),
+        })
+    }
+}
