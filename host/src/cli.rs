@@ -161,6 +161,7 @@ Examples:
   banger kernel publish void-6.12 --dry-run --out dist/
   BANGER_SIGNING_KEY=~/.minisign/banger.key banger kernel publish void-6.12
   banger kernel publish --catalog-only --sign-key ~/.minisign/banger.key   # renew the expiry
+  banger kernel publish void-6.12 --to oci://ghcr.io/acme/kernels --sign-key key
   banger kernel publish void-6.12 --catalog ../banger/catalog.json --json"
     )]
     Publish(PublishArgs),
@@ -361,6 +362,10 @@ pub struct PublishArgs {
     /// $BANGER_SIGNING_PASSWORD, or a prompt on a terminal.
     #[arg(long, value_name = "FILE", env = "BANGER_SIGNING_KEY")]
     pub sign_key: Option<PathBuf>,
+    /// Push the bundle to an OCI registry instead of uploading it with rclone; the catalog
+    /// entry's URL becomes `oci://REGISTRY/REPOSITORY@sha256:…` (see docs/oci.md).
+    #[arg(long, value_name = "oci://REGISTRY/REPOSITORY")]
+    pub to: Option<String>,
     /// Days until the published catalog expires.
     #[arg(long, value_name = "N", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub expires_days: u32,

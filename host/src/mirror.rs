@@ -64,12 +64,105 @@ pub struct Mirrored {
     pub skipped: Option<(String, &'static str)>,
 }
 
-/// Mirror what `request` names from `source` into its directory.
-pub fn run(source: &Source, trusted: &Trusted, request: &Request) -> Result<Mirrored> {
-    let origin = &trusted.label;
+/// The entries `request` names that `source` can provide, under the trust policy.
+fn selection(source: &Source, trusted: &Trusted, request: &Request) -> Result<Selected> {
     let mut candidates = trust::candidates(source.name(), &trusted.catalog, &source.list()?);
     candidates.retain(|v| request.arches.iter().any(|a| a.as_str() == v.entry.arch));
-    let (selected, skipped) = select(candidates, request, origin, source.name())?;
+    select(candidates, request, &trusted.label, source.name())
+}
+
+/// Mirror what `request` names from `source` into a registry repository: each bundle's blob
+/// (skipped when the registry has it, verified while it is written otherwise), its manifest,
+/// and its name's index, keeping the index's other arches.
+pub fn to_registry(
+    source: &Source,
+    trusted: &Trusted,
+    request: &Request,
+    registry: &banger_oci::Registry,
+) -> Result<Mirrored> {
+    let (selected, skipped) = selection(source, trusted, request)?;
+    let mut plan = Vec::new();
+    for verdict in selected {
+        let verified = verdict.verified();
+        let entry = verdict.entry;
+        let present = registry.has_blob(&entry.sha256, true).map_err(oci_error)?;
+        let planned = Planned {
+            file: registry.repository.bundle_url(&entry.sha256),
+            verified,
+            action: if present { Action::Skip } else { Action::Add },
+            entry,
+        };
+        if !request.dry_run {
+            registry
+                .push_kernel(&planned.entry, || {
+                    let (claims, stream) = source
+                        .open(&planned.entry.name, &planned.entry.arch, 0)
+                        .map_err(|e| {
+                            banger_oci::OciError::Read(io::Error::other(format!("{e:#}")))
+                        })?;
+                    let (stream, bar) =
+                        progress::wrap(stream, planned.entry.size, &planned.entry.name);
+                    let verifying = Verifying {
+                        reader: DigestReader::new(stream, planned.entry.size),
+                        entry: planned.entry.clone(),
+                        from: banger_fetch::redact(&claims.info.url),
+                        _bar: bar,
+                    };
+                    Ok(Box::new(verifying) as Box<dyn io::Read>)
+                })
+                .map_err(oci_error)
+                .with_context(|| {
+                    format!(
+                        "cannot mirror `{}` ({}) into `{}`",
+                        planned.entry.name, planned.entry.arch, registry.repository
+                    )
+                })?;
+        }
+        plan.push(planned);
+    }
+    Ok(Mirrored {
+        bundles: plan,
+        skipped,
+    })
+}
+
+/// An OCI error, with its hint kept for the user.
+pub fn oci_error(error: banger_oci::OciError) -> anyhow::Error {
+    match error.hint() {
+        Some(hint) => Hinted::error(error.to_string(), hint),
+        None => anyhow::Error::new(error),
+    }
+}
+
+/// Passes a bundle's bytes through while hashing them, and fails as soon as they cannot be
+/// exactly the entry's: more bytes, fewer, or other ones. An upload that reads through it
+/// never completes with wrong bytes.
+struct Verifying<R> {
+    reader: DigestReader<R>,
+    entry: Entry,
+    from: String,
+    _bar: indicatif::ProgressBar,
+}
+
+impl<R: io::Read> io::Read for Verifying<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.reader.read(buf)?;
+        let got = self.reader.digest();
+        if (n == 0 || got.size == self.entry.size)
+            && (got.size != self.entry.size || got.sha256 != self.entry.sha256)
+        {
+            return Err(io::Error::other(format!(
+                "integrity error: `{}` delivered {} bytes with sha256 {}, but `{}` ({}) must have {} bytes with sha256 {}",
+                self.from, got.size, got.sha256, self.entry.name, self.entry.arch, self.entry.size, self.entry.sha256
+            )));
+        }
+        Ok(n)
+    }
+}
+
+/// Mirror what `request` names from `source` into its directory.
+pub fn run(source: &Source, trusted: &Trusted, request: &Request) -> Result<Mirrored> {
+    let (selected, skipped) = selection(source, trusted, request)?;
 
     let dir = request.dir;
     fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;

@@ -92,10 +92,28 @@ pub fn manifest_for(entry: &Entry) -> Result<Vec<u8>, OciError> {
         .annotations(annotations)
         .build()
         .map_err(|e| invalid(&what, e.to_string()))?;
-    manifest
-        .to_string()
-        .map(String::into_bytes)
-        .map_err(|e| invalid(&what, e.to_string()))
+    canonical(&manifest).map_err(|e| invalid(&what, e))
+}
+
+/// `value` as JSON with every object's keys sorted: the same manifest always has the same
+/// bytes, hence the same digest (oci-spec keeps annotations in a `HashMap`, whose order varies
+/// from one run to the next).
+fn canonical(value: &impl serde::Serialize) -> Result<Vec<u8>, String> {
+    fn sorted(value: serde_json::Value) -> serde_json::Value {
+        match value {
+            serde_json::Value::Object(map) => {
+                let mut pairs: Vec<_> = map.into_iter().collect();
+                pairs.sort_by(|a, b| a.0.cmp(&b.0));
+                serde_json::Value::Object(pairs.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+            }
+            serde_json::Value::Array(items) => {
+                serde_json::Value::Array(items.into_iter().map(sorted).collect())
+            }
+            other => other,
+        }
+    }
+    let value = serde_json::to_value(value).map_err(|e| e.to_string())?;
+    serde_json::to_vec(&sorted(value)).map_err(|e| e.to_string())
 }
 
 /// `index` (or a new one) with the manifest `manifest` for `arch` in place of any other for
@@ -133,10 +151,7 @@ pub fn index_with(
         .manifests(manifests)
         .build()
         .map_err(|e| invalid(&what, e.to_string()))?;
-    index
-        .to_string()
-        .map(String::into_bytes)
-        .map_err(|e| invalid(&what, e.to_string()))
+    canonical(&index).map_err(|e| invalid(&what, e))
 }
 
 impl Registry {
@@ -223,12 +238,23 @@ impl Registry {
         }
         let manifest = manifest_for(entry)?;
         let manifest_digest = sha256_digest(&manifest);
+        let current = self.index(&entry.name)?;
+        let listed = current.as_ref().is_some_and(|index| {
+            index
+                .manifests()
+                .iter()
+                .any(|d| d.digest().to_string() == manifest_digest)
+        });
+        if listed {
+            // The tag already points at this very manifest: nothing to upload.
+            return Ok(uploaded);
+        }
         self.put_manifest(
             &manifest_digest,
             MediaType::ImageManifest.as_ref(),
             &manifest,
         )?;
-        let index = index_with(self.index(&entry.name)?, &entry.arch, &manifest)?;
+        let index = index_with(current, &entry.arch, &manifest)?;
         self.put_manifest(&entry.name, MediaType::ImageIndex.as_ref(), &index)?;
         Ok(uploaded)
     }
@@ -279,4 +305,41 @@ fn entry_of(
         description: annotation(DESCRIPTION),
     };
     Ok(entry)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry() -> Entry {
+        Entry {
+            name: "void-6.12".into(),
+            distro: "void".into(),
+            arch: "x86_64".into(),
+            kernel_version: "6.12.3".into(),
+            url: String::new(),
+            sha256: "a".repeat(64),
+            size: 10,
+            description: "d".into(),
+        }
+    }
+
+    #[test]
+    fn manifests_are_byte_stable_and_indexes_keep_other_arches() {
+        let manifest = manifest_for(&entry()).unwrap();
+        for _ in 0..5 {
+            assert_eq!(manifest_for(&entry()).unwrap(), manifest);
+        }
+        let index = index_with(None, "x86_64", &manifest).unwrap();
+        let parsed = ImageIndex::from_reader(&index[..]).unwrap();
+        assert_eq!(
+            parsed.manifests()[0].digest().to_string(),
+            sha256_digest(&manifest)
+        );
+        let mut arm = entry();
+        arm.arch = "arm64".into();
+        let both = index_with(Some(parsed), "arm64", &manifest_for(&arm).unwrap()).unwrap();
+        let both = ImageIndex::from_reader(&both[..]).unwrap();
+        assert_eq!(both.manifests().len(), 2);
+    }
 }

@@ -49,6 +49,8 @@ pub struct Request<'a> {
     pub base_url: &'a str,
     /// The minisign secret key; needed unless `dry_run`.
     pub sign_key: Option<&'a Path>,
+    /// Push to this registry instead of the bucket.
+    pub to: Option<&'a banger_oci::Registry>,
     pub expires_days: u32,
 }
 
@@ -69,8 +71,9 @@ pub struct SignedCatalog {
     pub expires: String,
     pub key_id: KeyId,
     pub signature: PathBuf,
-    /// The public URLs of the catalog and its signature, as checked.
-    pub urls: [String; 2],
+    /// The public URLs of the catalog and its signature, as checked (none when publishing to a
+    /// registry).
+    pub urls: Vec<String>,
 }
 
 /// What a publish did.
@@ -81,10 +84,12 @@ pub struct Published {
 }
 
 pub fn publish(kernels: &Kernels, request: &Request) -> Result<Published> {
-    rclone::check_remote(request.remote)?;
-    rclone::check_bucket(request.bucket)?;
+    if request.to.is_none() {
+        rclone::check_remote(request.remote)?;
+        rclone::check_bucket(request.bucket)?;
+    }
     let base_url = request.base_url.trim_end_matches('/');
-    if !base_url.starts_with("https://") {
+    if request.to.is_none() && !base_url.starts_with("https://") {
         return Err(Hinted::error(
             format!("BASE_URL `{base_url}` is not an https:// URL"),
             "the catalog source fetches bundles over HTTPS only; set BASE_URL or --base-url to the bucket's public https:// address",
@@ -154,22 +159,34 @@ fn publish_bundle(
     let manifest = kernels.require(name)?;
     let file = banger_catalog::bundle_file(&manifest.name, &manifest.arch);
     let bundle = pack(&kernels.path(name), &file, request.out)?;
+    let url = match request.to {
+        Some(registry) => registry.repository.bundle_url(&bundle.sha256),
+        None => format!("{base_url}/{file}"),
+    };
     let entry = Entry {
         name: manifest.name.clone(),
         distro: manifest.distro.clone(),
         arch: manifest.arch.clone(),
         kernel_version: manifest.kernel_version.clone(),
-        url: format!("{base_url}/{file}"),
+        url,
         sha256: bundle.sha256.clone(),
         size: bundle.size,
         description: request.description.clone().unwrap_or(manifest.description),
     };
     let origin = request.catalog.display().to_string();
     let (_, change) = patch::upsert(catalog_text, &origin, &entry)?;
-    let upload = format!("{}:{}/{file}", request.remote, request.bucket);
+    let upload = match request.to {
+        Some(registry) => format!("{}:{}", registry.repository, entry.name),
+        None => format!("{}:{}/{file}", request.remote, request.bucket),
+    };
     if !request.dry_run {
-        rclone::rclone_copyto(&bundle.path, &upload, request.remote)?;
-        rclone::check_public_url(&entry.url, entry.size, &upload)?;
+        match request.to {
+            Some(registry) => push_to_registry(registry, &entry, &bundle.path)?,
+            None => {
+                rclone::rclone_copyto(&bundle.path, &upload, request.remote)?;
+                rclone::check_public_url(&entry.url, entry.size, &upload)?;
+            }
+        }
     }
     Ok(PublishedBundle {
         entry,
@@ -178,6 +195,35 @@ fn publish_bundle(
         upload,
         change,
     })
+}
+
+/// Push the bundle, its manifest and the index tagged with its name, then check them as the
+/// bucket flow checks its URL: `HEAD` of the blob, and a `GET` of the manifest by digest.
+fn push_to_registry(registry: &banger_oci::Registry, entry: &Entry, bundle: &Path) -> Result<()> {
+    let oci = crate::mirror::oci_error;
+    registry
+        .push_kernel(entry, || {
+            fs::File::open(bundle)
+                .map(|f| Box::new(f) as Box<dyn std::io::Read>)
+                .map_err(banger_oci::OciError::Read)
+        })
+        .map_err(oci)?;
+    let not_there = |what: &str| {
+        anyhow::anyhow!(
+            "`{}` does not serve the {what} it accepted for `{}`; the catalog was not changed",
+            registry.repository,
+            entry.name
+        )
+    };
+    if !registry.has_blob(&entry.sha256, false).map_err(oci)? {
+        return Err(not_there("blob"));
+    }
+    let manifest = banger_oci::layout::manifest_for(entry).map_err(oci)?;
+    let digest = banger_oci::client::sha256_digest(&manifest);
+    if registry.manifest(&digest).map_err(oci)?.is_none() {
+        return Err(not_there("manifest"));
+    }
+    Ok(())
 }
 
 /// Under an exclusive lock on the catalog's directory: re-read the catalog (so an edit made
@@ -221,13 +267,19 @@ fn publish_catalog(
         &format!("banger catalog serial {serial}, expires {expires}"),
     )?;
 
-    // Upload from a scratch copy, so the local files change only once both are public.
+    // Upload from a scratch copy, so the local files change only once both are public. With a
+    // registry there is no bucket: the signed catalog is committed and served from elsewhere.
     let scratch = tempfile::tempdir().context("cannot create a scratch directory")?;
     let mut urls = Vec::new();
-    for (file, content) in [
-        ("catalog.json", &text),
-        ("catalog.json.minisig", &signature),
-    ] {
+    let uploads = if request.to.is_some() {
+        Vec::new()
+    } else {
+        vec![
+            ("catalog.json", &text),
+            ("catalog.json.minisig", &signature),
+        ]
+    };
+    for (file, content) in uploads {
         let local = scratch.path().join(file);
         fs::write(&local, content.as_bytes())
             .with_context(|| format!("cannot write `{}`", local.display()))?;
@@ -245,8 +297,6 @@ fn publish_catalog(
     ));
     atomic::write(path, text.as_bytes())?;
     atomic::write(&signature_path, signature.as_bytes())?;
-    let [catalog_url, signature_url]: [String; 2] =
-        urls.try_into().expect("two files were uploaded");
     Ok((
         change,
         SignedCatalog {
@@ -254,7 +304,7 @@ fn publish_catalog(
             expires,
             key_id: signer.key_id,
             signature: signature_path,
-            urls: [catalog_url, signature_url],
+            urls,
         },
     ))
 }

@@ -355,3 +355,233 @@ fn bad_registry_inputs_fail_clearly_and_install_nothing() {
     );
     let _ = stderr;
 }
+
+#[test]
+fn publish_to_a_registry_is_read_by_skopeo_and_pulled_through_the_catalog() {
+    let (mut t, registry) = setup();
+    let dir = crate::import::build_dir(&t, "void", "6.12.3");
+    let dir_arg = dir.display().to_string();
+    t.ok(&[
+        "kernel",
+        "import",
+        "void-6.12",
+        "--from",
+        &dir_arg,
+        "--distro",
+        "void",
+        "--arch",
+        "x86_64",
+    ]);
+    let (public, secret) = crate::signed::minisign_keypair(&t, "release");
+    let catalog = t.path("repo/catalog.json");
+    fs::create_dir_all(catalog.parent().unwrap()).unwrap();
+    fs::write(&catalog, "{\"schema\": 1, \"entries\": []}\n").unwrap();
+    let repo = format!("{}/acme/kernels", registry.address());
+    let out: Value = serde_json::from_str(&t.ok(&[
+        "kernel",
+        "publish",
+        "void-6.12",
+        "--to",
+        &format!("oci://{repo}"),
+        "--catalog",
+        catalog.to_str().unwrap(),
+        "--sign-key",
+        secret.to_str().unwrap(),
+        "--json",
+    ]))
+    .unwrap();
+    let sha = out["sha256"].as_str().unwrap().to_owned();
+    let entries: Value = serde_json::from_slice(&fs::read(&catalog).unwrap()).unwrap();
+    assert_eq!(
+        entries["entries"][0]["url"],
+        format!("oci://{repo}@sha256:{sha}")
+    );
+    assert_eq!(entries["serial"], 1);
+    // The registry saw the checks: HEAD of the blob, GET of the manifest by digest.
+    let requests = registry.requests();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.starts_with(&format!("HEAD /v2/acme/kernels/blobs/sha256:{sha} 200"))),
+        "{requests:?}"
+    );
+    assert!(requests.iter().any(|r| r.starts_with("GET /v2/acme/kernels/manifests/sha256:") && r.ends_with(" 200")), "{requests:?}");
+
+    // skopeo reads the layout back as docs/oci.md describes it.
+    let certs = t.path("certs");
+    fs::create_dir_all(&certs).unwrap();
+    fs::copy(registry.ca_file(), certs.join("ca.crt")).unwrap();
+    let skopeo = |reference: &str| -> Value {
+        let out = Command::new("skopeo")
+            .args(["inspect", "--raw", "--cert-dir"])
+            .arg(&certs)
+            .args(["--creds", &format!("{USER}:{PASSWORD}")])
+            .arg(format!("docker://{repo}{reference}"))
+            .output()
+            .expect("skopeo");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let index = skopeo(":void-6.12");
+    assert_eq!(
+        index["mediaType"],
+        "application/vnd.oci.image.index.v1+json"
+    );
+    let described = &index["manifests"][0];
+    assert_eq!(
+        described["platform"],
+        json!({"os": "linux", "architecture": "amd64"})
+    );
+    let manifest = skopeo(&format!("@{}", described["digest"].as_str().unwrap()));
+    assert_eq!(manifest["artifactType"], "application/vnd.banger.kernel.v1");
+    assert_eq!(
+        manifest["config"]["mediaType"],
+        "application/vnd.oci.empty.v1+json"
+    );
+    assert_eq!(manifest["config"]["size"], 2);
+    let layers = manifest["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 1);
+    assert_eq!(
+        layers[0]["mediaType"],
+        "application/vnd.banger.kernel.bundle.v1.tar+zstd"
+    );
+    assert_eq!(layers[0]["digest"], format!("sha256:{sha}"));
+    assert_eq!(layers[0]["size"], out["size"]);
+    let annotations = &manifest["annotations"];
+    assert_eq!(
+        annotations["org.opencontainers.image.title"],
+        "void-6.12-x86_64.tar.zst"
+    );
+    assert_eq!(annotations["org.opencontainers.image.version"], "6.12.3");
+    assert_eq!(annotations["com.thaloco.banger.kernel.name"], "void-6.12");
+    assert_eq!(annotations["com.thaloco.banger.kernel.distro"], "void");
+
+    // Another machine trusts the signed catalog; its `oci://` entry is pulled by the default
+    // catalog source.
+    assert!(Command::new("minisign")
+        .arg("-V")
+        .arg("-p")
+        .arg(&public)
+        .arg("-m")
+        .arg(&catalog)
+        .output()
+        .unwrap()
+        .status
+        .success());
+    t.env("BANGER_CATALOG", catalog.display().to_string());
+    t.env("BANGER_STATE_DIR", t.path("state2").display().to_string());
+    let out = t.ok(&["kernel", "pull", "void-6.12", "--arch", "x86_64"]);
+    assert!(out.contains("checked against the trusted catalog"), "{out}");
+    banger_testkit::kernel::assert_same_tree(
+        &dir,
+        &t.path("state2/kernels/void-6.12"),
+        &[".config", "System.map", "manifest.json"],
+    );
+}
+
+#[test]
+fn mirroring_into_a_registry_is_verified_idempotent_and_pulls_resume() {
+    let (mut t, registry) = setup();
+    let server = banger_testkit::server::Server::https(&t.path("www"));
+    t.env("SSL_CERT_FILE", {
+        // Trust both CAs: the bundle server's and the registry's.
+        let both = t.path("cas.pem");
+        let mut pem = fs::read(server.ca_file()).unwrap();
+        pem.extend(fs::read(registry.ca_file()).unwrap());
+        fs::write(&both, pem).unwrap();
+        both.display().to_string()
+    });
+    let void = t.publish("void", "void-6.12", "6.12.3", &server);
+    let alpine = t.publish("alpine", "alpine-6.6", "6.6.1", &server);
+    t.write_catalog(&[&alpine.entry, &void.entry]);
+    let repo = format!("{}/fleet/kernels", registry.address());
+    let target = format!("oci://{repo}");
+    let out: Value =
+        serde_json::from_str(&t.ok(&["kernel", "mirror", &target, "--arch", "x86_64", "--json"]))
+            .unwrap();
+    let actions: Vec<&str> = out["bundles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["add", "add"]);
+
+    // Pulled back from the registry: byte-identical trees, verified against the catalog.
+    let out = t.ok(&[
+        "kernel",
+        "pull",
+        "void-6.12",
+        "--arch",
+        "x86_64",
+        "--oci",
+        &repo,
+    ]);
+    assert!(out.contains("checked against the trusted catalog"), "{out}");
+    banger_testkit::kernel::assert_same_tree(
+        &void.tree,
+        &t.kernels().join("void-6.12"),
+        &["manifest.json"],
+    );
+
+    // A second mirror uploads nothing.
+    let before = registry.requests().len();
+    let out: Value =
+        serde_json::from_str(&t.ok(&["kernel", "mirror", &target, "--arch", "x86_64", "--json"]))
+            .unwrap();
+    assert!(
+        out["bundles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|b| b["action"] == "skip"),
+        "{out}"
+    );
+    let after = &registry.requests()[before..];
+    assert!(
+        after
+            .iter()
+            .all(|r| !r.starts_with("PUT") && !r.starts_with("POST") && !r.starts_with("PATCH")),
+        "{:#?}",
+        registry.requests()
+    );
+
+    // A kept partial download resumes with a 206 from the registry.
+    let sha = alpine.entry["sha256"].as_str().unwrap();
+    let bytes = fs::read(t.path("www").join(&alpine.file)).unwrap();
+    let downloads = t.path("state/downloads");
+    fs::create_dir_all(&downloads).unwrap();
+    fs::write(
+        downloads.join(format!("{sha}.partial")),
+        &bytes[..bytes.len() / 2],
+    )
+    .unwrap();
+    let out = t.banger(&[
+        "kernel",
+        "pull",
+        "alpine-6.6",
+        "--arch",
+        "x86_64",
+        "--oci",
+        &repo,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("resumed at byte"), "{}", stderr(&out));
+    assert!(
+        registry
+            .requests()
+            .iter()
+            .any(|r| r == &format!("GET /v2/fleet/kernels/blobs/sha256:{sha} 206")),
+        "{:?}",
+        registry.requests()
+    );
+    banger_testkit::kernel::assert_same_tree(
+        &alpine.tree,
+        &t.kernels().join("alpine-6.6"),
+        &["manifest.json"],
+    );
+}

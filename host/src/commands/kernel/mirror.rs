@@ -28,17 +28,23 @@ pub fn run(kernels: &Kernels, args: MirrorArgs) -> Result<()> {
         &args.source.options(),
         &super::host_options(kernels, &trusted),
     )?;
-    let mirrored = mirror::run(
-        &source,
-        &trusted,
-        &mirror::Request {
-            dir: &args.target,
-            names: &args.names,
-            arches,
-            allow_unverified: args.allow_unverified,
-            dry_run: args.dry_run,
-        },
-    )?;
+    let request = mirror::Request {
+        dir: &args.target,
+        names: &args.names,
+        arches,
+        allow_unverified: args.allow_unverified,
+        dry_run: args.dry_run,
+    };
+    let target = args.target.to_string_lossy();
+    let mirrored = if target.starts_with("oci://") {
+        let repository = banger_oci::Repository::parse(&target).map_err(mirror::oci_error)?;
+        let notice: banger_fetch::Notice = std::sync::Arc::new(|line: &str| text::warn(line));
+        let registry = banger_oci::Registry::new(&repository, false, Some(notice))
+            .map_err(mirror::oci_error)?;
+        mirror::to_registry(&source, &trusted, &request, &registry)?
+    } else {
+        mirror::run(&source, &trusted, &request)?
+    };
     if let Some((message, hint)) = &mirrored.skipped {
         text::warn(format_args!("skipping: {message}"));
         eprintln!("hint: {hint}");

@@ -69,6 +69,21 @@ struct BundleResult {
 }
 
 pub fn run(kernels: &Kernels, args: PublishArgs) -> Result<()> {
+    let registry = match &args.to {
+        Some(to) => {
+            let repository = to
+                .strip_prefix("oci://")
+                .ok_or_else(|| anyhow::anyhow!("--to `{to}` is not an oci:// repository"))
+                .and_then(|r| banger_oci::Repository::parse(r).map_err(crate::mirror::oci_error))?;
+            let notice: banger_fetch::Notice =
+                std::sync::Arc::new(|line: &str| crate::text::warn(line));
+            Some(
+                banger_oci::Registry::new(&repository, false, Some(notice))
+                    .map_err(crate::mirror::oci_error)?,
+            )
+        }
+        None => None,
+    };
     let Published { bundle, catalog } = publish::publish(
         kernels,
         &publish::Request {
@@ -82,6 +97,7 @@ pub fn run(kernels: &Kernels, args: PublishArgs) -> Result<()> {
             base_url: &args.base_url,
             sign_key: args.sign_key.as_deref(),
             expires_days: args.expires_days,
+            to: registry.as_ref(),
         },
     )?;
     let catalog_path = args.catalog.display().to_string();
