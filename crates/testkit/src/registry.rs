@@ -1,6 +1,10 @@
 //! A real OCI registry on 127.0.0.1: Debian's `docker-registry` (distribution 2.8), with TLS
-//! from a CA made at test time and, optionally, htpasswd Basic auth. Its request log is kept,
-//! as `METHOD /path STATUS`, like [`crate::server::Server::requests`].
+//! from a CA made at test time and htpasswd Basic auth or distribution's token auth. Its request
+//! log is kept, as `METHOD /path STATUS`, like [`crate::server::Server::requests`].
+//!
+//! [`TokenIssuer`] is the token service for token auth: an HTTPS server that hands out one JWT,
+//! signed (ES256) by a key whose certificate the registry trusts (`rootcertbundle`), granting
+//! pull and push on the repositories it was made for. It does not check credentials.
 
 use std::{
     fs,
@@ -13,6 +17,97 @@ use std::{
 
 use crate::server::TestCa;
 
+/// How the registry authenticates clients.
+pub enum Auth<'a> {
+    None,
+    /// htpasswd Basic auth with this user and password.
+    Basic(&'a str, &'a str),
+    /// Distribution's token auth, with tokens from this issuer.
+    Token(&'a TokenIssuer),
+}
+
+/// A token service for [`Auth::Token`].
+pub struct TokenIssuer {
+    server: crate::server::Server,
+    _dir: tempfile::TempDir,
+    cert: PathBuf,
+}
+
+const ISSUER: &str = "banger-test-issuer";
+const SERVICE: &str = "banger-test-registry";
+
+impl TokenIssuer {
+    /// An issuer whose one token grants pull and push on `repositories`.
+    pub fn new(repositories: &[&str]) -> Self {
+        use ct_codecs::{Base64, Base64UrlSafeNoPadding, Encoder};
+        use ring::{
+            rand::SystemRandom,
+            signature::{EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING},
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let rng = SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+        let signer =
+            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng).unwrap();
+        let key = rcgen::KeyPair::try_from(pkcs8.as_ref()).unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "banger test token signer");
+        let cert = params.self_signed(&key).unwrap();
+        let cert_path = dir.path().join("token-signer.pem");
+        fs::write(&cert_path, cert.pem()).unwrap();
+        let b64url = |bytes: &[u8]| Base64UrlSafeNoPadding::encode_to_string(bytes).unwrap();
+        let header = serde_json::json!({
+            "typ": "JWT", "alg": "ES256",
+            "x5c": [Base64::encode_to_string(cert.der()).unwrap()],
+        });
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let access: Vec<_> = repositories
+            .iter()
+            .map(|r| serde_json::json!({"type": "repository", "name": r, "actions": ["pull", "push"]}))
+            .collect();
+        let claims = serde_json::json!({
+            "iss": ISSUER, "sub": "fleet", "aud": SERVICE, "exp": now + 3600, "nbf": now - 60,
+            "iat": now - 60, "jti": "banger-test-token", "access": access,
+        });
+        let input = format!(
+            "{}.{}",
+            b64url(header.to_string().as_bytes()),
+            b64url(claims.to_string().as_bytes())
+        );
+        let signature = signer.sign(&rng, input.as_bytes()).unwrap();
+        let token = format!("{input}.{}", b64url(signature.as_ref()));
+        let www = dir.path().join("www");
+        fs::create_dir_all(&www).unwrap();
+        fs::write(www.join("token"), serde_json::json!({"token": token}).to_string()).unwrap();
+        let server = crate::server::Server::https(&www);
+        Self {
+            server,
+            _dir: dir,
+            cert: cert_path,
+        }
+    }
+
+    /// The realm URL the registry sends clients to.
+    pub fn realm(&self) -> String {
+        self.server.url("token")
+    }
+
+    /// The CA of the token service's own TLS certificate.
+    pub fn ca_file(&self) -> &Path {
+        self.server.ca_file()
+    }
+
+    /// The token requests so far, with their query strings.
+    pub fn requests(&self) -> Vec<String> {
+        self.server.requests()
+    }
+}
+
 /// A running registry; killed when dropped.
 pub struct Registry {
     child: Child,
@@ -22,8 +117,8 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// Start a registry; with `basic`, it requires that user and password.
-    pub fn start(basic: Option<(&str, &str)>) -> Self {
+    /// Start a registry with `auth`.
+    pub fn start(auth: Auth) -> Self {
         let work = tempfile::tempdir().unwrap();
         let w = work.path();
         let port = TcpListener::bind("127.0.0.1:0")
@@ -35,8 +130,13 @@ impl Registry {
         fs::write(w.join("ca.pem"), &ca.ca_pem).unwrap();
         fs::write(w.join("cert.pem"), &ca.cert_pem).unwrap();
         fs::write(w.join("key.pem"), &ca.key_pem).unwrap();
-        let auth = match basic {
-            Some((user, password)) => {
+        let auth = match auth {
+            Auth::Token(issuer) => format!(
+                "auth:\n  token:\n    realm: {}\n    service: {SERVICE}\n    issuer: {ISSUER}\n    rootcertbundle: {}\n",
+                issuer.realm(),
+                issuer.cert.display()
+            ),
+            Auth::Basic(user, password) => {
                 let out = Command::new("htpasswd")
                     .args(["-Bbn", user, password])
                     .output()
@@ -48,7 +148,7 @@ impl Registry {
                     w.join("htpasswd").display()
                 )
             }
-            None => String::new(),
+            Auth::None => String::new(),
         };
         let config = format!(
             "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {root}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n  tls:\n    certificate: {cert}\n    key: {key}\n{auth}",

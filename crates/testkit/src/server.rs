@@ -232,7 +232,10 @@ impl Handler {
                 .ok()
         });
         let fault = self.take_fault(&path);
-        let file = (!path.contains("..")).then(|| self.root.join(path.trim_start_matches('/')));
+        // Files are served by path; a query string (as a token request has) is ignored.
+        let file_path = path.split('?').next().unwrap_or_default();
+        let file = (!file_path.contains(".."))
+            .then(|| self.root.join(file_path.trim_start_matches('/')));
         let mut body = file.and_then(|f| fs::read(f).ok());
         if let (Some(Fault::CorruptByte(at)), Some(body)) = (&fault, &mut body) {
             if let Some(byte) = body.get_mut(*at) {

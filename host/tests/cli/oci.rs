@@ -4,7 +4,10 @@
 
 use std::{fs, path::Path, process::Command};
 
-use banger_testkit::{registry::Registry, sha256_hex};
+use banger_testkit::{
+    registry::{Auth, Registry, TokenIssuer},
+    sha256_hex,
+};
 use serde_json::{json, Value};
 
 use crate::util::{kernels_listing, stderr, Published, TestContext};
@@ -14,7 +17,7 @@ const PASSWORD: &str = "s3cr3t-token";
 
 /// A registry with Basic auth, and a context that trusts its CA and has its credentials.
 fn setup() -> (TestContext, Registry) {
-    let registry = Registry::start(Some((USER, PASSWORD)));
+    let registry = Registry::start(Auth::Basic(USER, PASSWORD));
     let mut t = TestContext::new();
     t.env("SSL_CERT_FILE", registry.ca_file().display().to_string());
     t.env("BANGER_OCI_USERNAME", USER);
@@ -584,4 +587,33 @@ fn mirroring_into_a_registry_is_verified_idempotent_and_pulls_resume() {
         &t.kernels().join("alpine-6.6"),
         &["manifest.json"],
     );
+}
+
+#[test]
+fn the_bearer_token_flow_works_against_a_registry_with_token_auth() {
+    let issuer = TokenIssuer::new(&["fleet/kernels"]);
+    let registry = Registry::start(Auth::Token(&issuer));
+    let mut t = TestContext::new();
+    let server = banger_testkit::server::Server::https(&t.path("www"));
+    let cas = t.path("cas.pem");
+    let mut pem = Vec::new();
+    for ca in [server.ca_file(), issuer.ca_file(), &registry.ca_file()] {
+        pem.extend(fs::read(ca).unwrap());
+    }
+    fs::write(&cas, pem).unwrap();
+    t.env("SSL_CERT_FILE", cas.display().to_string());
+    let void = t.publish("void", "void-6.12", "6.12.3", &server);
+    t.write_catalog(&[&void.entry]);
+    let repo = format!("{}/fleet/kernels", registry.address());
+
+    // Push (pull and push scope) and pull (pull scope), each through a token from the realm.
+    t.ok(&["kernel", "mirror", &format!("oci://{repo}"), "--arch", "x86_64"]);
+    t.ok(&["kernel", "pull", "void-6.12", "--arch", "x86_64", "--oci", &repo]);
+    banger_testkit::kernel::assert_same_tree(&void.tree, &t.kernels().join("void-6.12"), &["manifest.json"]);
+    let tokens = issuer.requests();
+    assert!(tokens.iter().any(|r| r.contains("scope=repository%3Afleet%2Fkernels%3Apull%2Cpush")), "{tokens:?}");
+    assert!(tokens.iter().any(|r| r.contains("scope=repository%3Afleet%2Fkernels%3Apull&")), "{tokens:?}");
+    assert!(tokens.iter().all(|r| r.contains("service=banger-test-registry")), "{tokens:?}");
+    // One token per scope per run: the mirror run asked twice at most, the pull once.
+    assert!(tokens.len() <= 3, "{tokens:?}");
 }
