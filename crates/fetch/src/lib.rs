@@ -312,6 +312,12 @@ impl Fetcher {
         std::thread::sleep(wait);
     }
 
+    /// Whether `url` answers at all (any status), in one attempt without retries: to tell
+    /// whether a server speaks https:// before falling back to http:// on loopback.
+    pub fn answers(&self, url: &str) -> bool {
+        self.check_scheme(url).is_ok() && self.client.get(url).send().is_ok()
+    }
+
     /// HEAD `url`: any status but 200 is an error; returns the `Content-Length` it announces.
     pub fn head_length(&self, url: &str) -> Result<Option<u64>, FetchError> {
         self.check_scheme(url)?;

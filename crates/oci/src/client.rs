@@ -67,16 +67,8 @@ impl Registry {
             credentials: credentials(&repository.registry)?,
             authorizations: Mutex::new(HashMap::new()),
         };
-        if plain_allowed {
-            let probe = registry.fetcher.send(
-                Method::GET,
-                &format!("{}/v2/", registry.base),
-                &HeaderMap::new(),
-                None,
-            );
-            if matches!(probe, Err(banger_fetch::FetchError::Request { .. })) {
-                registry.base = format!("http://{}", repository.registry);
-            }
+        if plain_allowed && !registry.fetcher.answers(&format!("{}/v2/", registry.base)) {
+            registry.base = format!("http://{}", repository.registry);
         }
         Ok(registry)
     }

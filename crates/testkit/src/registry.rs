@@ -48,7 +48,8 @@ impl TokenIssuer {
         let rng = SystemRandom::new();
         let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
         let signer =
-            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng).unwrap();
+            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
+                .unwrap();
         let key = rcgen::KeyPair::try_from(pkcs8.as_ref()).unwrap();
         let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
         params
@@ -83,7 +84,11 @@ impl TokenIssuer {
         let token = format!("{input}.{}", b64url(signature.as_ref()));
         let www = dir.path().join("www");
         fs::create_dir_all(&www).unwrap();
-        fs::write(www.join("token"), serde_json::json!({"token": token}).to_string()).unwrap();
+        fs::write(
+            www.join("token"),
+            serde_json::json!({"token": token}).to_string(),
+        )
+        .unwrap();
         let server = crate::server::Server::https(&www);
         Self {
             server,

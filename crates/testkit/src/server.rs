@@ -42,6 +42,10 @@ pub enum Fault {
     IgnoreRange,
     /// Send the body in chunks of this many bytes with this pause after each: a slow link.
     Throttle(usize, Duration),
+    /// Answer 429 with `Retry-After` of this many seconds.
+    RetryAfter(u64),
+    /// Answer 401 with this `WWW-Authenticate` header.
+    Challenge(String),
 }
 
 /// A running server; it stops accepting when dropped.
@@ -234,8 +238,8 @@ impl Handler {
         let fault = self.take_fault(&path);
         // Files are served by path; a query string (as a token request has) is ignored.
         let file_path = path.split('?').next().unwrap_or_default();
-        let file = (!file_path.contains(".."))
-            .then(|| self.root.join(file_path.trim_start_matches('/')));
+        let file =
+            (!file_path.contains("..")).then(|| self.root.join(file_path.trim_start_matches('/')));
         let mut body = file.and_then(|f| fs::read(f).ok());
         if let (Some(Fault::CorruptByte(at)), Some(body)) = (&fault, &mut body) {
             if let Some(byte) = body.get_mut(*at) {
@@ -246,6 +250,8 @@ impl Handler {
         let ranged = range.filter(|_| !matches!(fault, Some(Fault::IgnoreRange)));
         let (status, body) = match (&fault, body, ranged) {
             (Some(Fault::Status(status)), _, _) => (*status, Vec::new()),
+            (Some(Fault::RetryAfter(_)), _, _) => (429, Vec::new()),
+            (Some(Fault::Challenge(_)), _, _) => (401, Vec::new()),
             (_, None, _) => (404, Vec::new()),
             (_, Some(_), Some(start)) if start >= total => (416, Vec::new()),
             (_, Some(body), Some(start)) => (206, body[start..].to_vec()),
@@ -265,8 +271,13 @@ impl Handler {
             (206, Some(start)) => format!("Content-Range: bytes {start}-{}/{total}\r\n", total - 1),
             _ => String::new(),
         };
+        let extra = match &fault {
+            Some(Fault::RetryAfter(seconds)) => format!("Retry-After: {seconds}\r\n"),
+            Some(Fault::Challenge(challenge)) => format!("WWW-Authenticate: {challenge}\r\n"),
+            _ => String::new(),
+        };
         let header = format!(
-            "HTTP/1.1 {status} {reason}\r\nContent-Length: {}\r\n{content_range}Accept-Ranges: bytes\r\nConnection: close\r\n\r\n",
+            "HTTP/1.1 {status} {reason}\r\nContent-Length: {}\r\n{content_range}{extra}Accept-Ranges: bytes\r\nConnection: close\r\n\r\n",
             body.len()
         );
         if stream.write_all(header.as_bytes()).is_err() || method == "HEAD" {

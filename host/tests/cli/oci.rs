@@ -299,7 +299,7 @@ fn bad_registry_inputs_fail_clearly_and_install_nothing() {
     let mut other = void.entry.clone();
     other["sha256"] = json!("b".repeat(64));
     t.write_catalog(&[&other]);
-    pull(&t, &[], "HTTP 404");
+    pull(&t, &[], "not the trusted catalog's");
     t.write_catalog(&[]);
     // No credentials: a 401 with a hint on how to log in.
     t.env("BANGER_OCI_USERNAME", "");
@@ -607,13 +607,211 @@ fn the_bearer_token_flow_works_against_a_registry_with_token_auth() {
     let repo = format!("{}/fleet/kernels", registry.address());
 
     // Push (pull and push scope) and pull (pull scope), each through a token from the realm.
-    t.ok(&["kernel", "mirror", &format!("oci://{repo}"), "--arch", "x86_64"]);
-    t.ok(&["kernel", "pull", "void-6.12", "--arch", "x86_64", "--oci", &repo]);
-    banger_testkit::kernel::assert_same_tree(&void.tree, &t.kernels().join("void-6.12"), &["manifest.json"]);
+    t.ok(&[
+        "kernel",
+        "mirror",
+        &format!("oci://{repo}"),
+        "--arch",
+        "x86_64",
+    ]);
+    t.ok(&[
+        "kernel",
+        "pull",
+        "void-6.12",
+        "--arch",
+        "x86_64",
+        "--oci",
+        &repo,
+    ]);
+    banger_testkit::kernel::assert_same_tree(
+        &void.tree,
+        &t.kernels().join("void-6.12"),
+        &["manifest.json"],
+    );
     let tokens = issuer.requests();
-    assert!(tokens.iter().any(|r| r.contains("scope=repository%3Afleet%2Fkernels%3Apull%2Cpush")), "{tokens:?}");
-    assert!(tokens.iter().any(|r| r.contains("scope=repository%3Afleet%2Fkernels%3Apull&")), "{tokens:?}");
-    assert!(tokens.iter().all(|r| r.contains("service=banger-test-registry")), "{tokens:?}");
+    assert!(
+        tokens
+            .iter()
+            .any(|r| r.contains("scope=repository%3Afleet%2Fkernels%3Apull%2Cpush")),
+        "{tokens:?}"
+    );
+    assert!(
+        tokens
+            .iter()
+            .any(|r| r.contains("scope=repository%3Afleet%2Fkernels%3Apull&")),
+        "{tokens:?}"
+    );
+    assert!(
+        tokens
+            .iter()
+            .all(|r| r.contains("service=banger-test-registry")),
+        "{tokens:?}"
+    );
     // One token per scope per run: the mirror run asked twice at most, the pull once.
     assert!(tokens.len() <= 3, "{tokens:?}");
+}
+
+/// A registry faked by a plain HTTP file server on loopback: the distribution API's GET paths
+/// as files, so that a test can make it serve what no real registry would.
+struct Fake {
+    t: TestContext,
+    server: banger_testkit::server::Server,
+    repo: String,
+    root: std::path::PathBuf,
+}
+
+impl Fake {
+    fn new() -> Self {
+        let t = TestContext::new();
+        let www = t.path("fake");
+        let root = www.join("v2/acme/kernels");
+        fs::create_dir_all(root.join("manifests")).unwrap();
+        fs::create_dir_all(root.join("blobs")).unwrap();
+        fs::create_dir_all(root.join("tags")).unwrap();
+        let server = banger_testkit::server::Server::http(&www);
+        let repo = format!(
+            "{}/acme/kernels",
+            server
+                .url("")
+                .trim_start_matches("http://")
+                .trim_end_matches('/')
+        );
+        Self {
+            t,
+            server,
+            repo,
+            root,
+        }
+    }
+
+    fn write(&self, path: &str, bytes: &[u8]) -> String {
+        fs::write(self.root.join(path), bytes).unwrap();
+        format!("sha256:{}", sha256_hex(bytes))
+    }
+
+    /// Tag `name` with an index of `manifests` descriptors.
+    fn tag(&self, name: &str, manifests: Vec<Value>) {
+        self.write(
+            "tags/list",
+            json!({"name": "acme/kernels", "tags": [name]})
+                .to_string()
+                .as_bytes(),
+        );
+        let index = json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": manifests});
+        self.write(&format!("manifests/{name}"), index.to_string().as_bytes());
+    }
+
+    /// A banger manifest whose layer is `layer` (digest, size); returns its descriptor.
+    fn manifest(&self, name: &str, layer: (&str, u64)) -> Value {
+        let manifest = json!({
+            "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "artifactType": "application/vnd.banger.kernel.v1",
+            "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": format!("sha256:{}", sha256_hex(b"{}")), "size": 2},
+            "layers": [{"mediaType": "application/vnd.banger.kernel.bundle.v1.tar+zstd", "digest": layer.0, "size": layer.1}],
+            "annotations": {"com.thaloco.banger.kernel.name": name, "com.thaloco.banger.kernel.distro": "void", "org.opencontainers.image.version": "6.12.3"},
+        })
+        .to_string();
+        let digest = self.write(
+            &format!("manifests/sha256:{}", sha256_hex(manifest.as_bytes())),
+            manifest.as_bytes(),
+        );
+        json!({"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest, "size": manifest.len(), "platform": {"os": "linux", "architecture": "amd64"}})
+    }
+
+    fn args<'a>(&'a self, args: &[&'a str]) -> Vec<&'a str> {
+        let mut all = args.to_vec();
+        all.extend(["--oci", &self.repo]);
+        all
+    }
+}
+
+#[test]
+fn a_registry_that_lies_or_floods_is_refused_clearly() {
+    let fake = Fake::new();
+    let void = bundle(&fake.t, "void", "void-6.12");
+    let bytes = fs::read(fake.t.path("www").join(&void.file)).unwrap();
+    let sha = void.entry["sha256"].as_str().unwrap();
+    let pull = [
+        "kernel",
+        "pull",
+        "void-6.12",
+        "--arch",
+        "x86_64",
+        "--allow-unverified",
+    ];
+
+    // Bytes that do not match the digest they are served under: the host's check refuses them.
+    let mut tampered = bytes.clone();
+    let middle = tampered.len() / 2;
+    tampered[middle] ^= 0xff;
+    fs::write(fake.root.join(format!("blobs/sha256:{sha}")), &tampered).unwrap();
+    let descriptor = fake.manifest("void-6.12", (&format!("sha256:{sha}"), bytes.len() as u64));
+    fake.tag("void-6.12", vec![descriptor.clone()]);
+    fake.t.fails(
+        &fake.args(&pull),
+        "checksum mismatch for kernel `void-6.12`",
+    );
+    assert!(kernels_listing(&fake.t).is_empty());
+
+    // The registry's manifest names another layer than the trusted catalog.
+    let mut trusted = void.entry.clone();
+    trusted["sha256"] = json!("c".repeat(64));
+    fake.t.write_catalog(&[&trusted]);
+    fake.t.fails(&fake.args(&pull), "not the trusted catalog's");
+    fake.t.write_catalog(&[]);
+
+    // A manifest or index over 4 MiB.
+    fake.write("manifests/void-6.12", &vec![b' '; 5 << 20]);
+    fake.t.fails(
+        &fake.args(&["kernel", "list", "--available"]),
+        "larger than the 4194304 bytes",
+    );
+    // An index with 10,000 entries.
+    fake.tag("void-6.12", vec![descriptor; 10_000]);
+    fake.t.fails(
+        &fake.args(&["kernel", "list", "--available"]),
+        "lists 10000 manifests, more than the 64",
+    );
+    assert!(kernels_listing(&fake.t).is_empty());
+}
+
+#[test]
+fn retry_after_is_honoured_and_bounded_and_bad_challenges_are_named() {
+    use banger_testkit::server::Fault;
+    let fake = Fake::new();
+    let void = bundle(&fake.t, "void", "void-6.12");
+    let bytes = fs::read(fake.t.path("www").join(&void.file)).unwrap();
+    let digest = fake.write(
+        &format!("blobs/sha256:{}", void.entry["sha256"].as_str().unwrap()),
+        &bytes,
+    );
+    let descriptor = fake.manifest("void-6.12", (&digest, bytes.len() as u64));
+    fake.tag("void-6.12", vec![descriptor]);
+    let list = ["kernel", "list", "--available"];
+    let tags = "v2/acme/kernels/tags/list?n=100";
+
+    // One 429 asking for a second: waited out, and the listing succeeds.
+    fake.server.set_fault_times(tags, Fault::RetryAfter(1), 1);
+    let started = std::time::Instant::now();
+    let out = fake.t.banger(&fake.args(&list));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1));
+    assert!(
+        stderr(&out).contains("waiting 1 s as it asks"),
+        "{}",
+        stderr(&out)
+    );
+    // A registry asking for two minutes is not waited for.
+    fake.server.set_fault(tags, Fault::RetryAfter(120));
+    fake.t.fails(
+        &fake.args(&list),
+        "asked to wait 120 s, more than the 60 s banger waits",
+    );
+    // A malformed challenge is named.
+    fake.server
+        .set_fault(tags, Fault::Challenge("Bearer service=\"x\"".into()));
+    fake.t.fails(
+        &fake.args(&list),
+        "malformed WWW-Authenticate header: `Bearer service=\"x\"`",
+    );
 }

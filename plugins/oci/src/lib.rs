@@ -68,6 +68,25 @@ impl OciSource {
     }
 }
 
+impl OciSource {
+    /// A blob the registry cannot serve: when its own manifest for the kernel names another
+    /// layer, say so, since that is what a user needs to know.
+    fn explain_missing(&self, entry: &Entry, error: OciError) -> PluginError {
+        let listed = self.registry.entries(&entry.name).ok().and_then(|entries| {
+            entries
+                .into_iter()
+                .find(|e| e.arch == entry.arch && e.sha256 != entry.sha256)
+        });
+        match listed {
+            Some(other) => PluginError::integrity(format!(
+                "`{}` has `{}` for {} with layer sha256 {}, not the trusted catalog's {}; it cannot deliver the trusted bundle",
+                self.registry.repository, entry.name, entry.arch, other.sha256, entry.sha256
+            )),
+            None => plugin_error(error),
+        }
+    }
+}
+
 impl KernelSource for OciSource {
     fn list(&self) -> Result<Vec<Entry>, PluginError> {
         self.registry.list().map_err(plugin_error)
@@ -98,10 +117,10 @@ impl KernelSource for OciSource {
                     ))
                 })?,
         };
-        let body = self
-            .registry
-            .blob(&entry.sha256, offset)
-            .map_err(plugin_error)?;
+        let body = match self.registry.blob(&entry.sha256, offset) {
+            Ok(body) => body,
+            Err(error) => return Err(self.explain_missing(&entry, error)),
+        };
         Ok(Opened {
             info: BundleInfo {
                 url: self.registry.repository.bundle_url(&entry.sha256),
