@@ -314,12 +314,73 @@ impl Bench {
             let _ = fs::remove_dir_all(&out);
             let _ = fs::remove_dir_all(&kernels);
         }
+        rows.push(self.oci_against_mirror(&www, &catalog, &base));
         println!(
             "durability: flushing the installed tree costs {:.3} s ({:.2}x the pull without flushes)",
             synced.1 - synced.0,
             synced.1 / synced.0
         );
         rows
+    }
+
+    /// P7: the same bundle pulled from a loopback OCI registry (`docker-registry`, TLS) and
+    /// from the nginx mirror, into tmpfs, alternating.
+    fn oci_against_mirror(&self, www: &Path, catalog: &Path, mirror: &str) -> Row {
+        use banger_testkit::registry::{Auth, Registry};
+        let registry = Registry::start(Auth::None);
+        let repo = format!("{}/bench/kernels", registry.address());
+        let (state, kernels) = (
+            self.shm.path().join("oci-state"),
+            self.shm.path().join("oci-kernels"),
+        );
+        let with_ca = |mut command: Command| {
+            command.env("SSL_CERT_FILE", registry.ca_file());
+            command
+        };
+        fresh(&state);
+        let www = www.to_str().unwrap();
+        timed(with_ca(self.banger(
+            &state,
+            &kernels,
+            catalog,
+            &[
+                "kernel",
+                "mirror",
+                &format!("oci://{repo}"),
+                "--arch",
+                "x86_64",
+                "--source",
+                "offline",
+                "--dir",
+                www,
+            ],
+        )));
+        let (mut oci, mut nginx) = (Vec::new(), Vec::new());
+        for _ in 0..self.runs {
+            for (times, source) in [
+                (&mut oci, vec!["--oci", &repo[..]]),
+                (&mut nginx, vec!["--source", "mirror", "--mirror", mirror]),
+            ] {
+                fresh(&state);
+                let _ = fs::remove_dir_all(&kernels);
+                let mut args = vec!["kernel", "pull", "bench-6.12", "--arch", "x86_64"];
+                args.extend(source);
+                times.push(timed(with_ca(
+                    self.banger(&state, &kernels, catalog, &args),
+                )));
+            }
+        }
+        let _ = fs::remove_dir_all(&kernels);
+        let (b, r) = (median(oci), median(nginx));
+        Row {
+            id: "P7",
+            what: "pull, OCI registry vs nginx mirror -> tmpfs",
+            banger: b,
+            reference: Some(r),
+            unit: " s",
+            goal: "<= 1.10x",
+            met: b / r <= 1.1,
+        }
     }
 
     /// Peak RSS of a pull of a bundle that unpacks to 1 GiB.

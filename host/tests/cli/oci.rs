@@ -815,3 +815,61 @@ fn retry_after_is_honoured_and_bounded_and_bad_challenges_are_named() {
         "malformed WWW-Authenticate header: `Bearer service=\"x\"`",
     );
 }
+
+#[test]
+fn credentials_come_from_a_docker_credential_helper_and_never_show() {
+    let (mut t, registry) = setup();
+    let void = bundle(&t, "void", "void-6.12");
+    curl_push_kernel(
+        &t,
+        &registry,
+        "acme/kernels",
+        "void-6.12",
+        &t.path("www").join(&void.file),
+    );
+    t.env("BANGER_OCI_USERNAME", "");
+    t.env("BANGER_OCI_PASSWORD", "");
+    // A credential helper, as `docker login` with a credsStore leaves things.
+    let bin = t.path("bin");
+    fs::create_dir_all(&bin).unwrap();
+    let helper = bin.join("docker-credential-fake");
+    fs::write(
+        &helper,
+        format!("#!/bin/sh\nread registry\nprintf '{{\"ServerURL\":\"%s\",\"Username\":\"{USER}\",\"Secret\":\"{PASSWORD}\"}}' \"$registry\"\n"),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&helper, fs::Permissions::from_mode(0o755)).unwrap();
+    t.env(
+        "PATH",
+        format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+    );
+    let docker = t.path("docker");
+    fs::create_dir_all(&docker).unwrap();
+    fs::write(
+        docker.join("config.json"),
+        json!({"credsStore": "fake"}).to_string(),
+    )
+    .unwrap();
+    t.env("DOCKER_CONFIG", docker.display().to_string());
+    let oci = format!("{}/acme/kernels", registry.address());
+    let out = t.banger(&[
+        "kernel",
+        "pull",
+        "void-6.12",
+        "--arch",
+        "x86_64",
+        "--oci",
+        &oci,
+        "--allow-unverified",
+        "--json",
+    ]);
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+    assert!(out.status.success(), "{all}");
+    assert!(!all.contains(PASSWORD));
+    let manifest = fs::read_to_string(t.kernels().join("void-6.12/manifest.json")).unwrap();
+    assert!(
+        !manifest.contains(PASSWORD) && !manifest.contains(USER),
+        "{manifest}"
+    );
+}
