@@ -122,8 +122,13 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// Start a registry with `auth`.
+    /// Start a registry with `auth`, over TLS.
     pub fn start(auth: Auth) -> Self {
+        Self::start_with(auth, true)
+    }
+
+    /// Start a registry with `auth`, over TLS or plain HTTP (which clients allow on loopback).
+    pub fn start_with(auth: Auth, tls: bool) -> Self {
         let work = tempfile::tempdir().unwrap();
         let w = work.path();
         let port = TcpListener::bind("127.0.0.1:0")
@@ -155,11 +160,18 @@ impl Registry {
             }
             Auth::None => String::new(),
         };
+        let tls = if tls {
+            format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                w.join("cert.pem").display(),
+                w.join("key.pem").display()
+            )
+        } else {
+            String::new()
+        };
         let config = format!(
-            "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {root}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n  tls:\n    certificate: {cert}\n    key: {key}\n{auth}",
+            "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {root}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n{tls}{auth}",
             root = w.join("data").display(),
-            cert = w.join("cert.pem").display(),
-            key = w.join("key.pem").display(),
         );
         fs::write(w.join("config.yml"), config).unwrap();
         let log = w.join("registry.log");
