@@ -10,7 +10,7 @@ use crate::{
     commands::output::{human_size, print_json, print_table},
     install::Kernels,
     manifest::Manifest,
-    plugins, trust,
+    trust,
     trusted::Trusted,
 };
 
@@ -88,11 +88,7 @@ struct Available {
 
 pub fn available(kernels: &Kernels, args: &SourceArgs, json: bool) -> Result<()> {
     let trusted = Trusted::load(kernels.state())?;
-    let source = plugins::open_source(
-        args.source(),
-        &args.options(),
-        &super::host_options(kernels, &trusted),
-    )?;
+    let source = super::open_source(args, kernels, &trusted)?;
     let trusted = trusted.catalog;
     let available: Vec<Available> = source
         .list()?

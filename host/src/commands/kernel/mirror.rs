@@ -12,7 +12,7 @@ use crate::{
     commands::output::{human_size, print_json, print_table},
     install::Kernels,
     mirror::{self, Action, Planned},
-    plugins, text,
+    text,
     trusted::Trusted,
 };
 
@@ -23,11 +23,7 @@ pub fn run(kernels: &Kernels, args: MirrorArgs) -> Result<()> {
         (None, false) => vec![Arch::host()],
     };
     let trusted = Trusted::load(kernels.state())?;
-    let source = plugins::open_source(
-        args.source.source(),
-        &args.source.options(),
-        &super::host_options(kernels, &trusted),
-    )?;
+    let source = super::open_source(&args.source, kernels, &trusted)?;
     let request = mirror::Request {
         dir: &args.target,
         names: &args.names,

@@ -17,12 +17,12 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::{
-    cli::KernelCommand,
+    cli::{KernelCommand, SourceArgs},
     commands::output::print_json,
     images::Images,
     install::Kernels,
     manifest::Trust,
-    plugins::HostOptions,
+    plugins::{self, HostOptions, Source},
     pull::{Outcome, Status},
     state::State,
     trusted::Trusted,
@@ -96,6 +96,15 @@ fn host_options<'a>(kernels: &'a Kernels, trusted: &'a Trusted) -> HostOptions<'
         scratch: kernels.scratch_dir(),
         catalog: trusted.path.as_deref(),
     }
+}
+
+/// Open the source `args` name, with its options and the host's.
+fn open_source(args: &SourceArgs, kernels: &Kernels, trusted: &Trusted) -> Result<Source> {
+    plugins::open_source(
+        args.source(),
+        &args.options(),
+        &host_options(kernels, trusted),
+    )
 }
 
 /// How a manifest's trust reads in a sentence.

@@ -4,7 +4,7 @@
 use anyhow::Result;
 use banger_catalog::{Arch, KernelName};
 
-use crate::{cli::SourceArgs, images::Images, install::Kernels, plugins, pull, trusted::Trusted};
+use crate::{cli::SourceArgs, images::Images, install::Kernels, pull, trusted::Trusted};
 
 /// What the user asked for.
 pub struct Request {
@@ -25,11 +25,7 @@ pub fn run(
 ) -> Result<()> {
     let arch = request.arch.unwrap_or_else(Arch::host);
     let trusted = Trusted::load(kernels.state())?;
-    let source = plugins::open_source(
-        args.source(),
-        &args.options(),
-        &super::host_options(kernels, &trusted),
-    )?;
+    let source = super::open_source(args, kernels, &trusted)?;
     let catalog = &trusted.catalog;
     let verdict = pull::verdict(
         &source,

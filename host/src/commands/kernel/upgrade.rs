@@ -12,7 +12,7 @@ use crate::{
     images::Images,
     install::Kernels,
     manifest::Manifest,
-    plugins, pull,
+    pull,
     trusted::Trusted,
 };
 
@@ -97,11 +97,7 @@ pub fn run(
         });
     }
     if !pending.is_empty() {
-        let source = plugins::open_source(
-            args.source(),
-            &args.options(),
-            &super::host_options(kernels, &trusted),
-        )?;
+        let source = super::open_source(args, kernels, &trusted)?;
         for (manifest, entry) in pending {
             let verdict = pull::verdict(
                 &source,
