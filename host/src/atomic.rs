@@ -114,6 +114,27 @@ pub fn sync_filesystem(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Move the directory `staging` to `target` in one step: a plain rename when `target` is
+/// absent, an atomic exchange (`renameat2`) when it exists, after which `staging` holds the
+/// old `target` for the caller to remove. A reader sees the old directory or the new one.
+pub fn swap_dir(staging: &Path, target: &Path) -> Result<()> {
+    use rustix::fs::{renameat_with, RenameFlags, CWD};
+    let (moved, verb) = match renameat_with(CWD, staging, CWD, target, RenameFlags::NOREPLACE) {
+        Err(rustix::io::Errno::EXIST) => (
+            renameat_with(CWD, staging, CWD, target, RenameFlags::EXCHANGE),
+            "exchange",
+        ),
+        other => (other, "rename"),
+    };
+    moved.map_err(std::io::Error::from).with_context(|| {
+        format!(
+            "cannot {verb} `{}` with `{}`",
+            staging.display(),
+            target.display()
+        )
+    })
+}
+
 fn parent(target: &Path) -> &Path {
     match target.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,

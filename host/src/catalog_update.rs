@@ -156,8 +156,7 @@ fn fetch(from: &UpdateSource) -> Result<(String, String, String)> {
 }
 
 fn fetch_url(url: &str, schemes: Schemes) -> Result<(String, String, String)> {
-    let fetcher = Fetcher::new(schemes)?
-        .with_notice(std::sync::Arc::new(|line: &str| crate::text::warn(line)));
+    let fetcher = Fetcher::new(schemes)?.with_notice(crate::text::notice());
     let shown = redact(url);
     let text = read_capped(fetcher.get(url)?, &shown)?;
     let signature_url = format!("{url}.minisig");

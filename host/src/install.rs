@@ -21,7 +21,6 @@ use std::{
 
 use anyhow::{bail, Context, Result};
 use banger_bundle::{DigestReader, Limits};
-use rustix::fs::{renameat_with, RenameFlags, CWD};
 
 use crate::{atomic, downloads::Downloads, files, hint::Hinted, manifest::Manifest, state::State};
 
@@ -331,10 +330,9 @@ impl Kernels {
         .with_context(|| format!("cannot set the mode of `{}`", staging.path().display()))?;
         // Data first, then the rename, then the directory that holds the rename.
         atomic::sync_filesystem(staging.path())?;
-        self.swap_into_place(staging.path(), &self.path(name))
-            .with_context(|| {
-                format!("cannot move kernel `{name}` into `{}`", self.dir.display())
-            })?;
+        atomic::swap_dir(staging.path(), &self.path(name)).with_context(|| {
+            format!("cannot move kernel `{name}` into `{}`", self.dir.display())
+        })?;
         atomic::sync_dir(&self.dir)?;
         // The staging path now holds the old install, if there was one; dropping it removes it.
         Ok(())
@@ -351,33 +349,6 @@ impl Kernels {
                     self.dir.display()
                 )
             })
-    }
-
-    /// Move `staging` to `target` in one step: a plain rename when `target` is absent, an
-    /// atomic exchange when it exists.
-    fn swap_into_place(&self, staging: &Path, target: &Path) -> Result<()> {
-        match renameat_with(CWD, staging, CWD, target, RenameFlags::NOREPLACE) {
-            Ok(()) => Ok(()),
-            Err(rustix::io::Errno::EXIST) => {
-                renameat_with(CWD, staging, CWD, target, RenameFlags::EXCHANGE)
-                    .map_err(std::io::Error::from)
-                    .with_context(|| {
-                        format!(
-                            "cannot exchange `{}` with `{}`",
-                            staging.display(),
-                            target.display()
-                        )
-                    })?;
-                Ok(())
-            }
-            Err(e) => Err(std::io::Error::from(e)).with_context(|| {
-                format!(
-                    "cannot rename `{}` to `{}`",
-                    staging.display(),
-                    target.display()
-                )
-            }),
-        }
     }
 
     /// Remove kernel `name`: it disappears in one rename, then its files are deleted.

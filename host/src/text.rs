@@ -30,6 +30,11 @@ pub fn warn(message: impl std::fmt::Display) {
     eprintln!("warning: {}", inert(&message.to_string()));
 }
 
+/// Retry notices from the fetch crate, printed as warnings.
+pub fn notice() -> banger_fetch::Notice {
+    std::sync::Arc::new(|line: &str| warn(line))
+}
+
 fn needs_escape(c: char) -> bool {
     c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }

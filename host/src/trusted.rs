@@ -5,14 +5,13 @@
 //!
 //! The stored update is verified again each time it is read, so a file changed behind banger's
 //! back, or signed by a key that is no longer trusted, is not used (a warning says so). It is
-//! replaced as a whole directory in one `renameat2` exchange ([`Store::replace`]), flushed
+//! replaced as a whole directory in one step ([`atomic::swap_dir`]), flushed
 //! before and after, so a reader or a crash sees the old update or the new one.
 
 use std::{fs, path::PathBuf};
 
 use anyhow::{Context, Result};
 use banger_catalog::{Catalog, CATALOG_ENV, EMBEDDED_JSON, EMBEDDED_SIGNATURE, MAX_CATALOG_BYTES};
-use rustix::fs::{renameat_with, RenameFlags, CWD};
 use serde::Serialize;
 
 use crate::{
@@ -56,9 +55,11 @@ impl Trusted {
     pub fn load(state: &State) -> Result<Self> {
         if let Some(path) = std::env::var_os(CATALOG_ENV).filter(|p| !p.is_empty()) {
             let path = PathBuf::from(path);
-            let (catalog, label) = Catalog::trusted(None)?;
-            let text = fs::read_to_string(&path)
-                .with_context(|| format!("cannot read {CATALOG_ENV} `{}`", path.display()))?;
+            let label = path.display().to_string();
+            let file = fs::File::open(&path)
+                .with_context(|| format!("cannot read {CATALOG_ENV} `{label}`"))?;
+            let text = banger_catalog::read_capped(file, &label)?;
+            let catalog = Catalog::parse(&text, &label)?;
             return Ok(Self {
                 catalog,
                 origin: Origin::Override,
@@ -175,14 +176,7 @@ impl Store {
                 .with_context(|| format!("cannot write `{}`", path.display()))?;
         }
         atomic::sync_filesystem(staging.path())?;
-        let moved = match renameat_with(CWD, staging.path(), CWD, &self.dir, RenameFlags::NOREPLACE)
-        {
-            Err(rustix::io::Errno::EXIST) => {
-                renameat_with(CWD, staging.path(), CWD, &self.dir, RenameFlags::EXCHANGE)
-            }
-            other => other,
-        };
-        moved.map_err(std::io::Error::from).with_context(|| {
+        atomic::swap_dir(staging.path(), &self.dir).with_context(|| {
             format!(
                 "cannot move the catalog update into `{}`",
                 self.dir.display()

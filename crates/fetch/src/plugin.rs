@@ -5,12 +5,17 @@ use std::sync::Arc;
 
 use banger_plugin_api::{ErrorKind, HostHandle, PluginError};
 
-use crate::{FetchError, Fetcher, Schemes};
+use crate::{FetchError, Fetcher, Notice, Schemes};
 
-/// A client for a plugin: retries show up as warnings labelled with the plugin's name.
-pub fn fetcher(schemes: Schemes, host: &HostHandle) -> Result<Fetcher, PluginError> {
+/// Retry notices shown as the plugin's warnings, labelled with its name.
+pub fn notice(host: &HostHandle) -> Notice {
     let host = host.clone();
-    Ok(Fetcher::new(schemes)?.with_notice(Arc::new(move |message: &str| host.warn(message))))
+    Arc::new(move |message: &str| host.warn(message))
+}
+
+/// A client for a plugin whose retries show up as its warnings.
+pub fn fetcher(schemes: Schemes, host: &HostHandle) -> Result<Fetcher, PluginError> {
+    Ok(Fetcher::new(schemes)?.with_notice(notice(host)))
 }
 
 /// [`ErrorKind::NOT_FOUND`] for a 404, [`ErrorKind::NETWORK`] for everything else.

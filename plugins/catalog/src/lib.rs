@@ -50,8 +50,7 @@ impl CatalogSource {
     fn download_from_registry(&self, url: &str, offset: u64) -> Result<Download, PluginError> {
         let bundle = BundleUrl::parse(url)
             .map_err(|e| PluginError::from_error(ErrorKind::INVALID_INPUT, &e))?;
-        let host = self.host.clone();
-        let notice: banger_fetch::Notice = std::sync::Arc::new(move |line: &str| host.warn(line));
+        let notice = banger_fetch::plugin::notice(&self.host);
         let oci_error = |e: banger_oci::OciError| PluginError::from_error(ErrorKind::NETWORK, &e);
         let registry = Registry::new(&bundle.repository, false, Some(notice)).map_err(oci_error)?;
         registry.blob(&bundle.sha256, offset).map_err(oci_error)

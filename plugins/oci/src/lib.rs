@@ -60,7 +60,7 @@ impl OciSource {
             ))
         })?;
         let repository = Repository::parse(&repo).map_err(plugin_error)?;
-        let notice: banger_fetch::Notice = std::sync::Arc::new(move |line: &str| host.warn(line));
+        let notice = banger_fetch::plugin::notice(&host);
         let registry = Registry::new(&repository, insecure, Some(notice)).map_err(plugin_error)?;
         let (trusted, _) = Catalog::trusted(updated.as_deref())
             .map_err(|e| PluginError::from_error(ErrorKind::INVALID_INPUT, &e))?;

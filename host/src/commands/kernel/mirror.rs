@@ -34,8 +34,7 @@ pub fn run(kernels: &Kernels, args: MirrorArgs) -> Result<()> {
     let target = args.target.to_string_lossy();
     let mirrored = if target.starts_with("oci://") {
         let repository = banger_oci::Repository::parse(&target).map_err(mirror::oci_error)?;
-        let notice: banger_fetch::Notice = std::sync::Arc::new(|line: &str| text::warn(line));
-        let registry = banger_oci::Registry::new(&repository, false, Some(notice))
+        let registry = banger_oci::Registry::new(&repository, false, Some(crate::text::notice()))
             .map_err(mirror::oci_error)?;
         mirror::to_registry(&source, &trusted, &request, &registry)?
     } else {

@@ -75,10 +75,8 @@ pub fn run(kernels: &Kernels, args: PublishArgs) -> Result<()> {
                 .strip_prefix("oci://")
                 .ok_or_else(|| anyhow::anyhow!("--to `{to}` is not an oci:// repository"))
                 .and_then(|r| banger_oci::Repository::parse(r).map_err(crate::mirror::oci_error))?;
-            let notice: banger_fetch::Notice =
-                std::sync::Arc::new(|line: &str| crate::text::warn(line));
             Some(
-                banger_oci::Registry::new(&repository, false, Some(notice))
+                banger_oci::Registry::new(&repository, false, Some(crate::text::notice()))
                     .map_err(crate::mirror::oci_error)?,
             )
         }
