@@ -12,6 +12,7 @@ mod publish;
 mod pull;
 mod readme;
 mod reliability;
+mod rotation;
 mod signed;
 mod ui;
 mod util;
