@@ -6,6 +6,7 @@ mod hostile;
 mod image;
 mod import;
 mod mirror;
+mod modes;
 mod oci;
 mod plugins;
 mod publish;
