@@ -111,7 +111,7 @@ pub fn update(state: &State, from: &UpdateSource, allow_expired: bool) -> Result
             "pass --allow-expired to accept it anyway, if you know why it was not renewed",
         ));
     }
-    store.replace(&text, &signature, &source)?;
+    store.replace(&text, &signature, &source, key_id)?;
     Ok(Updated {
         catalog,
         previous_serial,

@@ -13,7 +13,10 @@
 //! before and after, so a reader or a crash sees the old update or the new one. A killed
 //! update leaves its `.catalog-*` staging directory, which [`Store::gc`] removes.
 
-use std::{fs, path::PathBuf};
+use std::{
+    fs,
+    path::{Path, PathBuf},
+};
 
 use anyhow::{Context, Result};
 use banger_catalog::{Catalog, CATALOG_ENV, EMBEDDED_JSON, EMBEDDED_SIGNATURE, MAX_CATALOG_BYTES};
@@ -78,13 +81,13 @@ impl Ignored {
     }
 }
 
-/// What `<state>/catalog/` holds.
-enum Stored {
-    /// Nothing: no update was ever accepted.
-    Nothing,
-    /// An update a trusted key signed.
-    Verified(Box<Trusted>),
-    Ignored(Ignored),
+/// What `<state>/catalog/` holds, verified against the keys trusted now.
+#[derive(Default)]
+struct Stored {
+    /// The newest accepted update, when one was accepted: verified, or set aside.
+    newest: Option<Result<Trusted, Ignored>>,
+    /// The newest update each other key trusted now signed, verified.
+    earlier: Vec<Trusted>,
 }
 
 impl Trusted {
@@ -120,12 +123,13 @@ impl Trusted {
             });
         }
         let store = Store::new(state);
-        let stored = store.load().unwrap_or_else(|e| {
-            Stored::Ignored(Ignored {
+        let stored = store.load().unwrap_or_else(|e| Stored {
+            newest: Some(Err(Ignored {
                 path: store.dir.join(CATALOG).display().to_string(),
                 key_id: None,
                 reason: format!("{e:#}"),
-            })
+            })),
+            earlier: Vec::new(),
         });
         Self::newest(stored)
     }
@@ -137,19 +141,22 @@ impl Trusted {
         Self::newest(Store::new(state).load()?)
     }
 
-    /// The embedded catalog or the verified stored one, whichever has the higher serial.
+    /// The catalog with the highest serial among the embedded one and the stored ones a key
+    /// trusted now signed.
     fn newest(stored: Stored) -> Result<Self> {
-        let mut embedded = Self::embedded()?;
-        match stored {
-            Stored::Verified(updated) if updated.catalog.serial > embedded.catalog.serial => {
-                Ok(*updated)
-            }
-            Stored::Verified(_) | Stored::Nothing => Ok(embedded),
-            Stored::Ignored(ignored) => {
-                embedded.ignored = Some(ignored);
-                Ok(embedded)
+        let (newest, ignored) = match stored.newest {
+            Some(Ok(newest)) => (Some(newest), None),
+            Some(Err(ignored)) => (None, Some(ignored)),
+            None => (None, None),
+        };
+        let mut best = Self::embedded()?;
+        for candidate in newest.into_iter().chain(stored.earlier) {
+            if candidate.catalog.serial > best.catalog.serial {
+                best = candidate;
             }
         }
+        best.ignored = ignored;
+        Ok(best)
     }
 
     fn embedded() -> Result<Self> {
@@ -169,7 +176,10 @@ impl Trusted {
 }
 
 /// `<state>/catalog/`: the last accepted update, `catalog.json`, its `catalog.json.minisig`,
-/// and `source` (the URL or directory it came from).
+/// and `source` (the URL or directory it came from); and in `by-key/<KEY ID>/` the same three
+/// files for the newest update each other trusted key signed. Those keep the rollback baseline
+/// of the remaining keys when the newest update's key is revoked: a catalog an older key
+/// signed cannot be replayed below what it had already reached.
 pub struct Store {
     state: State,
     dir: PathBuf,
@@ -180,6 +190,8 @@ const SIGNATURE: &str = "catalog.json.minisig";
 const SOURCE: &str = "source";
 /// The prefix of an update's staging directory, beside `catalog/` in the state root.
 const STAGING_PREFIX: &str = ".catalog-";
+/// Where the newest update of each other key is kept, one directory per key id.
+const BY_KEY: &str = "by-key";
 /// Held while an update checks and stores a catalog, and by `gc` while it collects.
 const LOCK: &str = "catalog.lock";
 
@@ -191,32 +203,56 @@ impl Store {
         }
     }
 
-    /// The stored update, verified again against the keys trusted now.
+    /// The stored updates, verified again against the keys trusted now.
     fn load(&self) -> Result<Stored> {
         if !self.state.check(&self.state.root)? || !self.state.check(&self.dir)? {
-            return Ok(Stored::Nothing);
+            return Ok(Stored::default());
         }
-        let path = self.dir.join(CATALOG);
+        let keys = TrustedKeys::load()?;
+        let newest = self.read(&self.dir, &keys)?;
+        let mut earlier = Vec::new();
+        let by_key = self.dir.join(BY_KEY);
+        if self.state.check(&by_key)? {
+            for key_id in keys.ids() {
+                let dir = by_key.join(key_id.to_string());
+                if !self.state.check(&dir)? {
+                    continue;
+                }
+                // One that fails verification, or that another key signed, does not count; the
+                // next update drops it.
+                if let Some(Ok(catalog)) = self.read(&dir, &keys)? {
+                    if catalog.key_id == Some(key_id) {
+                        earlier.push(catalog);
+                    }
+                }
+            }
+        }
+        Ok(Stored { newest, earlier })
+    }
+
+    /// The update stored in `dir`, verified; `None` when there is none.
+    fn read(&self, dir: &Path, keys: &TrustedKeys) -> Result<Option<Result<Trusted, Ignored>>> {
+        let path = dir.join(CATALOG);
         let Some(text) = files::read_text_up_to(&path, MAX_CATALOG_BYTES)? else {
-            return Ok(Stored::Nothing);
+            return Ok(None);
         };
         let shown = path.display().to_string();
-        let signature_path = self.dir.join(SIGNATURE);
+        let signature_path = dir.join(SIGNATURE);
         let Some(signature) = files::read_text(&signature_path)? else {
-            return Ok(Stored::Ignored(Ignored {
+            return Ok(Some(Err(Ignored {
                 path: shown,
                 key_id: None,
                 reason: format!("its signature `{}` is missing", signature_path.display()),
-            }));
+            })));
         };
-        let key_id = match TrustedKeys::load()?.verify(
+        let key_id = match keys.verify(
             text.as_bytes(),
             &signature,
             &signature_path.display().to_string(),
         ) {
             Ok(key_id) => key_id,
             Err(refused) => {
-                return Ok(Stored::Ignored(Ignored {
+                return Ok(Some(Err(Ignored {
                     path: shown,
                     key_id: KeyId::of_signature(&signature),
                     reason: match refused {
@@ -225,12 +261,12 @@ impl Store {
                         }
                         other => other.to_string(),
                     },
-                }))
+                })))
             }
         };
         let catalog = Catalog::parse(&text, &shown)?;
-        let url = files::read_text(&self.dir.join(SOURCE))?.map(|s| s.trim().to_owned());
-        Ok(Stored::Verified(Box::new(Trusted {
+        let url = files::read_text(&dir.join(SOURCE))?.map(|s| s.trim().to_owned());
+        Ok(Some(Ok(Trusted {
             label: format!("updated catalog (serial {})", catalog.serial),
             catalog,
             origin: Origin::Updated,
@@ -262,14 +298,42 @@ impl Store {
         .with_context(|| format!("cannot open `{}`", path.display()))
     }
 
-    /// Store a verified update in place of the last one, in one step. The caller holds
-    /// [`Store::lock`].
-    pub fn replace(&self, text: &str, signature: &str, source: &str) -> Result<()> {
+    /// Store a verified update, signed by `key_id`, in place of the last one, in one step.
+    /// The verified updates of other keys trusted now move to `by-key/`, the newest of each;
+    /// those of keys no longer trusted are dropped. The caller holds [`Store::lock`].
+    pub fn replace(&self, text: &str, signature: &str, source: &str, key_id: KeyId) -> Result<()> {
+        let previous = self.load()?;
         let staging = self.state.fresh_dir(&self.state.root, STAGING_PREFIX)?;
-        for (name, content) in [(CATALOG, text), (SIGNATURE, signature), (SOURCE, source)] {
-            let path = staging.path().join(name);
-            fs::write(&path, content)
-                .with_context(|| format!("cannot write `{}`", path.display()))?;
+        write_update(staging.path(), text, signature, source)?;
+        let mut kept: Vec<Trusted> = Vec::new();
+        for earlier in previous
+            .newest
+            .and_then(Result::ok)
+            .into_iter()
+            .chain(previous.earlier)
+        {
+            let Some(earlier_key) = earlier.key_id.filter(|k| *k != key_id) else {
+                continue;
+            };
+            match kept.iter_mut().find(|k| k.key_id == Some(earlier_key)) {
+                Some(k) if k.catalog.serial >= earlier.catalog.serial => {}
+                Some(k) => *k = earlier,
+                None => kept.push(earlier),
+            }
+        }
+        for earlier in &kept {
+            let Some((earlier_key, signature)) = earlier.key_id.zip(earlier.signature.as_deref())
+            else {
+                continue;
+            };
+            let dir = staging.path().join(BY_KEY).join(earlier_key.to_string());
+            self.state.ensure(&dir)?;
+            write_update(
+                &dir,
+                &earlier.text,
+                signature,
+                earlier.url.as_deref().unwrap_or_default(),
+            )?;
         }
         atomic::sync_filesystem(staging.path())?;
         atomic::swap_dir(staging.path(), &self.dir).with_context(|| {
@@ -314,4 +378,13 @@ impl Store {
         }
         Ok((count, bytes))
     }
+}
+
+/// Write an update's three files into `dir`.
+fn write_update(dir: &Path, text: &str, signature: &str, source: &str) -> Result<()> {
+    for (name, content) in [(CATALOG, text), (SIGNATURE, signature), (SOURCE, source)] {
+        let path = dir.join(name);
+        fs::write(&path, content).with_context(|| format!("cannot write `{}`", path.display()))?;
+    }
+    Ok(())
 }

@@ -5,6 +5,7 @@
 
 use std::{
     fs,
+    os::unix::fs::PermissionsExt,
     path::{Path, PathBuf},
 };
 
@@ -242,4 +243,113 @@ fn revoking_a_stolen_key_undoes_its_fast_forward_and_rollback_stays_refused() {
     // Trusting A again brings nothing back: the stolen catalog is gone from the store.
     r.trust(&[a_pub, b_pub]);
     assert_eq!(r.status()["serial"], 3);
+}
+
+#[test]
+fn revoking_the_newest_key_falls_back_to_what_the_other_trusted_key_signed() {
+    let r = Rotation::new();
+    let (a_pub, a_key) = &r.a;
+    let (b_pub, b_key) = &r.b;
+    r.trust(&[a_pub, b_pub]);
+    r.serve(5, b_key, "five");
+    r.update();
+    // The stolen key A fast-forwards past B's serial 5.
+    r.serve(u64::MAX, a_key, "stolen");
+    r.update();
+    assert_eq!(r.status()["serial"], u64::MAX);
+    let kept = r.t.path("state/catalog/by-key").join(key_id(b_pub));
+    for dir in [kept.parent().unwrap(), &kept] {
+        let mode = fs::symlink_metadata(dir).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o700, "{}", dir.display());
+    }
+
+    // Revoking A brings back B's serial 5, kept for this, as the catalog in force and as the
+    // baseline: an older catalog B signed cannot be replayed now.
+    r.trust(&[b_pub]);
+    let status = r.status();
+    assert_eq!(
+        (
+            status["origin"].clone(),
+            status["serial"].clone(),
+            status["key_id"].clone(),
+            status["ignored"]["key_id"].clone()
+        ),
+        (
+            json!("updated"),
+            json!(5),
+            json!(key_id(b_pub)),
+            json!(key_id(a_pub))
+        ),
+        "{status}"
+    );
+    assert!(r
+        .t
+        .ok(&["kernel", "list", "--available"])
+        .contains("void-6.12"));
+    r.serve(3, b_key, "three");
+    r.t.fails(
+        &["kernel", "catalog", "update"],
+        "its serial 3 is older than the trusted catalog's 5 (a rollback)",
+    );
+    r.serve(6, b_key, "six");
+    let updated = r.update();
+    assert_eq!(
+        (
+            updated["serial"].clone(),
+            updated["previous_serial"].clone()
+        ),
+        (json!(6), json!(5))
+    );
+
+    // The revoked key's catalog is gone from the store: trusting A again changes nothing.
+    r.trust(&[a_pub, b_pub]);
+    let status = r.status();
+    assert_eq!(
+        (status["serial"].clone(), status["ignored"].clone()),
+        (json!(6), Value::Null)
+    );
+}
+
+#[test]
+fn a_planned_rotation_keeps_each_keys_newest_serial_while_that_key_is_trusted() {
+    let r = Rotation::new();
+    let (a_pub, a_key) = &r.a;
+    let (b_pub, b_key) = &r.b;
+    // A release trusts A and B; the maintainers sign with A, then switch to B.
+    r.trust(&[a_pub, b_pub]);
+    r.serve(5, a_key, "five");
+    r.update();
+    r.serve(6, b_key, "six");
+    r.update();
+    // A's serial 5 still counts while A is trusted: B's catalog in force stays 6, and if B
+    // were revoked, A's 5 would be the baseline.
+    r.trust(&[a_pub]);
+    let status = r.status();
+    assert_eq!(
+        (status["serial"].clone(), status["key_id"].clone()),
+        (json!(5), json!(key_id(a_pub))),
+        "{status}"
+    );
+    r.serve(4, a_key, "four");
+    r.t.fails(
+        &["kernel", "catalog", "update"],
+        "its serial 4 is older than the trusted catalog's 5",
+    );
+    // The next release drops A: B's catalog is in force and nothing is reported as ignored.
+    r.trust(&[b_pub]);
+    let out = r.t.banger(&["kernel", "catalog", "status", "--json"]);
+    assert!(
+        out.status.success() && stderr(&out).is_empty(),
+        "{}",
+        stderr(&out)
+    );
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (
+            status["serial"].clone(),
+            status["key_id"].clone(),
+            status["ignored"].clone()
+        ),
+        (json!(6), json!(key_id(b_pub)), Value::Null)
+    );
 }
