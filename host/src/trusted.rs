@@ -353,8 +353,29 @@ impl Store {
         if !self.state.check(&self.state.root)? {
             return Ok((0, 0));
         }
-        let leftovers: Vec<PathBuf> = fs::read_dir(&self.state.root)
-            .with_context(|| format!("cannot read `{}`", self.state.root.display()))?
+        if self.leftovers()?.is_empty() {
+            return Ok((0, 0));
+        }
+        let lock = self.lock_file()?;
+        if lock.try_lock().is_err() {
+            return Ok((0, 0));
+        }
+        // Listed again under the lock: an update that ran meanwhile removed its own.
+        let leftovers = self.leftovers()?;
+        let (mut count, mut bytes) = (0, 0);
+        for path in leftovers {
+            bytes += crate::state::remove_leftover(&path)?;
+            count += 1;
+        }
+        Ok((count, bytes))
+    }
+
+    /// The `.catalog-*` directories in the state root.
+    fn leftovers(&self) -> Result<Vec<PathBuf>> {
+        let root = &self.state.root;
+        let entries =
+            fs::read_dir(root).with_context(|| format!("cannot read `{}`", root.display()))?;
+        Ok(entries
             .filter_map(|e| e.ok())
             .filter(|e| {
                 e.file_type().is_ok_and(|t| t.is_dir())
@@ -363,20 +384,7 @@ impl Store {
                         .is_some_and(|n| n.starts_with(STAGING_PREFIX))
             })
             .map(|e| e.path())
-            .collect();
-        if leftovers.is_empty() {
-            return Ok((0, 0));
-        }
-        let lock = self.lock_file()?;
-        if lock.try_lock().is_err() {
-            return Ok((0, 0));
-        }
-        let (mut count, mut bytes) = (0, 0);
-        for path in leftovers {
-            bytes += crate::state::remove_leftover(&path)?;
-            count += 1;
-        }
-        Ok((count, bytes))
+            .collect())
     }
 }
 
