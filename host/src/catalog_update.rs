@@ -1,6 +1,7 @@
 //! `kernel catalog update`: fetch a `catalog.json` and its `catalog.json.minisig`, accept it
-//! only if a trusted key signed it, it is newer than the effective catalog, and it has not
-//! expired, then store it ([`crate::trusted::Store`]).
+//! only if a trusted key signed it, it is newer than the rollback baseline (the highest serial
+//! among the embedded catalog and a stored update that a key trusted now signed), and it has
+//! not expired, then store it ([`crate::trusted::Store`]).
 //!
 //! Every refusal leaves the stored catalog as it was. Downloads are capped like everything
 //! from a source: 4 MiB for the catalog, 64 KiB for the signature, and the fetch crate's
@@ -67,7 +68,10 @@ pub fn update(state: &State, from: &UpdateSource, allow_expired: bool) -> Result
     }
     // One update at a time: the serial check and the store are one step, so two updates
     // racing can never leave the older of the two in place.
-    let _lock = lock(state)?;
+    let store = Store::new(state);
+    let _lock = store.lock()?;
+    // A stored update that no key trusted now signed does not count (`Trusted::ignored`): it
+    // is replaced by this one, whatever its serial.
     let current = Trusted::signed_baseline(state)?;
     let previous_serial = current.catalog.serial;
     if catalog.serial < previous_serial {
@@ -107,7 +111,7 @@ pub fn update(state: &State, from: &UpdateSource, allow_expired: bool) -> Result
             "pass --allow-expired to accept it anyway, if you know why it was not renewed",
         ));
     }
-    Store::new(state).replace(&text, &signature, &source)?;
+    store.replace(&text, &signature, &source, key_id)?;
     Ok(Updated {
         catalog,
         previous_serial,
@@ -116,23 +120,6 @@ pub fn update(state: &State, from: &UpdateSource, allow_expired: bool) -> Result
         changed: true,
         expired,
     })
-}
-
-/// An exclusive hold on `<state>/catalog.lock`; released on drop.
-fn lock(state: &State) -> Result<std::fs::File> {
-    state.ensure(&state.root)?;
-    let path = state.root.join("catalog.lock");
-    let file = crate::files::open(
-        &path,
-        std::fs::File::options()
-            .create(true)
-            .truncate(false)
-            .write(true),
-    )?
-    .with_context(|| format!("cannot open `{}`", path.display()))?;
-    file.lock()
-        .with_context(|| format!("cannot lock `{}`", path.display()))?;
-    Ok(file)
 }
 
 /// The catalog text, its signature, and a label for where they came from.

@@ -93,9 +93,12 @@ impl Kernels {
     }
 
     /// The scratch directory plugins get for their temporary files (`banger.scratch_dir`):
-    /// the downloads directory, where `gc` finds what a killed run left.
-    pub fn scratch_dir(&self) -> &Path {
-        self.downloads.dir()
+    /// the downloads directory, where `gc` finds what a killed run left. Created here (0700,
+    /// like every state directory), so that no plugin creates it.
+    pub fn scratch_dir(&self) -> Result<&Path> {
+        let dir = self.downloads.dir();
+        self.state.ensure(dir)?;
+        Ok(dir)
     }
 
     /// The directory of kernel `name`, installed or not.
@@ -188,10 +191,7 @@ impl Kernels {
                 .to_str()
                 .is_some_and(|n| n.starts_with(&prefix))
             {
-                bytes += tree_bytes(&entry.path());
-                fs::remove_dir_all(entry.path()).with_context(|| {
-                    format!("cannot remove leftover `{}`", entry.path().display())
-                })?;
+                bytes += crate::state::remove_leftover(&entry.path())?;
                 count += 1;
             }
         }
@@ -340,15 +340,10 @@ impl Kernels {
 
     /// A fresh private directory `<kernels>/.staging-<name>~XXXX`, removed on drop.
     fn staging(&self, name: &str) -> Result<tempfile::TempDir> {
-        tempfile::Builder::new()
-            .prefix(&format!("{STAGING_PREFIX}{name}{STAGING_SEPARATOR}"))
-            .tempdir_in(&self.dir)
-            .with_context(|| {
-                format!(
-                    "cannot create a staging directory in `{}`",
-                    self.dir.display()
-                )
-            })
+        self.state.fresh_dir(
+            &self.dir,
+            &format!("{STAGING_PREFIX}{name}{STAGING_SEPARATOR}"),
+        )
     }
 
     /// Remove kernel `name`: it disappears in one rename, then its files are deleted.
@@ -378,21 +373,4 @@ impl Kernels {
     pub fn ensure_dir(&self) -> Result<()> {
         self.state.ensure(&self.dir)
     }
-}
-
-/// The bytes of the regular files below `path`, not following symlinks.
-fn tree_bytes(path: &Path) -> u64 {
-    let Ok(metadata) = fs::symlink_metadata(path) else {
-        return 0;
-    };
-    if !metadata.is_dir() {
-        return if metadata.is_file() {
-            metadata.len()
-        } else {
-            0
-        };
-    }
-    fs::read_dir(path)
-        .map(|entries| entries.flatten().map(|e| tree_bytes(&e.path())).sum())
-        .unwrap_or(0)
 }

@@ -118,6 +118,11 @@ impl TrustedKeys {
         })
     }
 
+    /// The ids of the trusted keys.
+    pub fn ids(&self) -> impl Iterator<Item = KeyId> + '_ {
+        self.keys.iter().map(|k| k.id)
+    }
+
     /// Check the detached minisign `signature` (from `what`, for messages) of `bytes`; returns
     /// the id of the trusted key that made it.
     pub fn verify(

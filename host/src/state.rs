@@ -6,18 +6,21 @@
 //! - images: `<state root>/images`
 //! - partial downloads: `<state root>/downloads`
 //!
-//! The state directory belongs to its user. banger creates its directories with mode 0700 and
+//! The state directory belongs to its user. banger creates its directories with mode 0700, all
+//! through [`State::ensure`] (a named directory) or [`State::fresh_dir`] (a staging one), and
 //! refuses one that another user owns or that group or others can write to, since whoever can
 //! write there can plant links or files that banger would then trust. The root and an explicit
 //! `$BANGER_KERNELS_DIR` are paths the user chose, so a link there is followed; below them,
-//! banger follows no link it did not make (see [`crate::files`] for the files).
+//! banger follows no link it did not make (see [`crate::files`] for the files). The one
+//! exception to 0700 is an installed kernel's own tree (`<kernels>/<name>/`), which gets the
+//! bundle layout's 0755 once it is complete; it is private while it is staged.
 //!
 //! Not guaranteed: that root, or a process running as the same user, cannot tamper with the
 //! state. The checks stop other users and mistakes, not the user's own account.
 
 use std::{
     fs,
-    os::unix::fs::{DirBuilderExt, MetadataExt},
+    os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt},
     path::{Path, PathBuf},
 };
 
@@ -95,12 +98,52 @@ impl State {
         Ok(())
     }
 
+    /// A fresh directory `<parent>/<prefix>XXXXXX`, removed on drop, made like every other
+    /// (mode 0700, checked, `parent` through [`State::ensure`]): the staging directories of
+    /// kernel installs and catalog updates.
+    pub fn fresh_dir(&self, parent: &Path, prefix: &str) -> Result<tempfile::TempDir> {
+        self.ensure(parent)?;
+        let dir = tempfile::Builder::new()
+            .prefix(prefix)
+            .permissions(fs::Permissions::from_mode(PRIVATE_DIR_MODE))
+            .tempdir_in(parent)
+            .with_context(|| format!("cannot create a directory in `{}`", parent.display()))?;
+        check_dir(dir.path(), Follow::No)?;
+        Ok(dir)
+    }
+
     /// Check `dir`, one of banger's own directories below the root, if it exists: it must not
     /// be a link, and must pass the ownership and mode checks. Returns whether it exists.
     pub fn check(&self, dir: &Path) -> Result<bool> {
         let chosen = dir == self.root || dir == self.kernels;
         check_dir(dir, Follow::from(chosen))
     }
+}
+
+/// Remove `path`, a staging directory a killed run left, without following links (a link
+/// planted in its place is removed as a link); returns the bytes of the files it held.
+pub fn remove_leftover(path: &Path) -> Result<u64> {
+    let bytes = tree_bytes(path);
+    fs::remove_dir_all(path)
+        .with_context(|| format!("cannot remove leftover `{}`", path.display()))?;
+    Ok(bytes)
+}
+
+/// The bytes of the regular files below `path`, not following symlinks.
+fn tree_bytes(path: &Path) -> u64 {
+    let Ok(metadata) = fs::symlink_metadata(path) else {
+        return 0;
+    };
+    if !metadata.is_dir() {
+        return if metadata.is_file() {
+            metadata.len()
+        } else {
+            0
+        };
+    }
+    fs::read_dir(path)
+        .map(|entries| entries.flatten().map(|e| tree_bytes(&e.path())).sum())
+        .unwrap_or(0)
 }
 
 /// Whether a link at the directory's own path is followed.

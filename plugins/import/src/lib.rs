@@ -117,7 +117,12 @@ impl ImportSource {
         }
         let scratch = match &self.scratch {
             Some(dir) => {
-                std::fs::create_dir_all(dir)?;
+                // The host makes it; should it be missing, it is made private too.
+                std::os::unix::fs::DirBuilderExt::mode(
+                    std::fs::DirBuilder::new().recursive(true),
+                    0o700,
+                )
+                .create(dir)?;
                 dir.clone()
             }
             None => std::env::temp_dir(),

@@ -14,7 +14,7 @@ use crate::{
     keys::{KeyId, KeysOrigin, TrustedKeys},
     state::State,
     text,
-    trusted::{Origin, Trusted},
+    trusted::{Ignored, Origin, Trusted},
 };
 
 /// How close to its expiry a catalog gets a warning.
@@ -122,10 +122,13 @@ struct Status<'a> {
     keys_override: Option<String>,
     /// Set when the catalog has expired or expires within 7 days.
     warning: Option<String>,
+    /// The stored update, when it is there but does not count (its key is no longer trusted,
+    /// or it fails verification).
+    ignored: Option<&'a Ignored>,
 }
 
 fn status(state: &State, json: bool) -> Result<()> {
-    let trusted = Trusted::load(state)?;
+    let trusted = Trusted::resolve(state)?;
     let catalog = &trusted.catalog;
     let warning = catalog.expires_at().and_then(|at| {
         let expires = catalog.expires.as_deref().unwrap_or_default();
@@ -152,6 +155,7 @@ fn status(state: &State, json: bool) -> Result<()> {
         url: trusted.url.as_deref(),
         keys_override,
         warning,
+        ignored: trusted.ignored.as_ref(),
     };
     if let Some(warning) = &report.warning {
         text::warn(warning);
@@ -182,6 +186,14 @@ fn status(state: &State, json: bool) -> Result<()> {
     }
     if let Some(keys) = &report.keys_override {
         println!("keys:     $BANGER_CATALOG_KEYS ({keys}), not the embedded ones");
+    }
+    if let Some(ignored) = report.ignored {
+        println!(
+            "ignored:  the stored update `{}`: {}",
+            text::inert(&ignored.path),
+            text::inert(&ignored.reason)
+        );
+        println!("          it does not count toward the rollback baseline; a newer catalog signed by a trusted key replaces it");
     }
     Ok(())
 }

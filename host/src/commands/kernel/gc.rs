@@ -1,4 +1,5 @@
-//! `banger kernel gc`: remove what interrupted pulls left behind and no running banger holds.
+//! `banger kernel gc`: remove what interrupted pulls and catalog updates left behind and no
+//! running banger holds.
 
 use anyhow::Result;
 use serde::Serialize;
@@ -6,6 +7,7 @@ use serde::Serialize;
 use crate::{
     commands::output::{human_size, print_json},
     install::Kernels,
+    trusted::Store,
 };
 
 #[derive(Serialize)]
@@ -17,11 +19,13 @@ struct Collected {
 
 pub fn run(kernels: &Kernels, json: bool) -> Result<()> {
     let (partial_downloads, partial_bytes) = kernels.downloads().gc()?;
-    let (staging_directories, staging_bytes) = kernels.gc()?;
+    let (kernel_staging, kernel_bytes) = kernels.gc()?;
+    let (catalog_staging, catalog_bytes) = Store::new(kernels.state()).gc()?;
+    let staging_directories = kernel_staging + catalog_staging;
     let collected = Collected {
         partial_downloads,
         staging_directories,
-        bytes_freed: partial_bytes + staging_bytes,
+        bytes_freed: partial_bytes + kernel_bytes + catalog_bytes,
     };
     if json {
         return print_json(&collected);

@@ -22,7 +22,8 @@ pub fn run(kernels: &Kernels, images: &Images, args: ImportArgs) -> Result<()> {
         options.push(("force".to_owned(), "true".to_owned()));
     }
     let trusted = Trusted::load(kernels.state())?;
-    let source = plugins::open_source("import", &options, &super::host_options(kernels, &trusted))?;
+    let source =
+        plugins::open_source("import", &options, &super::host_options(kernels, &trusted)?)?;
     let catalog = &trusted.catalog;
     let verdict = pull::verdict(
         &source,

@@ -91,11 +91,11 @@ pub fn run(command: KernelCommand) -> Result<()> {
 
 /// What plugins are told besides the user's options: the scratch directory, and the verified
 /// catalog update when one is in force.
-fn host_options<'a>(kernels: &'a Kernels, trusted: &'a Trusted) -> HostOptions<'a> {
-    HostOptions {
-        scratch: kernels.scratch_dir(),
+fn host_options<'a>(kernels: &'a Kernels, trusted: &'a Trusted) -> Result<HostOptions<'a>> {
+    Ok(HostOptions {
+        scratch: kernels.scratch_dir()?,
         catalog: trusted.path.as_deref(),
-    }
+    })
 }
 
 /// Open the source `args` name, with its options and the host's.
@@ -103,7 +103,7 @@ fn open_source(args: &SourceArgs, kernels: &Kernels, trusted: &Trusted) -> Resul
     plugins::open_source(
         args.source(),
         &args.options(),
-        &host_options(kernels, trusted),
+        &host_options(kernels, trusted)?,
     )
 }
 
