@@ -123,6 +123,13 @@ pub enum Command {
         /// The shell to complete for.
         shell: clap_complete::Shell,
     },
+    /// Write the man pages, banger(1) and one per subcommand, into DIR (a packaging step).
+    #[command(hide = true)]
+    Manpages {
+        /// Where to write the `*.1` files; created if missing.
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
