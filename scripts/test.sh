@@ -22,6 +22,10 @@ needed=(
     "htpasswd:apache2-utils"
     "skopeo:skopeo"
     "curl:curl"
+    "jq:jq"
+    "man:man-db"
+    "lintian:lintian"
+    "dpkg-deb:dpkg"
     "mkfifo:coreutils"
     "sha256sum:coreutils"
 )
@@ -83,9 +87,13 @@ status=0
     cargo build --workspace --locked &&
         cargo build --manifest-path tests/fixture-plugins/Cargo.toml --locked &&
         cargo test --workspace --locked &&
-        cargo run -p banger-fuzz --locked -- --seconds 60
+        cargo run -p banger-fuzz --locked -- --seconds 60 &&
+        bash scripts/test-package.sh
 } 2>&1 | tee "$log" || status=$?
 # cargo prints one summary per test binary, the last often a doc-test run with no tests in
-# it; close with the totals so the whole run is summarised in one line.
-awk '/^test result:/ { p += $4; f += $6 } END { printf "%d passed, %d failed\n", p, f }' "$log"
+# it, and the package test its own `package: N passed, N failed`; close with the totals so the
+# whole run is summarised in one line.
+awk '/^test result:/ { p += $4; f += $6 }
+     /^package: [0-9]+ passed, [0-9]+ failed$/ { p += $2; f += $4 }
+     END { printf "%d passed, %d failed\n", p, f }' "$log"
 exit "$status"

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use banger_catalog::{Arch, KernelName, ARCHES};
 use clap::{
     builder::{PossibleValuesParser, TypedValueParser},
-    Args, Parser, Subcommand,
+    error::ErrorKind,
+    parser::ValueSource,
+    ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand,
 };
 
 use crate::images::ImageName;
@@ -24,6 +26,82 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
 }
+
+impl Cli {
+    /// Parse the command line, exiting with a usage error (status 2) for bad input, including
+    /// flags the chosen command would silently ignore.
+    pub fn parse_checked() -> Self {
+        let mut command = Self::command();
+        let matches = command.get_matches_mut();
+        if let Err(message) = ignored_flags(&matches) {
+            command.error(ErrorKind::ArgumentConflict, message).exit();
+        }
+        Self::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    }
+}
+
+/// Flags that mean nothing to the command they were typed into. Only what the user typed
+/// counts: clap's `conflicts_with` also counts values from the environment (such as an
+/// exported `BANGER_MIRROR_URL`), which must never make a command unusable.
+fn ignored_flags(matches: &ArgMatches) -> Result<(), String> {
+    let typed = |m: &ArgMatches, flags: &[(&str, &'static str)]| {
+        flags
+            .iter()
+            .find(|(id, _)| m.value_source(id) == Some(ValueSource::CommandLine))
+            .map(|(_, flag)| *flag)
+    };
+    let Some(("kernel", kernel)) = matches.subcommand() else {
+        return Ok(());
+    };
+    match kernel.subcommand() {
+        Some(("list", list)) if !list.get_flag("available") => {
+            if let Some(flag) = typed(list, SOURCE_FLAGS) {
+                return Err(format!(
+                    "{flag} needs --available: without it `kernel list` lists the installed kernels"
+                ));
+            }
+        }
+        Some(("publish", publish)) if publish.contains_id("to") => {
+            let rclone = [
+                ("remote", "--remote"),
+                ("bucket", "--bucket"),
+                ("base_url", "--base-url"),
+            ];
+            if let Some(flag) = typed(publish, &rclone) {
+                return Err(format!(
+                    "{flag} is for uploads with rclone; it means nothing with --to oci://"
+                ));
+            }
+        }
+        Some(("catalog", catalog)) => {
+            if let Some(("update", update)) = catalog.subcommand() {
+                let source = update.get_one::<UpdateFrom>("source").copied();
+                for (id, flag, needs) in [
+                    ("url", "--url", UpdateFrom::Catalog),
+                    ("mirror", "--mirror", UpdateFrom::Mirror),
+                    ("dir", "--dir", UpdateFrom::Offline),
+                ] {
+                    if source != Some(needs) && typed(update, &[(id, flag)]).is_some() {
+                        let wanted =
+                            clap::ValueEnum::to_possible_value(&needs).expect("not skipped");
+                        return Err(format!("{flag} goes with --source {}", wanted.get_name()));
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// [`SourceArgs`]' flags, by clap id.
+const SOURCE_FLAGS: &[(&str, &str)] = &[
+    ("source", "--source"),
+    ("options", "--opt"),
+    ("mirror", "--mirror"),
+    ("dir", "--dir"),
+    ("oci", "--oci"),
+];
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
@@ -44,6 +122,13 @@ pub enum Command {
     Completions {
         /// The shell to complete for.
         shell: clap_complete::Shell,
+    },
+    /// Write the man pages, banger(1) and one per subcommand, into DIR (a packaging step).
+    #[command(hide = true)]
+    Manpages {
+        /// Where to write the `*.1` files; created if missing.
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
     },
 }
 
@@ -255,7 +340,7 @@ Examples:
     )]
     Update {
         /// The catalog's https:// URL (default $BANGER_CATALOG_URL, else the bucket's).
-        #[arg(long, value_name = "URL", conflicts_with_all = ["mirror", "dir"])]
+        #[arg(long, value_name = "URL")]
         url: Option<String>,
         /// Where to fetch it: the catalog's URL, a mirror, or a directory.
         #[arg(long, value_enum, default_value = "catalog")]
@@ -462,9 +547,100 @@ fn parse_option(text: &str) -> Result<(String, String), String> {
 
 #[cfg(test)]
 mod tests {
+    use clap::CommandFactory;
+
+    use super::{ignored_flags, Cli};
+
     #[test]
     fn the_command_line_is_consistent() {
-        use clap::CommandFactory;
-        super::Cli::command().debug_assert();
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn flags_the_command_would_ignore_are_refused() {
+        let check = |args: &[&str]| {
+            let matches = Cli::command().try_get_matches_from(args).unwrap();
+            ignored_flags(&matches)
+        };
+        for (args, refused) in [
+            (
+                &["banger", "kernel", "list", "--source", "mirror"][..],
+                Some("--source"),
+            ),
+            (&["banger", "kernel", "list", "--opt", "a=b"], Some("--opt")),
+            (&["banger", "kernel", "list", "--oci", "r/x"], Some("--oci")),
+            (
+                &[
+                    "banger",
+                    "kernel",
+                    "list",
+                    "--available",
+                    "--source",
+                    "mirror",
+                ],
+                None,
+            ),
+            (&["banger", "kernel", "list"], None),
+            (
+                &[
+                    "banger",
+                    "kernel",
+                    "publish",
+                    "v",
+                    "--to",
+                    "oci://r/x",
+                    "--bucket",
+                    "b",
+                ],
+                Some("--bucket"),
+            ),
+            (
+                &[
+                    "banger",
+                    "kernel",
+                    "publish",
+                    "v",
+                    "--to",
+                    "oci://r/x",
+                    "--base-url",
+                    "u",
+                ],
+                Some("--base-url"),
+            ),
+            (
+                &["banger", "kernel", "publish", "v", "--to", "oci://r/x"],
+                None,
+            ),
+            (
+                &["banger", "kernel", "publish", "v", "--remote", "r2"],
+                None,
+            ),
+            (
+                &["banger", "kernel", "catalog", "update", "--url", "u"],
+                None,
+            ),
+            (
+                &[
+                    "banger", "kernel", "catalog", "update", "--source", "mirror", "--url", "u",
+                ],
+                Some("--url"),
+            ),
+            (
+                &["banger", "kernel", "catalog", "update", "--mirror", "m"],
+                Some("--mirror"),
+            ),
+            (
+                &[
+                    "banger", "kernel", "catalog", "update", "--source", "offline", "--dir", "d",
+                ],
+                None,
+            ),
+        ] {
+            match (check(args), refused) {
+                (Ok(()), None) => {}
+                (Err(message), Some(flag)) => assert!(message.starts_with(flag), "{message}"),
+                (result, _) => panic!("{args:?}: {result:?}"),
+            }
+        }
     }
 }

@@ -247,18 +247,20 @@ fn select(
         .filter(|v| names.is_empty() || names.iter().any(|n| n.as_str() == v.entry.name))
         .partition(|v| !v.needs_allow_unverified(source) || request.allow_unverified);
     if !unverified.is_empty() {
-        let names: Vec<String> = unverified
+        let listed: Vec<String> = unverified
             .iter()
             .map(|v| format!("`{}` ({})", v.entry.name, v.entry.arch))
             .collect();
         let message = format!(
             "{} {} not in the {origin}; only source `{source}`'s own catalog lists {}",
-            names.join(", "),
-            if names.len() == 1 { "is" } else { "are" },
-            if names.len() == 1 { "it" } else { "them" },
+            listed.join(", "),
+            if listed.len() == 1 { "is" } else { "are" },
+            if listed.len() == 1 { "it" } else { "them" },
         );
         let hint =
             "pass --allow-unverified to mirror them anyway, checked against that catalog's sha256";
+        // Named kernels must all be mirrored; with no names, mirror what is verified and say
+        // what was left out.
         if !names.is_empty() {
             return Err(Hinted::error(message, hint));
         }

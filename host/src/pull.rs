@@ -256,7 +256,9 @@ impl Replacing<'_> {
                     "kernel `{}` is already installed with sha256 {} ({}), and source `{source}` offers {} ({arch})",
                     current.name, current.sha256, current.arch, entry.sha256
                 ),
-                format!("pass --force to replace it: banger kernel pull {} --force", current.name),
+                // Pull, import and upgrade all come here: the hint names the flag, not one of
+                // their command lines.
+                "pass --force to replace it",
             ));
         }
         let users = self.images.referencing(&current.name)?;

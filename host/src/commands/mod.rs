@@ -5,6 +5,7 @@
 mod completions;
 mod image;
 mod kernel;
+mod manpages;
 mod output;
 mod plugin;
 
@@ -18,5 +19,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Image(command) => image::run(command),
         Command::Plugin(command) => plugin::run(command),
         Command::Completions { shell } => completions::run(shell),
+        Command::Manpages { dir } => manpages::run(&dir),
     }
 }

@@ -55,8 +55,14 @@ fn resolve_search_path() -> Vec<PathBuf> {
         .ok()
         .and_then(|exe| exe.parent().map(Path::to_owned))
     {
-        dirs.push(exe_dir.clone());
-        dirs.push(exe_dir.join("../lib/banger/plugins"));
+        // `<exe dir>/../lib/banger/plugins`, spelled without `..` so that paths read cleanly
+        // (`/usr/lib/banger/plugins/…` for the Debian package). The executable's path is
+        // already resolved, so its parent is the same directory.
+        let installed = exe_dir
+            .parent()
+            .map(|prefix| prefix.join("lib/banger/plugins"));
+        dirs.push(exe_dir);
+        dirs.extend(installed);
     }
     let data_home = match std::env::var_os("XDG_DATA_HOME") {
         Some(value) => absolute("XDG_DATA_HOME", Some(value)),

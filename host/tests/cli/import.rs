@@ -78,7 +78,13 @@ fn import_installs_the_build_directory_and_reads_the_banner() {
 
     // A rebuilt kernel replaces the install only with --force.
     fs::write(dir.join("initrd.img"), "rebuilt initrd").unwrap();
-    t.fails(&import_args("void-6.12", &dir, "x86_64"), "pass --force");
+    let refused = t.fails(&import_args("void-6.12", &dir, "x86_64"), "pass --force");
+    // The hint is about this command: an import is not retried as a pull.
+    assert!(
+        refused.contains("hint: pass --force to replace it"),
+        "{refused}"
+    );
+    assert!(!refused.contains("kernel pull"), "{refused}");
     let mut forced = import_args("void-6.12", &dir, "x86_64");
     forced.push("--force");
     assert!(t.ok(&forced).contains("replaced kernel `void-6.12`"));

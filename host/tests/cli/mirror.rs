@@ -1,7 +1,10 @@
 //! `kernel mirror`, and pulls through the `mirror` source (a real nginx on 127.0.0.1) and the
 //! `offline` source (under `unshare -n`, with no network at all).
 
-use std::{fs, path::PathBuf};
+use std::{
+    fs,
+    path::{Path, PathBuf},
+};
 
 use banger_testkit::{kernel, nginx::Nginx, server::Server, sha256_hex};
 use serde_json::Value;
@@ -324,6 +327,22 @@ fn entries_only_a_mirror_lists_need_allow_unverified() {
         &url,
     ];
     s.t.fails(&mirror, "--allow-unverified");
+    // With no names, the verified kernels are mirrored and the unverified one is skipped with
+    // a warning, not a failure.
+    let everything = s.t.path("everything");
+    let everything = everything.to_str().unwrap();
+    let out = s.t.banger(&[
+        "kernel", "mirror", everything, "--arch", "x86_64", "--source", "mirror", "--mirror", &url,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("warning: skipping: `extra-1.0` (x86_64) is not in the"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("hint: pass --allow-unverified"));
+    assert!(!Path::new(everything).join(&extra.file).exists());
+    assert!(Path::new(everything).join(&s.void.file).exists());
     let mut allowed = mirror.to_vec();
     allowed.push("--allow-unverified");
     assert!(s.t.ok(&allowed).contains("unverified"));

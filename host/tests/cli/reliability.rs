@@ -4,9 +4,9 @@
 use std::{
     fs,
     path::Path,
-    process::{Child, Stdio},
+    process::{Child, Output, Stdio},
     thread,
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use banger_testkit::{kernel, server::Fault};
@@ -156,6 +156,32 @@ fn spawn(t: &TestContext, args: &[&str]) -> Child {
     command.spawn().unwrap()
 }
 
+/// How long any wait in these tests may take before it fails the test instead of hanging the
+/// suite: far above what a passing run needs (each pull here takes seconds).
+const DEADLINE: Duration = Duration::from_secs(120);
+
+/// Poll `ready` until it holds; fail the test, naming `what`, if it does not within
+/// [`DEADLINE`].
+fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ready() {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "gave up after {DEADLINE:?} waiting for {what}"
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The output of `child` once it exits; killed, and the test failed, if it has not exited
+/// within [`DEADLINE`]. The tests' children print little, so their pipes never fill.
+fn exit_within(mut child: Child, what: &str) -> Output {
+    wait_for(&format!("{what} to exit"), || {
+        child.try_wait().unwrap().is_some()
+    });
+    child.wait_with_output().unwrap()
+}
+
 /// How many bytes of `p`'s bundle the partial download keeps (0 when there is none).
 fn partial_len(t: &TestContext, p: &Published) -> u64 {
     let sha = p.entry["sha256"].as_str().unwrap();
@@ -238,9 +264,9 @@ fn kill_9_at_random_points_leaves_the_old_or_the_new_kernel_and_the_next_pull_re
     t.write_catalog(&[&target.entry]);
     let requests = server.requests().len();
     let mut child = spawn(&t, &force);
-    while server.requests().len() == requests {
-        thread::sleep(Duration::from_millis(10));
-    }
+    wait_for("the pull's first request", || {
+        server.requests().len() > requests
+    });
     thread::sleep(Duration::from_millis(500));
     child.kill().unwrap();
     child.wait().unwrap();
@@ -290,7 +316,7 @@ fn concurrent_pulls_install_once_and_different_names_run_in_parallel() {
 
     let children: Vec<Child> = (0..8).map(|_| spawn(&t, &PULL)).collect();
     for child in children {
-        let out = child.wait_with_output().unwrap();
+        let out = exit_within(child, "a concurrent pull");
         assert!(out.status.success(), "{}", stderr(&out));
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(
@@ -319,15 +345,16 @@ fn concurrent_pulls_install_once_and_different_names_run_in_parallel() {
     let before = server.requests().len();
     let mut a = spawn(&t, &PULL);
     let mut b = spawn(&t, &["kernel", "pull", "alpine-6.6", "--arch", "x86_64"]);
-    let mut overlapped = false;
-    for _ in 0..200 {
-        if server.requests().len() >= before + 2 {
-            overlapped = a.try_wait().unwrap().is_none() && b.try_wait().unwrap().is_none();
-            break;
-        }
-        thread::sleep(Duration::from_millis(10));
-    }
-    assert!(a.wait().unwrap().success() && b.wait().unwrap().success());
+    wait_for("both pulls' requests", || {
+        server.requests().len() >= before + 2
+    });
+    let overlapped = a.try_wait().unwrap().is_none() && b.try_wait().unwrap().is_none();
+    let (a, b) = (
+        exit_within(a, "the void pull"),
+        exit_within(b, "the alpine pull"),
+    );
+    assert!(a.status.success(), "{}", stderr(&a));
+    assert!(b.status.success(), "{}", stderr(&b));
     assert!(overlapped, "the two pulls did not run at the same time");
 
     // A pull and an rm of the same name do not interleave: while a pull replaces void-6.12,
@@ -340,9 +367,9 @@ fn concurrent_pulls_install_once_and_different_names_run_in_parallel() {
     );
     let force: Vec<&str> = PULL.iter().copied().chain(["--force"]).collect();
     let pull = spawn(&t, &force);
-    while !server.requests().iter().any(|r| r.contains(&newer.file)) {
-        thread::sleep(Duration::from_millis(10));
-    }
+    wait_for("the replacing pull's request", || {
+        server.requests().iter().any(|r| r.contains(&newer.file))
+    });
     let rm = t.banger(&["kernel", "rm", "void-6.12"]);
     assert!(
         stderr(&rm).contains("waiting for another banger"),
@@ -350,7 +377,7 @@ fn concurrent_pulls_install_once_and_different_names_run_in_parallel() {
         stderr(&rm)
     );
     assert!(rm.status.success(), "{}", stderr(&rm));
-    let pulled = pull.wait_with_output().unwrap();
+    let pulled = exit_within(pull, "the replacing pull");
     assert!(pulled.status.success(), "{}", stderr(&pulled));
     assert!(String::from_utf8_lossy(&pulled.stdout).contains("replaced kernel `void-6.12`"));
     assert!(!t.kernels().join("void-6.12").exists());
@@ -366,9 +393,9 @@ fn gc_removes_leftovers_no_pull_holds() {
     let mut child = spawn(&t, &PULL);
     let sha = void.entry["sha256"].as_str().unwrap();
     let partial = t.path("state/downloads").join(format!("{sha}.partial"));
-    while !t.kernels().exists() || fs::read_dir(t.kernels()).unwrap().count() < 2 {
-        thread::sleep(Duration::from_millis(10));
-    }
+    wait_for("the pull's staging directory", || {
+        t.kernels().exists() && fs::read_dir(t.kernels()).unwrap().count() >= 2
+    });
     // While the pull runs, gc leaves its files alone.
     let busy: Value = serde_json::from_str(&t.ok(&["kernel", "gc", "--json"])).unwrap();
     assert_eq!(busy["partial_downloads"], 0);

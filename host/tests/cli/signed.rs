@@ -620,3 +620,23 @@ fn status_warns_when_the_catalog_expires_soon() {
     );
     assert_eq!(m.status()["origin"], "override");
 }
+
+#[test]
+fn an_exported_mirror_or_directory_does_not_block_an_update_from_a_url() {
+    let mut m = Machine::new();
+    let void = m.t.publish("void", "void-6.12", "6.12.3", &m.server);
+    m.sign(1, LATER, &[&void.entry]);
+    // Values from the environment are defaults for their own --source, not typed flags that
+    // conflict with --url.
+    m.t.env("BANGER_MIRROR_URL", "http://127.0.0.1:9/kernels");
+    m.t.env("BANGER_OFFLINE_DIR", m.t.path("usb").display().to_string());
+    let url = m.server.url("catalog.json");
+    m.t.ok(&["kernel", "catalog", "update", "--url", &url]);
+    assert_eq!(m.status()["serial"], 1);
+    // Typed on the command line, a flag of another --source is a usage error.
+    let out = m.t.banger(&[
+        "kernel", "catalog", "update", "--url", &url, "--mirror", "x",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--mirror goes with --source mirror"));
+}

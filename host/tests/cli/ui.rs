@@ -54,3 +54,48 @@ fn tables_align_a_64_character_name() {
     assert_eq!(column(lines[0]), long.len() + 2, "{out}");
     assert!(lines.iter().all(|l| column(l) == column(lines[0])), "{out}");
 }
+
+#[test]
+fn flags_a_command_would_ignore_are_usage_errors() {
+    let t = TestContext::new();
+    for (args, message) in [
+        (
+            &["kernel", "list", "--source", "mirror"][..],
+            "--source needs --available",
+        ),
+        (
+            &["kernel", "list", "--mirror", "http://127.0.0.1:9/"],
+            "--mirror needs --available",
+        ),
+        (
+            &[
+                "kernel",
+                "publish",
+                "void-6.12",
+                "--to",
+                "oci://127.0.0.1:9/kernels",
+                "--remote",
+                "r2",
+            ],
+            "--remote is for uploads with rclone",
+        ),
+    ] {
+        let out = t.banger(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(message), "{args:?}: {err}");
+    }
+    // The same source flags with --available are used, not refused: the mirror is asked.
+    let out = t.banger(&[
+        "kernel",
+        "list",
+        "--available",
+        "--source",
+        "mirror",
+        "--mirror",
+        "http://127.0.0.1:9/",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("127.0.0.1:9"), "{err}");
+}
