@@ -191,7 +191,7 @@ impl<R: Read, W: Write> Read for Tee<R, W> {
         let n = self.inner.read(buf)?;
         if let Some(copy) = &mut self.copy {
             if let Err(e) = copy.write_all(&buf[..n]) {
-                eprintln!("warning: cannot keep the download for resuming: {e}");
+                crate::text::warn(format_args!("cannot keep the download for resuming: {e}"));
                 self.copy = None;
             }
         }

@@ -123,7 +123,7 @@ impl Kernels {
     pub fn lock(&self, name: &str) -> Result<NameLock> {
         let file = self.lock_file(name)?;
         if file.try_lock().is_err() {
-            eprintln!("waiting for another banger to finish with kernel `{name}`...");
+            crate::text::tell!("waiting for another banger to finish with kernel `{name}`...");
             file.lock()
                 .with_context(|| format!("cannot lock kernel `{name}`"))?;
         }

@@ -35,10 +35,10 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            // Error chains quote servers, files, archives and plugins: never raw.
-            eprintln!("error: {}", text::inert(&format!("{error:#}")));
+            // Error chains quote servers, files, archives and plugins: tell! makes them inert.
+            text::tell!("error: {error:#}");
             if let Some(hint) = error.downcast_ref::<hint::Hinted>().map(|h| h.hint()) {
-                eprintln!("hint: {}", text::inert(hint));
+                text::tell!("hint: {hint}");
             }
             ExitCode::FAILURE
         }

@@ -156,7 +156,7 @@ pub fn install(
         );
     }
     let listed_sha256 = verdict.entry.sha256.clone();
-    let verdict = verdict.settle(&opened.info, trusted);
+    let verdict = verdict.settle(&opened, trusted);
     if verdict.entry.sha256 != listed_sha256 {
         // The source declares other bytes than it listed: the partial is not theirs.
         partial = None;
@@ -183,7 +183,7 @@ pub fn install(
     }
     let expected = Expected {
         // Where the bytes come from is what messages and the manifest name, without secrets.
-        url: banger_fetch::redact(&opened.info.url),
+        url: banger_fetch::redact(&opened.url),
         sha256: verdict.entry.sha256.clone(),
         size: verdict.entry.size,
     };

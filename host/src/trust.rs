@@ -17,10 +17,8 @@
 //! what their bytes are checked against, and it counts as verified only when it is the
 //! trusted catalog's digest. Whatever the source, the host hashes every byte itself.
 
+use crate::{manifest::Trust, plugins::Declared};
 use banger_catalog::{Catalog, Entry};
-use banger_plugin_api::BundleInfo;
-
-use crate::manifest::Trust;
 
 /// Sources that move bytes for the trusted catalog.
 pub const CATALOG_TRANSPORTS: [&str; 4] = ["catalog", "mirror", "offline", "oci"];
@@ -52,12 +50,12 @@ impl Verdict {
     /// The verdict once the source has opened the bundle and declared what it sends: for a
     /// source's own entry, the declaration is what the bytes must match, and it is verified
     /// if the trusted catalog has that very digest. A trusted verdict does not change.
-    pub fn settle(self, declared: &BundleInfo, trusted: Option<&Entry>) -> Self {
+    pub fn settle(self, declared: &Declared, trusted: Option<&Entry>) -> Self {
         if self.verified() {
             return self;
         }
         let entry = Entry {
-            sha256: declared.sha256.clone(),
+            sha256: declared.sha256.to_string(),
             size: declared.size,
             ..self.entry
         };
@@ -193,10 +191,12 @@ mod tests {
         let t = entry('a', 10);
         let listed = judge("import", Some(&t), Some(&entry('b', 10))).unwrap();
         assert!(!listed.verified());
-        let declared = |sha: char, size| BundleInfo {
+        let declared = |sha: char, size| Declared {
             url: "x".into(),
-            sha256: sha.to_string().repeat(64),
+            sha256: sha.to_string().repeat(64).parse().unwrap(),
             size,
+            resumable: false,
+            resumed_from: 0,
         };
         assert!(listed
             .clone()

@@ -329,11 +329,11 @@ fn pack(dir: &Path, file: &str, out: Option<&Path>) -> Result<Bundle> {
         .filter(|name| *name != manifest::MANIFEST)
         .collect();
     if !extra.is_empty() {
-        eprintln!(
-            "warning: ignoring {} in `{}`: a bundle holds only vmlinux, initrd.img and modules/",
+        text::warn(format_args!(
+            "ignoring {} in `{}`: a bundle holds only vmlinux, initrd.img and modules/",
             extra.join(", "),
             dir.display()
-        );
+        ));
     }
     let (out_dir, scratch) = match out {
         Some(out) => {

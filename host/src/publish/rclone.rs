@@ -3,7 +3,6 @@
 //! never be read as flags.
 
 use std::{
-    io::IsTerminal,
     path::Path,
     process::{Command, Stdio},
 };
@@ -17,11 +16,13 @@ use crate::hint::Hinted;
 pub(super) fn rclone_copyto(bundle: &Path, target: &str, remote: &str) -> Result<()> {
     let mut command = Command::new("rclone");
     command.arg("copyto");
-    if std::io::stderr().is_terminal() {
+    if crate::text::stderr_is_terminal() {
         command.arg("--progress");
     }
     // After `--`, nothing is taken as a flag, whatever it starts with.
     command.arg("--").arg(bundle).arg(target);
+    // rclone's own output, progress bar included, goes to the terminal as rclone writes it.
+    #[allow(clippy::disallowed_methods)]
     let stderr = std::os::fd::AsFd::as_fd(&std::io::stderr()).try_clone_to_owned()?;
     command.stdout(Stdio::from(stderr));
     let status = match command.status() {

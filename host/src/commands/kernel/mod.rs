@@ -25,6 +25,7 @@ use crate::{
     plugins::{self, HostOptions, Source},
     pull::{Outcome, Status},
     state::State,
+    text::{say, tell},
     trusted::Trusted,
 };
 
@@ -134,13 +135,13 @@ pub(super) fn report_install(kernels: &Kernels, outcome: &Outcome, json: bool) -
     let (name, arch, sha256) = (&entry.name, &entry.arch, &entry.sha256);
     let path = kernels.path(name).display().to_string();
     if let Some(at) = outcome.resumed_from {
-        eprintln!(
+        tell!(
             "the download of `{name}` resumed at byte {at} of {}",
             entry.size
         );
     }
     if !outcome.images_updated.is_empty() {
-        eprintln!(
+        tell!(
             "updated image record(s) {} to the new kernel",
             outcome.images_updated.join(", ")
         );
@@ -158,17 +159,22 @@ pub(super) fn report_install(kernels: &Kernels, outcome: &Outcome, json: bool) -
         });
     }
     match outcome.status {
-        Status::Unchanged => println!(
+        Status::Unchanged => say!(
             "kernel `{name}` ({arch}) is already installed with sha256 {sha256}; nothing to do"
-        ),
-        status => println!(
-            "{} kernel `{name}` ({arch}) in {path}\n  sha256 {sha256}, checked against the {}",
-            match status {
-                Status::Replaced => "replaced",
-                _ => "installed",
-            },
-            trust_label(outcome.verdict.trust)
-        ),
+        )?,
+        status => {
+            say!(
+                "{} kernel `{name}` ({arch}) in {path}",
+                match status {
+                    Status::Replaced => "replaced",
+                    _ => "installed",
+                }
+            )?;
+            say!(
+                "  sha256 {sha256}, checked against the {}",
+                trust_label(outcome.verdict.trust)
+            )?;
+        }
     }
     Ok(())
 }

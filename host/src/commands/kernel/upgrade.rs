@@ -13,6 +13,7 @@ use crate::{
     install::Kernels,
     manifest::Manifest,
     pull,
+    text::{say, tell},
     trusted::Trusted,
 };
 
@@ -116,7 +117,7 @@ pub fn run(
             }
             let outcome = pull::install(kernels, images, &source, verdict, Some(entry), true)?;
             if !outcome.images_updated.is_empty() {
-                eprintln!(
+                tell!(
                     "updated image record(s) {} to the new `{}`",
                     outcome.images_updated.join(", "),
                     manifest.name
@@ -128,7 +129,7 @@ pub fn run(
         return print_json(&rows);
     }
     if rows.is_empty() {
-        println!("no kernels installed; see `banger kernel list --available`");
+        say!("no kernels installed; see `banger kernel list --available`")?;
         return Ok(());
     }
     let table: Vec<[String; 5]> = rows
