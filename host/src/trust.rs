@@ -18,7 +18,7 @@
 //! trusted catalog's digest. Whatever the source, the host hashes every byte itself.
 
 use crate::{manifest::Trust, plugins::Declared};
-use banger_catalog::{Catalog, Entry};
+use banger_catalog::{Arch, Catalog, Entry, KernelName, Sha256};
 
 /// Sources that move bytes for the trusted catalog.
 pub const CATALOG_TRANSPORTS: [&str; 4] = ["catalog", "mirror", "offline", "oci"];
@@ -37,6 +37,21 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// The entry's name, arch and sha256 as checked types, for the paths they name. Every
+    /// entry is validated where it enters banger, so this fails only on a bug; but no string
+    /// reaches a path unchecked.
+    pub fn key(&self) -> anyhow::Result<(KernelName, Arch, Sha256)> {
+        let e = &self.entry;
+        let field = |field: &str, problem: String| {
+            anyhow::anyhow!("entry `{}` ({}): {field}: {problem}", e.name, e.arch)
+        };
+        Ok((
+            e.name.parse().map_err(|p| field("name", p))?,
+            e.arch.parse().map_err(|p| field("arch", p))?,
+            e.sha256.parse().map_err(|p| field("sha256", p))?,
+        ))
+    }
+
     /// Whether the digest is the trusted catalog's.
     pub fn verified(&self) -> bool {
         self.trust == Trust::Catalog

@@ -166,6 +166,12 @@ macro_rules! checked_string {
             }
         }
 
+        impl AsRef<std::path::Path> for $name {
+            fn as_ref(&self) -> &std::path::Path {
+                self.0.as_ref()
+            }
+        }
+
         impl std::ops::Deref for $name {
             type Target = str;
 

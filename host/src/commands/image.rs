@@ -69,10 +69,10 @@ fn register(
         ));
     }
     let image = Image {
-        name: name.to_string(),
+        name: name.clone(),
         rootfs: rootfs.display().to_string(),
         rootfs_kind,
-        kernel_ref: kernel_ref.to_string(),
+        kernel_ref: kernel_ref.clone(),
         kernel: KernelFiles::of(&manifest, &kernels.paths(kernel_ref)),
         registered_at: now_rfc3339(),
     };
@@ -162,8 +162,8 @@ fn list(images: &Images, kernels: &Kernels, json: bool) -> Result<()> {
         .map(|c| {
             let (status, _) = describe(&c.kernel_status, &c.image.kernel_ref);
             [
-                c.image.name,
-                c.image.kernel_ref,
+                c.image.name.to_string(),
+                c.image.kernel_ref.to_string(),
                 status.to_owned(),
                 c.image.rootfs,
             ]

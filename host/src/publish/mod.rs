@@ -164,9 +164,9 @@ fn publish_bundle(
         None => format!("{base_url}/{file}"),
     };
     let entry = Entry {
-        name: manifest.name.clone(),
+        name: manifest.name.to_string(),
         distro: manifest.distro.clone(),
-        arch: manifest.arch.clone(),
+        arch: manifest.arch.to_string(),
         kernel_version: manifest.kernel_version.clone(),
         url,
         sha256: bundle.sha256.clone(),

@@ -40,7 +40,7 @@ pub fn installed(kernels: &Kernels, json: bool) -> Result<()> {
             update: trusted
                 .catalog
                 .find(&manifest.name, &manifest.arch)
-                .filter(|e| e.sha256 != manifest.sha256)
+                .filter(|e| e.sha256 != manifest.sha256.as_str())
                 .map(|e| Update {
                     kernel_version: e.kernel_version.clone(),
                     sha256: e.sha256.clone(),
@@ -63,8 +63,8 @@ pub fn installed(kernels: &Kernels, json: bool) -> Result<()> {
                 format!("{} available", u.kernel_version)
             });
             [
-                m.name,
-                m.arch,
+                m.name.to_string(),
+                m.arch.to_string(),
                 m.kernel_version,
                 m.source,
                 m.installed_at,

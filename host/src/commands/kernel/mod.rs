@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::{
     cli::{KernelCommand, SourceArgs},
     commands::output::print_json,
-    images::Images,
+    images::{ImageName, Images},
     install::Kernels,
     manifest::Trust,
     plugins::{self, HostOptions, Source},
@@ -126,14 +126,17 @@ struct Report<'a> {
     /// Whether the sha256 is the trusted catalog's.
     verified: bool,
     path: String,
-    images_updated: &'a [String],
+    images_updated: &'a [ImageName],
 }
 
 /// Print the outcome of an install, from `kernel pull` or `kernel import`.
 pub(super) fn report_install(kernels: &Kernels, outcome: &Outcome, json: bool) -> Result<()> {
     let entry = &outcome.verdict.entry;
     let (name, arch, sha256) = (&entry.name, &entry.arch, &entry.sha256);
-    let path = kernels.path(name).display().to_string();
+    let path = kernels
+        .path(&outcome.verdict.key()?.0)
+        .display()
+        .to_string();
     if let Some(at) = outcome.resumed_from {
         tell!(
             "the download of `{name}` resumed at byte {at} of {}",
@@ -143,7 +146,7 @@ pub(super) fn report_install(kernels: &Kernels, outcome: &Outcome, json: bool) -
     if !outcome.images_updated.is_empty() {
         tell!(
             "updated image record(s) {} to the new kernel",
-            outcome.images_updated.join(", ")
+            crate::pull::list(&outcome.images_updated, ", ")
         );
     }
     if json {

@@ -28,7 +28,7 @@ pub fn run(kernels: &Kernels, images: &Images, name: &KernelName, force: bool) -
             ),
             format!(
                 "remove the images first (banger image rm {}), or pass --force",
-                users.join(" ")
+                crate::pull::list(&users, " ")
             ),
         ));
     }
@@ -39,7 +39,7 @@ pub fn run(kernels: &Kernels, images: &Images, name: &KernelName, force: bool) -
     if !users.is_empty() {
         text::warn(format_args!(
             "image(s) {} refer to the removed kernel until it is installed again",
-            users.join(", ")
+            crate::pull::list(&users, ", ")
         ));
     }
     Ok(())
