@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::util::{kernels_listing, stderr, TestContext};
 
 /// A fixture plugin from tests/fixture-plugins, built by the README's test command.
-fn fixture(name: &str) -> PathBuf {
+pub(crate) fn fixture(name: &str) -> PathBuf {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../tests/fixture-plugins/target/debug")
         .join(format!("libbanger_source_{name}.so"));
