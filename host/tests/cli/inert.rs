@@ -11,7 +11,11 @@ use std::{fs, os::unix::fs::PermissionsExt, path::PathBuf};
 
 use banger_testkit::{archive::pack_with_gnu_tar, kernel, sha256_hex};
 
-use crate::{abi::fixture, util::TestContext};
+use crate::{
+    abi::fixture,
+    signed::{minisign_keypair, minisign_sign},
+    util::TestContext,
+};
 
 /// Every bidirectional control (Unicode's Bidi_Control property).
 const BIDI: [char; 12] = [
@@ -48,6 +52,8 @@ struct Step {
     args: Vec<String>,
     ends: Ends,
     shows: String,
+    /// Run with the signed catalog in force (no `$BANGER_CATALOG` override).
+    signed: bool,
 }
 
 fn step(args: &[&str], ends: Ends, shows: &str) -> Step {
@@ -55,6 +61,15 @@ fn step(args: &[&str], ends: Ends, shows: &str) -> Step {
         args: args.iter().map(|a| a.to_string()).collect(),
         ends,
         shows: shows.to_owned(),
+        signed: false,
+    }
+}
+
+/// A [`step`] with the signed catalog in force.
+fn signed(args: &[&str], ends: Ends, shows: &str) -> Step {
+    Step {
+        signed: true,
+        ..step(args, ends, shows)
     }
 }
 
@@ -121,15 +136,40 @@ fn fixture_context() -> Fixture {
     )
     .unwrap();
     fs::write(
+        dir.join("good.json"),
+        entry("description", "fine").to_string(),
+    )
+    .unwrap();
+    fs::write(
         dir.join("declare.json"),
         serde_json::json!({ "url": format!("{}{h}", bundle.display()), "sha256": "../x", "size": 10 })
             .to_string(),
     )
     .unwrap();
+
+    // A signed catalog in a hostile-named offline directory, with a real bundle for its entry.
+    let offline = dir.join("offline");
+    fs::create_dir(&offline).unwrap();
+    let void = offline.join("void-6.12-x86_64.tar.zst");
+    pack_with_gnu_tar(&dir.join("build"), &["vmlinux", "modules"], &void);
+    let bytes = fs::read(&void).unwrap();
+    let catalog = serde_json::json!({
+        "schema": 2, "serial": 7, "expires": "2099-01-01T00:00:00Z",
+        "entries": [{
+            "name": "void-6.12", "distro": "void", "arch": "x86_64", "kernel_version": "6.12.3",
+            "url": "https://kernels.example/void-6.12-x86_64.tar.zst",
+            "sha256": sha256_hex(&bytes), "size": bytes.len(), "description": "Void Linux",
+        }],
+    });
+    fs::write(offline.join("catalog.json"), catalog.to_string()).unwrap();
+    let (public, secret) = minisign_keypair(&t, "release");
+    minisign_sign(&secret, &offline.join("catalog.json"), false);
+    t.env("BANGER_CATALOG_KEYS", public.display().to_string());
     Fixture { t, dir }
 }
 
 /// The commands, in the order they run; each leaves the state the next one expects.
+#[rustfmt::skip]
 fn steps(f: &Fixture) -> Vec<Step> {
     let h = hostile();
     let d = |file: &str| f.dir.join(file).display().to_string();
@@ -140,263 +180,66 @@ fn steps(f: &Fixture) -> Vec<Step> {
     let mirror = format!("https://127.0.0.1:9/{h}/");
     let warn = format!("warn=look {h}");
     let fail = format!("fail=broken {h}");
+    let import = |name: &'static str, from: &str| -> Vec<String> {
+        ["kernel", "import", name, "--from", from, "--distro", "void", "--arch", "x86_64"]
+            .map(String::from)
+            .to_vec()
+    };
+    let with = |mut args: Vec<String>, more: &[&str]| -> Vec<String> {
+        args.extend(more.iter().map(|a| a.to_string()));
+        args
+    };
+    let good = import("good-1.0", &from);
+    let hostile_from = import("bad-1.0", &d("build"));
+    let missing_from = import("bad-1.0", &d("missing"));
+    let bad_description = with(import("bad-1.0", &from), &["--description", &format!("d{h}")]);
+    let bad_distro: Vec<String> = import("bad-1.0", &from)
+        .into_iter()
+        .map(|a| if a == "void" { "vo\u{202e}id".to_owned() } else { a })
+        .collect();
     use Ends::{Fails, Ok};
     vec![
-        // Paths the user gave, printed back.
-        step(
-            &[
-                "kernel", "import", "good-1.0", "--from", &from, "--distro", "void", "--arch",
-                "x86_64",
-            ],
-            Ok,
-            ESCAPED,
-        ),
-        step(
-            &[
-                "kernel",
-                "import",
-                "bad-1.0",
-                "--from",
-                &d("build"),
-                "--distro",
-                "void",
-                "--arch",
-                "x86_64",
-            ],
-            Fails,
-            "url: contains the control character U+001B",
-        ),
-        step(
-            &[
-                "kernel",
-                "import",
-                "bad-1.0",
-                "--from",
-                &d("missing"),
-                "--distro",
-                "void",
-                "--arch",
-                "x86_64",
-            ],
-            Fails,
-            ESCAPED,
-        ),
+        // Paths the user gave, printed back (the state directory is hostile-named).
+        step(&strs(&good), Ok, ESCAPED),
+        // An import records where it came from: a hostile --from is an entry field, refused.
+        step(&strs(&hostile_from), Fails, "url: contains the control character U+001B"),
+        step(&strs(&missing_from), Fails, ESCAPED),
         // Entry fields: refused, naming the field.
-        step(
-            &[
-                "kernel",
-                "import",
-                "bad-1.0",
-                "--from",
-                &from,
-                "--distro",
-                "void",
-                "--arch",
-                "x86_64",
-                "--description",
-                &format!("d{h}"),
-            ],
-            Fails,
-            "description: contains the control character",
-        ),
-        step(
-            &[
-                "kernel",
-                "import",
-                "bad-1.0",
-                "--from",
-                &from,
-                "--distro",
-                "vo\u{202e}id",
-                "--arch",
-                "x86_64",
-            ],
-            Fails,
-            "distro: contains the bidirectional control U+202E",
-        ),
+        step(&strs(&bad_description), Fails, "description: contains the control character"),
+        step(&strs(&bad_distro), Fails, "distro: contains the bidirectional control U+202E"),
         step(&["kernel", "list"], Ok, "good-1.0"),
         step(&["kernel", "list", "--json"], Ok, "good-1.0"),
         step(&["kernel", "show", "good-1.0"], Ok, ESCAPED),
         step(&["kernel", "show", "good-1.0", "--json"], Ok, r"\u061c"),
-        step(
-            &["kernel", "show", &format!("good{h}")],
-            Fails,
-            "invalid value",
-        ),
-        step(
-            &["kernel", "list", "--available"],
-            Ok,
-            "the catalog is empty",
-        ),
-        step(
-            &[
-                "kernel",
-                "list",
-                "--available",
-                "--source",
-                "liar",
-                "--opt",
-                &opt("entries", "bidi-description.json"),
-            ],
-            Fails,
-            "description: contains the bidirectional control U+202E",
-        ),
-        step(
-            &[
-                "kernel",
-                "list",
-                "--available",
-                "--source",
-                "liar",
-                "--opt",
-                &opt("entries", "esc-distro.json"),
-            ],
-            Fails,
-            "distro: contains the control character U+001B",
-        ),
+        step(&["kernel", "show", &format!("good{h}")], Fails, "invalid value"),
+        step(&["kernel", "list", "--available"], Ok, "the catalog is empty"),
+        step(&["kernel", "list", "--available", "--source", "liar", "--opt", &opt("entries", "bidi-description.json")], Fails, "description: contains the bidirectional control U+202E"),
+        step(&["kernel", "list", "--available", "--source", "liar", "--opt", &opt("entries", "esc-distro.json")], Fails, "distro: contains the control character U+001B"),
         // Plugin messages and errors.
-        step(
-            &[
-                "kernel",
-                "list",
-                "--available",
-                "--source",
-                "liar",
-                "--opt",
-                &warn,
-            ],
-            Ok,
-            ESCAPED,
-        ),
-        step(
-            &[
-                "kernel",
-                "list",
-                "--available",
-                "--source",
-                "liar",
-                "--opt",
-                &fail,
-            ],
-            Fails,
-            ESCAPED,
-        ),
-        step(
-            &[
-                "kernel",
-                "pull",
-                "liar-1.0",
-                "--arch",
-                "x86_64",
-                "--source",
-                "liar",
-                "--opt",
-                &opt("entries", "bidi-description.json"),
-            ],
-            Fails,
-            "description: contains the bidirectional control",
-        ),
-        step(
-            &[
-                "kernel",
-                "pull",
-                "void-6.12",
-                "--arch",
-                "x86_64",
-                "--source",
-                "offline",
-                "--dir",
-                &d("offline"),
-            ],
-            Fails,
-            ESCAPED,
-        ),
-        step(
-            &[
-                "kernel",
-                "pull",
-                "void-6.12",
-                "--arch",
-                "x86_64",
-                "--source",
-                "mirror",
-                "--mirror",
-                &mirror,
-            ],
-            Fails,
-            "127.0.0.1",
-        ),
-        step(
-            &["kernel", "mirror", &d("mirror-out"), "good-1.0"],
-            Fails,
-            "good-1.0",
-        ),
-        step(
-            &[
-                "kernel",
-                "publish",
-                "good-1.0",
-                "--dry-run",
-                "--out",
-                &out_dir,
-                "--catalog",
-                &d("catalog.json"),
-            ],
-            Ok,
-            ESCAPED,
-        ),
-        step(
-            &[
-                "kernel",
-                "catalog",
-                "update",
-                "--source",
-                "offline",
-                "--dir",
-                &d("offline"),
-            ],
-            Fails,
-            ESCAPED,
-        ),
-        step(
-            &[
-                "kernel", "catalog", "update", "--source", "mirror", "--mirror", &mirror,
-            ],
-            Fails,
-            "127.0.0.1",
-        ),
+        step(&["kernel", "list", "--available", "--source", "liar", "--opt", &warn], Ok, ESCAPED),
+        step(&["kernel", "list", "--available", "--source", "liar", "--opt", &fail], Fails, ESCAPED),
+        step(&["kernel", "pull", "liar-1.0", "--arch", "x86_64", "--source", "liar", "--opt", &opt("entries", "bidi-description.json")], Fails, "description: contains the bidirectional control"),
+        step(&["kernel", "pull", "liar-1.0", "--arch", "x86_64", "--source", "liar", "--opt", &opt("entries", "good.json"), "--opt", &opt("declare", "declare.json")], Fails, "with an invalid description: url: contains the control character U+001B"),
+        step(&["kernel", "pull", "void-6.12", "--arch", "x86_64", "--source", "offline", "--dir", &d("missing")], Fails, ESCAPED),
+        step(&["kernel", "pull", "void-6.12", "--arch", "x86_64", "--source", "mirror", "--mirror", &mirror], Fails, "127.0.0.1"),
+        step(&["kernel", "mirror", &d("mirror-out"), "good-1.0"], Fails, "good-1.0"),
+        step(&["kernel", "publish", "good-1.0", "--dry-run", "--out", &out_dir, "--catalog", &d("catalog.json")], Ok, ESCAPED),
+        step(&["kernel", "catalog", "update", "--source", "offline", "--dir", &d("missing")], Fails, ESCAPED),
+        step(&["kernel", "catalog", "update", "--source", "mirror", "--mirror", &mirror], Fails, "127.0.0.1"),
         step(&["kernel", "catalog", "status"], Ok, ESCAPED),
-        step(&["kernel", "upgrade", "--all", "--dry-run"], Ok, ""),
+        // The signed catalog from a hostile-named directory, and what uses it.
+        signed(&["kernel", "catalog", "update", "--source", "offline", "--dir", &d("offline")], Ok, ESCAPED),
+        signed(&["kernel", "catalog", "status"], Ok, ESCAPED),
+        signed(&["kernel", "catalog", "status", "--json"], Ok, r"\u061c"),
+        signed(&["kernel", "list", "--available"], Ok, "void-6.12"),
+        // The offline source lists its bundles at their paths, which are entry fields.
+        signed(&["kernel", "pull", "void-6.12", "--arch", "x86_64", "--source", "offline", "--dir", &d("offline")], Fails, "url: contains the control character U+001B"),
+        signed(&["kernel", "upgrade", "--all", "--dry-run"], Ok, "good-1.0"),
+        step(&["kernel", "upgrade", "--all", "--dry-run"], Ok, "good-1.0"),
         step(&["plugin", "list"], Ok, ESCAPED),
         step(&["plugin", "list", "--json"], Ok, r"\u061c"),
-        step(
-            &[
-                "image",
-                "register",
-                "--name",
-                "img",
-                "--rootfs",
-                &rootfs,
-                "--kernel-ref",
-                "good-1.0",
-            ],
-            Ok,
-            ESCAPED,
-        ),
-        step(
-            &[
-                "image",
-                "register",
-                "--name",
-                "img2",
-                "--rootfs",
-                &d("no-rootfs"),
-                "--kernel-ref",
-                "good-1.0",
-            ],
-            Fails,
-            ESCAPED,
-        ),
+        step(&["image", "register", "--name", "img", "--rootfs", &rootfs, "--kernel-ref", "good-1.0"], Ok, ESCAPED),
+        step(&["image", "register", "--name", "img2", "--rootfs", &d("no-rootfs"), "--kernel-ref", "good-1.0"], Fails, ESCAPED),
         step(&["image", "show", "img"], Ok, ESCAPED),
         step(&["image", "show", "img", "--json"], Ok, r"\u061c"),
         step(&["image", "list"], Ok, ESCAPED),
@@ -406,6 +249,10 @@ fn steps(f: &Fixture) -> Vec<Step> {
         step(&["kernel", "gc"], Ok, ""),
         step(&["kernel", "rm", "good-1.0"], Ok, "good-1.0"),
     ]
+}
+
+fn strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
 }
 
 /// Every raw unsafe character in `text`, with its position.
@@ -419,7 +266,11 @@ fn every_subcommand_keeps_hostile_text_inert() {
     let mut problems = Vec::new();
     for step in steps(&f) {
         let args: Vec<&str> = step.args.iter().map(String::as_str).collect();
-        let out = f.t.banger(&args);
+        let mut command = f.t.command(&args);
+        if step.signed {
+            command.env("BANGER_CATALOG", "");
+        }
+        let out = command.output().unwrap();
         let (stdout, stderr) = (
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr),
