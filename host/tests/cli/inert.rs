@@ -52,8 +52,8 @@ struct Step {
     args: Vec<String>,
     ends: Ends,
     shows: String,
-    /// Run with the signed catalog in force (no `$BANGER_CATALOG` override).
-    signed: bool,
+    /// Environment variables set for this step only.
+    env: Vec<(&'static str, String)>,
 }
 
 fn step(args: &[&str], ends: Ends, shows: &str) -> Step {
@@ -61,14 +61,14 @@ fn step(args: &[&str], ends: Ends, shows: &str) -> Step {
         args: args.iter().map(|a| a.to_string()).collect(),
         ends,
         shows: shows.to_owned(),
-        signed: false,
+        env: Vec::new(),
     }
 }
 
 /// A [`step`] with the signed catalog in force.
 fn signed(args: &[&str], ends: Ends, shows: &str) -> Step {
     Step {
-        signed: true,
+        env: vec![("BANGER_CATALOG", String::new())],
         ..step(args, ends, shows)
     }
 }
@@ -165,6 +165,17 @@ fn fixture_context() -> Fixture {
     let (public, secret) = minisign_keypair(&t, "release");
     minisign_sign(&secret, &offline.join("catalog.json"), false);
     t.env("BANGER_CATALOG_KEYS", public.display().to_string());
+
+    // An rclone that answers as a storage server's error might: with hostile text.
+    let bin = t.path("fakebin");
+    fs::create_dir(&bin).unwrap();
+    let rclone = bin.join("rclone");
+    fs::write(
+        &rclone,
+        format!("#!/bin/sh\nprintf 'copying {h}\\n'\nprintf 'ERROR : {h}\\n' >&2\nexit 1\n"),
+    )
+    .unwrap();
+    fs::set_permissions(&rclone, fs::Permissions::from_mode(0o755)).unwrap();
     Fixture { t, dir }
 }
 
@@ -224,6 +235,10 @@ fn steps(f: &Fixture) -> Vec<Step> {
         step(&["kernel", "pull", "void-6.12", "--arch", "x86_64", "--source", "mirror", "--mirror", &mirror], Fails, "127.0.0.1"),
         step(&["kernel", "mirror", &d("mirror-out"), "good-1.0"], Fails, "good-1.0"),
         step(&["kernel", "publish", "good-1.0", "--dry-run", "--out", &out_dir, "--catalog", &d("catalog.json")], Ok, ESCAPED),
+        Step {
+            env: vec![("PATH", format!("{}:{}", f.t.path("fakebin").display(), std::env::var("PATH").unwrap()))],
+            ..step(&["kernel", "publish", "good-1.0", "--catalog", &d("catalog.json"), "--remote", "r2", "--bucket", "b", "--base-url", "https://127.0.0.1:9", "--sign-key", &f.t.path("keys-release/release.key").display().to_string()], Fails, r"rclone: ERROR : x\u{1b}[2J")
+        },
         step(&["kernel", "catalog", "update", "--source", "offline", "--dir", &d("missing")], Fails, ESCAPED),
         step(&["kernel", "catalog", "update", "--source", "mirror", "--mirror", &mirror], Fails, "127.0.0.1"),
         step(&["kernel", "catalog", "status"], Ok, ESCAPED),
@@ -267,9 +282,7 @@ fn every_subcommand_keeps_hostile_text_inert() {
     for step in steps(&f) {
         let args: Vec<&str> = step.args.iter().map(String::as_str).collect();
         let mut command = f.t.command(&args);
-        if step.signed {
-            command.env("BANGER_CATALOG", "");
-        }
+        command.envs(step.env.iter().map(|(k, v)| (k, v)));
         let out = command.output().unwrap();
         let (stdout, stderr) = (
             String::from_utf8_lossy(&out.stdout),
