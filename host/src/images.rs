@@ -15,7 +15,7 @@ use std::{
 };
 
 use anyhow::{Context, Result};
-use banger_catalog::KernelName;
+use banger_catalog::{Arch, KernelName, Sha256};
 use serde::{Deserialize, Serialize};
 
 use crate::{atomic, files, install::KernelPaths, manifest::Manifest, state::State};
@@ -98,9 +98,9 @@ pub struct KernelFiles {
     pub initrd: Option<String>,
     pub modules: Option<String>,
     /// sha256 of the bundle the kernel was installed from.
-    pub sha256: String,
+    pub sha256: Sha256,
     pub kernel_version: String,
-    pub arch: String,
+    pub arch: Arch,
 }
 
 /// Whether an image's record still matches the kernel installed under its `kernel_ref`.
@@ -110,7 +110,7 @@ pub enum KernelStatus {
     /// The installed kernel is the one recorded.
     Current,
     /// Another bundle is installed under that name now.
-    Stale { installed_sha256: String },
+    Stale { installed_sha256: Sha256 },
     /// No kernel of that name is installed.
     Missing,
 }
@@ -122,9 +122,9 @@ impl KernelFiles {
             vmlinux: paths.vmlinux.clone(),
             initrd: paths.initrd.clone(),
             modules: paths.modules.clone(),
-            sha256: manifest.sha256.to_string(),
+            sha256: manifest.sha256.clone(),
             kernel_version: manifest.kernel_version.clone(),
-            arch: manifest.arch.to_string(),
+            arch: manifest.arch.clone(),
         }
     }
 }
@@ -242,14 +242,11 @@ impl Images {
     pub fn status(image: &Image, installed: Option<&Manifest>) -> KernelStatus {
         match installed {
             None => KernelStatus::Missing,
-            Some(m)
-                if m.sha256.as_str() == image.kernel.sha256
-                    && m.arch.as_str() == image.kernel.arch =>
-            {
+            Some(m) if m.sha256 == image.kernel.sha256 && m.arch == image.kernel.arch => {
                 KernelStatus::Current
             }
             Some(m) => KernelStatus::Stale {
-                installed_sha256: m.sha256.to_string(),
+                installed_sha256: m.sha256.clone(),
             },
         }
     }
