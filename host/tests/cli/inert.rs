@@ -342,3 +342,27 @@ fn a_manifest_with_a_bidi_control_is_a_clear_error() {
     // A damaged install can still be removed.
     f.t.ok(&["kernel", "rm", "good-1.0"]);
 }
+
+#[test]
+fn hostile_file_names_in_the_state_directory_stay_inert() {
+    let f = fixture_context();
+    let h = hostile();
+    let from = f.t.path("plain/build").display().to_string();
+    f.t.ok(&[
+        "kernel", "import", "good-1.0", "--from", &from, "--distro", "void", "--arch", "x86_64",
+    ]);
+    let state = PathBuf::from(f.t.env_value("BANGER_STATE_DIR"));
+    // No record banger wrote has such a name: an image file is skipped, a kernel directory is
+    // an error that names it.
+    fs::create_dir_all(state.join("images")).unwrap();
+    fs::write(state.join(format!("images/{h}.json")), "{}").unwrap();
+    let images = f.t.ok(&["image", "list"]);
+    assert!(raw_unsafe(&images).is_empty(), "{images:?}");
+    fs::create_dir(state.join(format!("kernels/{h}"))).unwrap();
+    let err =
+        f.t.fails(&["kernel", "list"], "is not the directory of a kernel");
+    assert!(
+        err.contains(ESCAPED) && raw_unsafe(&err).is_empty(),
+        "{err:?}"
+    );
+}
