@@ -141,6 +141,14 @@ fn fixture_context() -> Fixture {
     )
     .unwrap();
     fs::write(
+        dir.join("declare-good.json"),
+        serde_json::json!({
+            "url": bundle.display().to_string(), "sha256": sha256_hex(&bytes), "size": bytes.len(),
+        })
+        .to_string(),
+    )
+    .unwrap();
+    fs::write(
         dir.join("declare.json"),
         serde_json::json!({ "url": format!("{}{h}", bundle.display()), "sha256": "../x", "size": 10 })
             .to_string(),
@@ -231,6 +239,8 @@ fn steps(f: &Fixture) -> Vec<Step> {
         step(&["kernel", "list", "--available", "--source", "liar", "--opt", &fail], Fails, ESCAPED),
         step(&["kernel", "pull", "liar-1.0", "--arch", "x86_64", "--source", "liar", "--opt", &opt("entries", "bidi-description.json")], Fails, "description: contains the bidirectional control"),
         step(&["kernel", "pull", "liar-1.0", "--arch", "x86_64", "--source", "liar", "--opt", &opt("entries", "good.json"), "--opt", &opt("declare", "declare.json")], Fails, "with an invalid description: url: contains the control character U+001B"),
+        step(&["kernel", "pull", "liar-1.0", "--arch", "x86_64", "--source", "liar", "--opt", &opt("entries", "good.json"), "--opt", &opt("declare", "declare-good.json"), "--opt", &format!("bytes={}", f.t.path("plain/bundle.tar.zst").display()), "--opt", "resumable=true"], Ok, ESCAPED),
+        step(&["kernel", "rm", "liar-1.0"], Ok, "liar-1.0"),
         step(&["kernel", "pull", "void-6.12", "--arch", "x86_64", "--source", "offline", "--dir", &d("missing")], Fails, ESCAPED),
         step(&["kernel", "pull", "void-6.12", "--arch", "x86_64", "--source", "mirror", "--mirror", &mirror], Fails, "127.0.0.1"),
         step(&["kernel", "mirror", &d("mirror-out"), "good-1.0"], Fails, "good-1.0"),
