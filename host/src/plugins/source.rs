@@ -289,3 +289,56 @@ impl Host for HostCallbacks {
 fn verbose() -> bool {
     std::env::var_os("BANGER_VERBOSE").is_some_and(|v| !v.is_empty())
 }
+
+#[cfg(test)]
+mod tests {
+    use banger_plugin_api::{BundleInfo, BundleMessage};
+
+    use super::Declared;
+
+    fn message(url: &str, sha256: &str, size: u64, resumed_from: u64) -> BundleMessage {
+        BundleMessage {
+            info: BundleInfo {
+                url: url.to_owned(),
+                sha256: sha256.to_owned(),
+                size,
+            },
+            resumable: true,
+            resumed_from,
+        }
+    }
+
+    #[test]
+    fn a_declaration_is_checked_field_by_field() {
+        let sha = "ab".repeat(32);
+        let ok = Declared::check(message("https://x/b.tar.zst", &sha, 10, 4)).unwrap();
+        assert_eq!(
+            (ok.sha256.as_str(), ok.size, ok.resumed_from),
+            (sha.as_str(), 10, 4)
+        );
+        let too_big = banger_bundle::Limits::default().max_compressed + 1;
+        for (bad, field) in [
+            (message("u", "../../../tmp/x", 10, 0), "sha256: "),
+            (message("u", "/tmp/x", 10, 0), "sha256: "),
+            (message("u", &sha.to_uppercase(), 10, 0), "sha256: "),
+            (message("u", &sha[..63], 10, 0), "sha256: "),
+            (message("u", &sha, 0, 0), "size: must be greater than 0"),
+            (message("u", &sha, too_big, 0), "size: "),
+            (
+                message("u\u{202e}", &sha, 10, 0),
+                "url: contains the bidirectional control U+202E",
+            ),
+            (
+                message("u\u{1b}[2J", &sha, 10, 0),
+                "url: contains the control character U+001B",
+            ),
+            (
+                message("u", &sha, 10, 10),
+                "resumed_from: byte 10 is not inside",
+            ),
+        ] {
+            let err = Declared::check(bad).unwrap_err();
+            assert!(err.starts_with(field), "{field}: {err}");
+        }
+    }
+}
