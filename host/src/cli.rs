@@ -28,15 +28,15 @@ pub struct Cli {
 }
 
 impl Cli {
-    /// Parse the command line, exiting with a usage error (status 2) for bad input, including
-    /// flags the chosen command would silently ignore.
-    pub fn parse_checked() -> Self {
+    /// Parse the command line; bad input is a usage error (status 2), and so are flags the
+    /// chosen command would silently ignore.
+    pub fn try_parse_checked() -> Result<Self, clap::Error> {
         let mut command = Self::command();
-        let matches = command.get_matches_mut();
+        let matches = command.try_get_matches_from_mut(std::env::args_os())?;
         if let Err(message) = ignored_flags(&matches) {
-            command.error(ErrorKind::ArgumentConflict, message).exit();
+            return Err(command.error(ErrorKind::ArgumentConflict, message));
         }
-        Self::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+        Self::from_arg_matches(&matches)
     }
 }
 

@@ -17,6 +17,7 @@ use std::{
 };
 
 use anyhow::{Context, Result};
+use banger_catalog::Sha256;
 
 use crate::{files, state::State};
 
@@ -49,10 +50,11 @@ impl Downloads {
         &self.dir
     }
 
-    /// The partial download of the bundle with `sha256`; with `create`, an empty one if there
+    /// The partial download of the bundle with `sha256` (a checked digest, so the file name
+    /// stays inside the directory); with `create`, an empty one if there
     /// is none. `None` when there is none, or another banger holds it (this pull then keeps
     /// nothing).
-    pub fn partial(&self, sha256: &str, create: bool) -> Result<Option<Partial>> {
+    pub fn partial(&self, sha256: &Sha256, create: bool) -> Result<Option<Partial>> {
         let path = self.dir.join(format!("{sha256}{SUFFIX}"));
         if create {
             self.state.ensure(&self.dir)?;
@@ -191,7 +193,7 @@ impl<R: Read, W: Write> Read for Tee<R, W> {
         let n = self.inner.read(buf)?;
         if let Some(copy) = &mut self.copy {
             if let Err(e) = copy.write_all(&buf[..n]) {
-                eprintln!("warning: cannot keep the download for resuming: {e}");
+                crate::text::warn(format_args!("cannot keep the download for resuming: {e}"));
                 self.copy = None;
             }
         }
@@ -225,7 +227,7 @@ mod tests {
     fn resumed_bytes_land_after_the_kept_prefix_or_not_at_all() {
         let dir = tempfile::tempdir().unwrap();
         let downloads = downloads(&dir.path().join("state"));
-        let sha = "a".repeat(64);
+        let sha = "a".repeat(64).parse().unwrap();
         let mut partial = downloads.partial(&sha, true).unwrap().unwrap();
         drop(read_all(partial.resume(&b"0123456789"[..], 0).unwrap()));
         drop(partial);

@@ -15,13 +15,30 @@ use std::{
 };
 
 use anyhow::{Context, Result};
+use banger_catalog::{Arch, KernelName, Sha256};
 use serde::{Deserialize, Serialize};
 
 use crate::{atomic, files, install::KernelPaths, manifest::Manifest, state::State};
 
 /// An image's name, by the rules of a kernel name; it names the record's file.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct ImageName(String);
+
+impl TryFrom<String> for ImageName {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        banger_catalog::validate_name_of("image", &text)?;
+        Ok(Self(text))
+    }
+}
+
+impl From<ImageName> for String {
+    fn from(name: ImageName) -> String {
+        name.0
+    }
+}
 
 impl std::str::FromStr for ImageName {
     type Err = String;
@@ -29,6 +46,12 @@ impl std::str::FromStr for ImageName {
     fn from_str(text: &str) -> Result<Self, String> {
         banger_catalog::validate_name_of("image", text)?;
         Ok(Self(text.to_owned()))
+    }
+}
+
+impl AsRef<str> for ImageName {
+    fn as_ref(&self) -> &str {
+        &self.0
     }
 }
 
@@ -57,12 +80,12 @@ pub enum RootfsKind {
 /// A registered image.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Image {
-    pub name: String,
+    pub name: ImageName,
     /// Absolute path of the root file system.
     pub rootfs: String,
     pub rootfs_kind: RootfsKind,
     /// The installed kernel's name.
-    pub kernel_ref: String,
+    pub kernel_ref: KernelName,
     pub kernel: KernelFiles,
     /// RFC 3339, UTC.
     pub registered_at: String,
@@ -75,9 +98,9 @@ pub struct KernelFiles {
     pub initrd: Option<String>,
     pub modules: Option<String>,
     /// sha256 of the bundle the kernel was installed from.
-    pub sha256: String,
+    pub sha256: Sha256,
     pub kernel_version: String,
-    pub arch: String,
+    pub arch: Arch,
 }
 
 /// Whether an image's record still matches the kernel installed under its `kernel_ref`.
@@ -87,7 +110,7 @@ pub enum KernelStatus {
     /// The installed kernel is the one recorded.
     Current,
     /// Another bundle is installed under that name now.
-    Stale { installed_sha256: String },
+    Stale { installed_sha256: Sha256 },
     /// No kernel of that name is installed.
     Missing,
 }
@@ -120,19 +143,19 @@ impl Images {
         }
     }
 
-    fn path(&self, name: &str) -> PathBuf {
+    fn path(&self, name: &ImageName) -> PathBuf {
         self.dir.join(format!("{name}.json"))
     }
 
     /// The image called `name`, if it is registered.
-    pub fn get(&self, name: &str) -> Result<Option<Image>> {
+    pub fn get(&self, name: &ImageName) -> Result<Option<Image>> {
         let path = self.path(name);
         let Some(text) = files::read_text(&path)? else {
             return Ok(None);
         };
         let image: Image = serde_json::from_str(&text)
             .with_context(|| format!("image record `{}` is not valid", path.display()))?;
-        if image.name != name {
+        if &image.name != name {
             anyhow::bail!(
                 "image record `{}` names image `{}`",
                 path.display(),
@@ -164,18 +187,22 @@ impl Images {
             else {
                 continue;
             };
-            images.extend(self.get(name)?);
+            // A file whose name is no image name is not a record banger wrote.
+            let Ok(name) = name.parse::<ImageName>() else {
+                continue;
+            };
+            images.extend(self.get(&name)?);
         }
         images.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(images)
     }
 
     /// The names of the images that boot kernel `kernel`.
-    pub fn referencing(&self, kernel: &str) -> Result<Vec<String>> {
+    pub fn referencing(&self, kernel: &KernelName) -> Result<Vec<ImageName>> {
         Ok(self
             .list()?
             .into_iter()
-            .filter(|image| image.kernel_ref == kernel)
+            .filter(|image| &image.kernel_ref == kernel)
             .map(|image| image.name)
             .collect())
     }
@@ -191,7 +218,11 @@ impl Images {
     /// Rewrite the records of the images that boot `installed.name` so that they describe the
     /// kernel now installed under that name. The caller holds the kernel's name lock. Returns
     /// the names of the images rewritten.
-    pub fn follow_kernel(&self, installed: &Manifest, paths: &KernelPaths) -> Result<Vec<String>> {
+    pub fn follow_kernel(
+        &self,
+        installed: &Manifest,
+        paths: &KernelPaths,
+    ) -> Result<Vec<ImageName>> {
         let mut rewritten = Vec::new();
         for mut image in self.list()? {
             if image.kernel_ref != installed.name {
@@ -221,7 +252,7 @@ impl Images {
     }
 
     /// Remove the record of `name`; false if there was none.
-    pub fn remove(&self, name: &str) -> Result<bool> {
+    pub fn remove(&self, name: &ImageName) -> Result<bool> {
         let path = self.path(name);
         match fs::remove_file(&path) {
             Ok(()) => Ok(true),

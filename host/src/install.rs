@@ -21,6 +21,7 @@ use std::{
 
 use anyhow::{bail, Context, Result};
 use banger_bundle::{DigestReader, Limits};
+use banger_catalog::{KernelName, Sha256};
 
 use crate::{atomic, downloads::Downloads, files, hint::Hinted, manifest::Manifest, state::State};
 
@@ -32,7 +33,7 @@ const STAGING_SEPARATOR: char = '~';
 #[derive(Clone, Debug)]
 pub struct Expected {
     pub url: String,
-    pub sha256: String,
+    pub sha256: Sha256,
     pub size: u64,
 }
 
@@ -69,7 +70,7 @@ pub struct Kernels {
 
 /// An exclusive hold on one kernel name; released on drop.
 pub struct NameLock {
-    name: String,
+    name: KernelName,
     _file: File,
 }
 
@@ -102,12 +103,12 @@ impl Kernels {
     }
 
     /// The directory of kernel `name`, installed or not.
-    pub fn path(&self, name: &str) -> PathBuf {
+    pub fn path(&self, name: &KernelName) -> PathBuf {
         self.dir.join(name)
     }
 
     /// The files of kernel `name`; `initrd` and `modules` only where they exist.
-    pub fn paths(&self, name: &str) -> KernelPaths {
+    pub fn paths(&self, name: &KernelName) -> KernelPaths {
         let dir = self.path(name);
         let existing = |file: &str| {
             let path = dir.join(file);
@@ -123,21 +124,21 @@ impl Kernels {
 
     /// Take the lock on `name`, waiting (and saying so) while another banger holds it. Removes
     /// what a crashed transaction on `name` left behind.
-    pub fn lock(&self, name: &str) -> Result<NameLock> {
+    pub fn lock(&self, name: &KernelName) -> Result<NameLock> {
         let file = self.lock_file(name)?;
         if file.try_lock().is_err() {
-            eprintln!("waiting for another banger to finish with kernel `{name}`...");
+            crate::text::tell!("waiting for another banger to finish with kernel `{name}`...");
             file.lock()
                 .with_context(|| format!("cannot lock kernel `{name}`"))?;
         }
         self.remove_stale_staging(name)?;
         Ok(NameLock {
-            name: name.to_owned(),
+            name: name.clone(),
             _file: file,
         })
     }
 
-    fn lock_file(&self, name: &str) -> Result<File> {
+    fn lock_file(&self, name: &KernelName) -> Result<File> {
         let locks = self.dir.join(".locks");
         self.state.ensure(&locks)?;
         let path = locks.join(format!("{name}.lock"));
@@ -151,12 +152,13 @@ impl Kernels {
     /// Remove staging directories left by crashed transactions, skipping names another banger
     /// is working on. Returns how many were removed and their bytes.
     pub fn gc(&self) -> Result<(u64, u64)> {
-        let mut names: Vec<String> = match fs::read_dir(&self.dir) {
+        // Only staging directories of valid names: anything else is not banger's.
+        let mut names: Vec<KernelName> = match fs::read_dir(&self.dir) {
             Ok(entries) => entries
                 .filter_map(|e| e.ok()?.file_name().into_string().ok())
                 .filter_map(|n| {
                     let rest = n.strip_prefix(STAGING_PREFIX)?;
-                    Some(rest.split(STAGING_SEPARATOR).next()?.to_owned())
+                    rest.split(STAGING_SEPARATOR).next()?.parse().ok()
                 })
                 .collect(),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((0, 0)),
@@ -179,7 +181,7 @@ impl Kernels {
     }
 
     /// Remove `<kernels>/.staging-<name>~*`; returns how many and their bytes.
-    fn remove_stale_staging(&self, name: &str) -> Result<(u64, u64)> {
+    fn remove_stale_staging(&self, name: &KernelName) -> Result<(u64, u64)> {
         let prefix = format!("{STAGING_PREFIX}{name}{STAGING_SEPARATOR}");
         let (mut count, mut bytes) = (0, 0);
         for entry in fs::read_dir(&self.dir)
@@ -199,7 +201,7 @@ impl Kernels {
     }
 
     /// The manifest of `name`, if it is installed.
-    pub fn installed(&self, name: &str) -> Result<Option<Manifest>> {
+    pub fn installed(&self, name: &KernelName) -> Result<Option<Manifest>> {
         if !self.is_installed(name)? {
             return Ok(None);
         }
@@ -207,13 +209,13 @@ impl Kernels {
     }
 
     /// The manifest of `name`; an error with a hint to pull it if it is not installed.
-    pub fn require(&self, name: &str) -> Result<Manifest> {
+    pub fn require(&self, name: &KernelName) -> Result<Manifest> {
         self.installed(name)?
             .ok_or_else(|| Self::not_installed(name))
     }
 
     /// The error for a kernel that is not installed, with the command that installs it.
-    pub fn not_installed(name: &str) -> anyhow::Error {
+    pub fn not_installed(name: &KernelName) -> anyhow::Error {
         Hinted::error(
             format!("kernel `{name}` is not installed"),
             format!("run `banger kernel pull {name}` to install it"),
@@ -221,13 +223,13 @@ impl Kernels {
     }
 
     /// Whether anything at all (a directory, or a link to remove) stands at `<kernels>/<name>`.
-    pub fn is_present(&self, name: &str) -> bool {
+    pub fn is_present(&self, name: &KernelName) -> bool {
         fs::symlink_metadata(self.path(name)).is_ok()
     }
 
     /// Whether `<kernels>/<name>` exists; an error if something other than a directory, such
     /// as a planted link, stands there.
-    pub fn is_installed(&self, name: &str) -> Result<bool> {
+    pub fn is_installed(&self, name: &KernelName) -> Result<bool> {
         let dir = self.path(name);
         match fs::symlink_metadata(&dir) {
             Ok(metadata) if metadata.is_dir() => Ok(true),
@@ -264,7 +266,13 @@ impl Kernels {
                 .file_type()
                 .with_context(|| format!("cannot inspect `{}`", entry.path().display()))?;
             if kind.is_dir() {
-                manifests.push(Manifest::read(&entry.path(), name)?);
+                let name: KernelName = name.parse().map_err(|problem| {
+                    anyhow::anyhow!(
+                        "`{}` is not the directory of a kernel: {problem}",
+                        entry.path().display()
+                    )
+                })?;
+                manifests.push(Manifest::read(&entry.path(), &name)?);
             }
         }
         manifests.sort_by(|a, b| a.name.cmp(&b.name));
@@ -298,7 +306,7 @@ impl Kernels {
         let from = &expected.url;
         if got.size < expected.size {
             let incomplete = Incomplete {
-                name: name.clone(),
+                name: name.to_string(),
                 url: from.clone(),
                 got: got.size,
                 expected: expected.size,
@@ -314,7 +322,7 @@ impl Kernels {
                 expected.size
             );
         }
-        if got.sha256 != expected.sha256 {
+        if got.sha256 != expected.sha256.as_str() {
             bail!(
                 "integrity error: checksum mismatch for kernel `{name}` from `{from}`: expected sha256 {}, got {}",
                 expected.sha256,
@@ -339,7 +347,7 @@ impl Kernels {
     }
 
     /// A fresh private directory `<kernels>/.staging-<name>~XXXX`, removed on drop.
-    fn staging(&self, name: &str) -> Result<tempfile::TempDir> {
+    fn staging(&self, name: &KernelName) -> Result<tempfile::TempDir> {
         self.state.fresh_dir(
             &self.dir,
             &format!("{STAGING_PREFIX}{name}{STAGING_SEPARATOR}"),

@@ -28,15 +28,29 @@ mod trusted;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse_checked();
+    let cli = match cli::Cli::try_parse_checked() {
+        Ok(cli) => cli,
+        // `--help` and `--version`: banger's own text, styled by clap for a terminal.
+        Err(shown) if !shown.use_stderr() => {
+            let _ = shown.print();
+            return ExitCode::SUCCESS;
+        }
+        // A usage error quotes what the user typed: shown inert, like every other error.
+        Err(error) => {
+            for line in error.render().to_string().lines() {
+                text::tell!("{line}");
+            }
+            return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
+        }
+    };
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            // Error chains quote servers, files, archives and plugins: never raw.
-            eprintln!("error: {}", text::inert(&format!("{error:#}")));
+            // Error chains quote servers, files, archives and plugins: tell! makes them inert.
+            text::tell!("error: {error:#}");
             if let Some(hint) = error.downcast_ref::<hint::Hinted>().map(|h| h.hint()) {
-                eprintln!("hint: {}", text::inert(hint));
+                text::tell!("hint: {hint}");
             }
             ExitCode::FAILURE
         }

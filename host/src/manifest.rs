@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use banger_catalog::{Arch, KernelName, Sha256};
 use serde::{Deserialize, Serialize};
 
 /// The file name inside each kernel directory.
@@ -21,16 +22,16 @@ pub enum Trust {
 /// The manifest of one installed kernel.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct Manifest {
-    pub name: String,
+    pub name: KernelName,
     pub distro: String,
-    pub arch: String,
+    pub arch: Arch,
     pub kernel_version: String,
     /// The source plugin it was installed through.
     pub source: String,
     /// Where the bundle came from.
     pub url: String,
     /// sha256 of the bundle it came from.
-    pub sha256: String,
+    pub sha256: Sha256,
     /// Size in bytes of the bundle it came from.
     pub size: u64,
     /// What the digest was checked against.
@@ -45,26 +46,22 @@ pub struct Manifest {
 
 impl Manifest {
     /// Read and check the manifest in `dir`, which must be the directory of kernel `name`.
-    pub fn read(dir: &Path, name: &str) -> Result<Self> {
+    pub fn read(dir: &Path, name: &KernelName) -> Result<Self> {
         let path = dir.join(MANIFEST);
         let text = crate::files::read_text(&path)?
             .with_context(|| format!("`{}` is missing", path.display()))?;
         let manifest: Manifest = serde_json::from_str(&text)
             .with_context(|| format!("manifest `{}` is not valid", path.display()))?;
-        if manifest.name != name {
+        if &manifest.name != name {
             anyhow::bail!(
                 "manifest `{}` names kernel `{}`, but it sits in the directory of `{name}`",
                 path.display(),
                 manifest.name
             );
         }
-        banger_catalog::validate_sha256(&manifest.sha256).map_err(|e| {
-            anyhow::anyhow!("manifest `{}` is not valid: sha256: {e}", path.display())
-        })?;
         let m = &manifest;
         for (field, value) in [
             ("distro", &m.distro),
-            ("arch", &m.arch),
             ("kernel_version", &m.kernel_version),
             ("source", &m.source),
             ("url", &m.url),

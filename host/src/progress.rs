@@ -1,12 +1,12 @@
 //! Progress bars for long transfers and packing, drawn only when stderr is a terminal.
 
-use std::io::{IsTerminal, Read};
+use std::io::Read;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// A byte progress bar of `total` bytes labelled `label`; hidden when stderr is not a terminal.
 pub fn bar(total: u64, label: &str) -> ProgressBar {
-    let bar = if std::io::stderr().is_terminal() {
+    let bar = if crate::text::stderr_is_terminal() {
         ProgressBar::new(total)
     } else {
         ProgressBar::hidden()

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::{
     hint::Hinted,
-    images::Images,
+    images::{ImageName, Images},
     install::{Expected, Incomplete, Kernels},
     manifest::{now_rfc3339, Manifest},
     plugins::Source,
@@ -43,7 +43,7 @@ pub struct Outcome {
     /// The byte the download resumed at, when it continued a kept partial download.
     pub resumed_from: Option<u64>,
     /// Images whose records were rewritten for the new kernel.
-    pub images_updated: Vec<String>,
+    pub images_updated: Vec<ImageName>,
 }
 
 /// The verdict for (name, arch) from `source`, under the one trust policy; an error that says
@@ -118,8 +118,8 @@ pub fn install(
     trusted: Option<&Entry>,
     force: bool,
 ) -> Result<Outcome> {
-    let (name, arch) = (verdict.entry.name.clone(), verdict.entry.arch.clone());
-    let (name, arch) = (name.as_str(), arch.as_str());
+    let (name, arch, listed_sha256) = verdict.key()?;
+    let (name, arch) = (&name, &arch);
     kernels.ensure_dir()?;
     let lock = kernels.lock(name)?;
     let installed = kernels.installed(name)?;
@@ -140,7 +140,7 @@ pub fn install(
         return Ok(unchanged(verdict));
     }
 
-    let mut partial = kernels.downloads().partial(&verdict.entry.sha256, false)?;
+    let mut partial = kernels.downloads().partial(&listed_sha256, false)?;
     // A partial as long as the bundle or longer is not a prefix of it; start over.
     let offset = partial
         .as_ref()
@@ -155,9 +155,9 @@ pub fn install(
             opened.resumed_from
         );
     }
-    let listed_sha256 = verdict.entry.sha256.clone();
-    let verdict = verdict.settle(&opened.info, trusted);
-    if verdict.entry.sha256 != listed_sha256 {
+    let verdict = verdict.settle(&opened, trusted);
+    let (_, _, sha256) = verdict.key()?;
+    if sha256 != listed_sha256 {
         // The source declares other bytes than it listed: the partial is not theirs.
         partial = None;
         if !replacing.needs_install(&verdict.entry)? {
@@ -165,7 +165,7 @@ pub fn install(
         }
     }
     if opened.resumable && partial.is_none() {
-        partial = kernels.downloads().partial(&verdict.entry.sha256, true)?;
+        partial = kernels.downloads().partial(&sha256, true)?;
     }
     // A resumed stream's bytes belong after the kept prefix and nowhere else: without that
     // prefix, start again from byte 0.
@@ -183,8 +183,8 @@ pub fn install(
     }
     let expected = Expected {
         // Where the bytes come from is what messages and the manifest name, without secrets.
-        url: banger_fetch::redact(&opened.info.url),
-        sha256: verdict.entry.sha256.clone(),
+        url: banger_fetch::redact(&opened.url),
+        sha256,
         size: verdict.entry.size,
     };
     let stream: Box<dyn Read + Send> = match (&mut partial, opened.resumable) {
@@ -193,9 +193,9 @@ pub fn install(
     };
     let entry = &verdict.entry;
     let manifest = Manifest {
-        name: name.to_owned(),
+        name: name.clone(),
         distro: entry.distro.clone(),
-        arch: arch.to_owned(),
+        arch: arch.clone(),
         kernel_version: entry.kernel_version.clone(),
         source: source.name().to_owned(),
         url: expected.url.clone(),
@@ -247,7 +247,7 @@ impl Replacing<'_> {
         let Some(current) = self.installed else {
             return Ok(true);
         };
-        if current.sha256 == entry.sha256 && &current.arch == arch {
+        if current.sha256.as_str() == entry.sha256 && current.arch.as_str() == arch {
             return Ok(false);
         }
         if !self.force {
@@ -262,20 +262,29 @@ impl Replacing<'_> {
             ));
         }
         let users = self.images.referencing(&current.name)?;
-        if &current.arch != arch && !users.is_empty() {
+        if current.arch.as_str() != arch && !users.is_empty() {
             return Err(Hinted::error(
                 format!(
                     "kernel `{}` is {} and image(s) {} boot it; replacing it with an {arch} kernel is refused",
                     current.name,
                     current.arch,
-                    users.join(", ")
+                    list(&users, ", ")
                 ),
                 format!(
                     "remove or re-register those images first (banger image rm {})",
-                    users.join(" ")
+                    list(&users, " ")
                 ),
             ));
         }
         Ok(true)
     }
+}
+
+/// `names` joined by `separator`.
+pub fn list(names: &[impl AsRef<str>], separator: &str) -> String {
+    names
+        .iter()
+        .map(AsRef::as_ref)
+        .collect::<Vec<_>>()
+        .join(separator)
 }

@@ -17,10 +17,8 @@
 //! what their bytes are checked against, and it counts as verified only when it is the
 //! trusted catalog's digest. Whatever the source, the host hashes every byte itself.
 
-use banger_catalog::{Catalog, Entry};
-use banger_plugin_api::BundleInfo;
-
-use crate::manifest::Trust;
+use crate::{manifest::Trust, plugins::Declared};
+use banger_catalog::{Arch, Catalog, Entry, KernelName, Sha256};
 
 /// Sources that move bytes for the trusted catalog.
 pub const CATALOG_TRANSPORTS: [&str; 4] = ["catalog", "mirror", "offline", "oci"];
@@ -39,6 +37,21 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// The entry's name, arch and sha256 as checked types, for the paths they name. Every
+    /// entry is validated where it enters banger, so this fails only on a bug; but no string
+    /// reaches a path unchecked.
+    pub fn key(&self) -> anyhow::Result<(KernelName, Arch, Sha256)> {
+        let e = &self.entry;
+        let field = |field: &str, problem: String| {
+            anyhow::anyhow!("entry `{}` ({}): {field}: {problem}", e.name, e.arch)
+        };
+        Ok((
+            e.name.parse().map_err(|p| field("name", p))?,
+            e.arch.parse().map_err(|p| field("arch", p))?,
+            e.sha256.parse().map_err(|p| field("sha256", p))?,
+        ))
+    }
+
     /// Whether the digest is the trusted catalog's.
     pub fn verified(&self) -> bool {
         self.trust == Trust::Catalog
@@ -52,12 +65,12 @@ impl Verdict {
     /// The verdict once the source has opened the bundle and declared what it sends: for a
     /// source's own entry, the declaration is what the bytes must match, and it is verified
     /// if the trusted catalog has that very digest. A trusted verdict does not change.
-    pub fn settle(self, declared: &BundleInfo, trusted: Option<&Entry>) -> Self {
+    pub fn settle(self, declared: &Declared, trusted: Option<&Entry>) -> Self {
         if self.verified() {
             return self;
         }
         let entry = Entry {
-            sha256: declared.sha256.clone(),
+            sha256: declared.sha256.to_string(),
             size: declared.size,
             ..self.entry
         };
@@ -193,10 +206,12 @@ mod tests {
         let t = entry('a', 10);
         let listed = judge("import", Some(&t), Some(&entry('b', 10))).unwrap();
         assert!(!listed.verified());
-        let declared = |sha: char, size| BundleInfo {
+        let declared = |sha: char, size| Declared {
             url: "x".into(),
-            sha256: sha.to_string().repeat(64),
+            sha256: sha.to_string().repeat(64).parse().unwrap(),
             size,
+            resumable: false,
+            resumed_from: 0,
         };
         assert!(listed
             .clone()

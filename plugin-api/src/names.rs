@@ -66,12 +66,31 @@ pub fn validate_sha256(sha256: &str) -> Result<(), String> {
     }
 }
 
-/// Check that `text` holds no control character: no C0 control (tab and newline included), no
-/// DEL and no C1 control. Such text is safe to show in a terminal.
+/// Whether `c` must never reach a terminal raw: a control character (Unicode category Cc: the
+/// C0 controls, tab and newline included, DEL and the C1 controls) or a bidirectional control
+/// (Unicode's `Bidi_Control` property: U+061C, U+200E, U+200F, U+202A-U+202E and
+/// U+2066-U+2069), which can reorder what a terminal shows. The one definition: entries and
+/// manifests are refused when they hold such a character ([`validate_text`]), and the host
+/// escapes it in everything else it prints.
+pub fn is_unsafe_char(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// Check that `text` holds no character that [`is_unsafe_char`] names, so that it is safe to
+/// show in a terminal. The message names the character and where it is; callers add the field.
 pub fn validate_text(text: &str) -> Result<(), String> {
-    match text.char_indices().find(|(_, c)| c.is_control()) {
+    match text.char_indices().find(|(_, c)| is_unsafe_char(*c)) {
         Some((at, c)) => Err(format!(
-            "contains the control character U+{:04X} at byte {at}",
+            "contains the {} U+{:04X} at byte {at}",
+            if c.is_control() {
+                "control character"
+            } else {
+                "bidirectional control"
+            },
             u32::from(c)
         )),
         None => Ok(()),
@@ -144,6 +163,12 @@ macro_rules! checked_string {
         impl AsRef<str> for $name {
             fn as_ref(&self) -> &str {
                 &self.0
+            }
+        }
+
+        impl AsRef<std::path::Path> for $name {
+            fn as_ref(&self) -> &std::path::Path {
+                self.0.as_ref()
             }
         }
 
@@ -249,7 +274,32 @@ mod tests {
     fn text_with_control_characters_is_refused() {
         validate_text("Void Linux 6.12, ünïcode").unwrap();
         for bad in ["a\rb", "\u{1b}[2K", "tab\t", "del\u{7f}", "c1\u{9b}"] {
-            assert!(validate_text(bad).is_err(), "{bad:?}");
+            let err = validate_text(bad).unwrap_err();
+            assert!(err.contains("control character U+"), "{bad:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn text_with_bidirectional_controls_is_refused() {
+        // Every Bidi_Control character, and its neighbours, which are ordinary text.
+        for c in [
+            '\u{061c}', '\u{200e}', '\u{200f}', '\u{202a}', '\u{202b}', '\u{202c}', '\u{202d}',
+            '\u{202e}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}',
+        ] {
+            let text = format!("ab{c}cd");
+            let err = validate_text(&text).unwrap_err();
+            assert_eq!(
+                err,
+                format!(
+                    "contains the bidirectional control U+{:04X} at byte 2",
+                    u32::from(c)
+                )
+            );
+        }
+        for ok in [
+            '\u{061b}', '\u{200d}', '\u{2029}', '\u{202f}', '\u{2065}', '\u{206a}',
+        ] {
+            assert!(!is_unsafe_char(ok), "U+{:04X}", u32::from(ok));
         }
     }
 

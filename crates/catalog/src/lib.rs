@@ -17,8 +17,8 @@ pub use error::CatalogError;
 // The naming rules are part of the plugin contract, so they live in the interface crate, where
 // plugins can use them too; the catalog re-exports them as its own.
 pub use banger_plugin_api::names::{
-    bundle_file, host_arch, parse_bundle_file, validate_arch, validate_name, validate_name_of,
-    validate_sha256, validate_text, Arch, KernelName, Sha256, ARCHES,
+    bundle_file, host_arch, is_unsafe_char, parse_bundle_file, validate_arch, validate_name,
+    validate_name_of, validate_sha256, validate_text, Arch, KernelName, Sha256, ARCHES,
 };
 
 /// The newest schema this build reads, and the one `kernel publish` writes: schema 1 plus

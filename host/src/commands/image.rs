@@ -1,6 +1,6 @@
 //! `banger image …`: register, list, show and remove images that refer to installed kernels.
 
-use std::{io::Write, path::Path};
+use std::path::Path;
 
 use anyhow::{Context, Result};
 use banger_catalog::KernelName;
@@ -14,6 +14,7 @@ use crate::{
     install::Kernels,
     manifest::now_rfc3339,
     state::State,
+    text::say,
     trusted::Trusted,
 };
 
@@ -35,7 +36,7 @@ pub fn run(command: ImageCommand) -> Result<()> {
             if !images.remove(&name)? {
                 return Err(not_registered(&name));
             }
-            println!("removed image `{name}`");
+            say!("removed image `{name}`")?;
             Ok(())
         }
     }
@@ -68,10 +69,10 @@ fn register(
         ));
     }
     let image = Image {
-        name: name.to_string(),
+        name: name.clone(),
         rootfs: rootfs.display().to_string(),
         rootfs_kind,
-        kernel_ref: kernel_ref.to_string(),
+        kernel_ref: kernel_ref.clone(),
         kernel: KernelFiles::of(&manifest, &kernels.paths(kernel_ref)),
         registered_at: now_rfc3339(),
     };
@@ -79,10 +80,12 @@ fn register(
     if json {
         return print_json(&image);
     }
-    println!(
+    say!(
         "registered image `{name}`: rootfs {} with kernel `{kernel_ref}` ({} {})",
-        image.rootfs, image.kernel.kernel_version, image.kernel.arch
-    );
+        image.rootfs,
+        image.kernel.kernel_version,
+        image.kernel.arch
+    )?;
     Ok(())
 }
 
@@ -151,7 +154,7 @@ fn list(images: &Images, kernels: &Kernels, json: bool) -> Result<()> {
         return print_json(&all);
     }
     if all.is_empty() {
-        println!("no images registered; see `banger image register --help`");
+        say!("no images registered; see `banger image register --help`")?;
         return Ok(());
     }
     let rows: Vec<[String; 4]> = all
@@ -159,8 +162,8 @@ fn list(images: &Images, kernels: &Kernels, json: bool) -> Result<()> {
         .map(|c| {
             let (status, _) = describe(&c.kernel_status, &c.image.kernel_ref);
             [
-                c.image.name,
-                c.image.kernel_ref,
+                c.image.name.to_string(),
+                c.image.kernel_ref.to_string(),
                 status.to_owned(),
                 c.image.rootfs,
             ]
@@ -176,35 +179,34 @@ fn show(images: &Images, kernels: &Kernels, name: &ImageName, json: bool) -> Res
         return print_json(&checked);
     }
     let (image, status) = (&checked.image, &checked.kernel_status);
-    let mut out = std::io::stdout().lock();
     let k = &image.kernel;
-    writeln!(out, "name:           {}", image.name)?;
+    say!("name:           {}", image.name)?;
     let kind = match image.rootfs_kind {
         crate::images::RootfsKind::File => "file",
         crate::images::RootfsKind::BlockDevice => "block device",
     };
-    writeln!(out, "rootfs:         {} ({kind})", image.rootfs)?;
-    writeln!(
-        out,
+    say!("rootfs:         {} ({kind})", image.rootfs)?;
+    say!(
         "kernel:         {} ({} {}, sha256 {})",
-        image.kernel_ref, k.kernel_version, k.arch, k.sha256
+        image.kernel_ref,
+        k.kernel_version,
+        k.arch,
+        k.sha256
     )?;
     let (_, warning) = describe(status, &image.kernel_ref);
     if !warning.is_empty() {
-        writeln!(out, "status:         {warning}")?;
+        say!("status:         {warning}")?;
     }
     let mark = if warning.is_empty() { "" } else { " (stale)" };
-    writeln!(out, "vmlinux:        {}{mark}", k.vmlinux)?;
-    writeln!(
-        out,
+    say!("vmlinux:        {}{mark}", k.vmlinux)?;
+    say!(
         "initrd:         {}{mark}",
         k.initrd.as_deref().unwrap_or("-")
     )?;
-    writeln!(
-        out,
+    say!(
         "modules:        {}{mark}",
         k.modules.as_deref().unwrap_or("-")
     )?;
-    writeln!(out, "registered at:  {}", image.registered_at)?;
+    say!("registered at:  {}", image.registered_at)?;
     Ok(())
 }

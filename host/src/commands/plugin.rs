@@ -7,6 +7,7 @@ use crate::{
     cli::PluginCommand,
     commands::output::{print_json, print_table},
     plugins, text,
+    text::say,
 };
 
 /// Whether a plugin file was loaded.
@@ -92,9 +93,9 @@ pub fn run(command: PluginCommand) -> Result<()> {
         text::warn(failure);
     }
     if rows.is_empty() {
-        println!("no plugins found; searched:");
+        say!("no plugins found; searched:")?;
         for dir in plugins::search_path() {
-            println!("  {}", dir.display());
+            say!("  {}", dir.display())?;
         }
         return Ok(());
     }

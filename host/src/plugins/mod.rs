@@ -11,7 +11,7 @@ use anyhow::Result;
 
 pub use discovery::{find_all, find_named, search_path};
 pub use loader::Plugin;
-pub use source::Source;
+pub use source::{Declared, Source};
 
 /// What the host tells every source it builds, besides the user's options.
 pub struct HostOptions<'a> {

@@ -1,8 +1,12 @@
 //! A source object built by a plugin, wrapped so that every answer is checked and every error
 //! names the plugin.
 //!
-//! Nothing a plugin says is taken on trust: entries are validated against the catalog rules,
-//! and the bytes it streams are hashed by the install pipeline, not here.
+//! Nothing a plugin says is taken on trust. Every listed entry is validated against the catalog
+//! rules, and what `open` declares about a bundle is validated into a [`Declared`] before
+//! anything uses it: its sha256 names a file in the downloads directory, so it must be 64
+//! lowercase hex digits, its size bounds the download, so it must be within the bundle cap,
+//! and its text is shown, so it must be inert. Errors name the plugin file and the field. The
+//! bytes a plugin streams are hashed by the install pipeline, not here.
 
 use std::io::{self, Read};
 
@@ -13,12 +17,12 @@ use banger_plugin_api::{
         std_types::{RResult, RStr, RString, Tuple2},
     },
     BundleMessage, ByteStreamBox, Entry, Host, Host_TO, LogLevel, OpenMessage, OpenRequest,
-    PluginError, SourceBox, API_VERSION, HOST_API_OPTION, SCRATCH_DIR_OPTION,
+    PluginError, Sha256, SourceBox, API_VERSION, HOST_API_OPTION, SCRATCH_DIR_OPTION,
     TRUSTED_CATALOG_OPTION,
 };
 
 use super::{HostOptions, Plugin};
-use crate::text::inert;
+use crate::text::tell;
 
 /// A source built by a plugin.
 pub struct Source {
@@ -64,6 +68,15 @@ impl Source {
         &self.plugin.name
     }
 
+    /// The plugin as errors name it: "source `name` (its file)".
+    fn labelled(&self) -> String {
+        format!(
+            "source `{}` ({})",
+            self.plugin.name,
+            self.plugin.path.display()
+        )
+    }
+
     /// The entries the source offers, each checked against the catalog rules.
     pub fn list(&self) -> Result<Vec<Entry>> {
         let json = self
@@ -71,24 +84,25 @@ impl Source {
             .list()
             .into_result()
             .map_err(|e| plugin_error(&self.plugin, "cannot list entries", e))?;
+        let plugin = self.labelled();
         if json.len() as u64 > banger_catalog::MAX_CATALOG_BYTES {
             anyhow::bail!(
-                "source `{}` listed {} bytes of entries, more than the {} banger reads",
-                self.plugin.name,
+                "{plugin} listed {} bytes of entries, more than the {} banger reads",
                 json.len(),
                 banger_catalog::MAX_CATALOG_BYTES
             );
         }
         let entries: Vec<Entry> = serde_json::from_str(json.as_str())
-            .with_context(|| format!("source `{}` returned malformed entries", self.plugin.name))?;
-        for entry in &entries {
-            banger_catalog::validate_entry(entry).map_err(|problem| {
-                anyhow::anyhow!(
-                    "source `{}` returned an invalid entry `{}`: {problem}",
-                    self.plugin.name,
-                    entry.name
-                )
-            })?;
+            .with_context(|| format!("{plugin} returned malformed entries"))?;
+        for (index, entry) in entries.iter().enumerate() {
+            banger_catalog::validate_entry(entry)
+                .and_then(|()| check_size(entry.size).map_err(|e| format!("size: {e}")))
+                .map_err(|problem| {
+                    anyhow::anyhow!(
+                        "{plugin} returned an invalid entry (#{index}, `{}`): {problem}",
+                        entry.name
+                    )
+                })?;
         }
         Ok(entries)
     }
@@ -102,13 +116,13 @@ impl Source {
     }
 
     /// Open a bundle, asking for it from byte `resume_from` (0 for all of it): the plugin's
-    /// claims about it, and its bytes.
+    /// claims about it, checked, and its bytes.
     pub fn open(
         &self,
         name: &str,
         arch: &str,
         resume_from: u64,
-    ) -> Result<(BundleMessage, BundleStream)> {
+    ) -> Result<(Declared, BundleStream)> {
         let request = serde_json::to_string(&OpenMessage {
             request: OpenRequest {
                 name: name.to_owned(),
@@ -123,20 +137,83 @@ impl Source {
             .map_err(|e| {
                 plugin_error(&self.plugin, &format!("cannot open `{name}` for {arch}"), e)
             })?;
-        let info: BundleMessage =
-            serde_json::from_str(bundle.info.as_str()).with_context(|| {
-                format!(
-                    "source `{}` described `{name}` in malformed JSON",
-                    self.plugin.name
-                )
-            })?;
+        let plugin = self.labelled();
+        let message: BundleMessage = serde_json::from_str(bundle.info.as_str())
+            .with_context(|| format!("{plugin} described `{name}` in malformed JSON"))?;
+        let declared = Declared::check(message).map_err(|problem| {
+            anyhow::anyhow!(
+                "{plugin} opened `{name}` for {arch} with an invalid description: {problem}"
+            )
+        })?;
         Ok((
-            info,
+            declared,
             BundleStream {
                 plugin: self.plugin.name.clone(),
                 stream: bundle.stream,
             },
         ))
+    }
+}
+
+/// What a plugin declared about a bundle it opened, once checked: the sha256 is a [`Sha256`]
+/// (so it can name a file), the size is within the bundle cap, the URL is inert text, and a
+/// resumed stream starts inside the bundle.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Declared {
+    /// Where the bytes come from (a URL or a path), for messages.
+    pub url: String,
+    /// The sha256 the plugin expects the stream to have.
+    pub sha256: Sha256,
+    /// The number of bytes the plugin expects the stream to have.
+    pub size: u64,
+    /// The source honours a resume offset, so the host keeps what it receives.
+    pub resumable: bool,
+    /// The offset of the stream's first byte.
+    pub resumed_from: u64,
+}
+
+impl Declared {
+    /// Check `message` field by field; the error names the field and what is wrong with it.
+    fn check(message: BundleMessage) -> Result<Self, String> {
+        let BundleMessage {
+            info,
+            resumable,
+            resumed_from,
+        } = message;
+        banger_catalog::validate_text(&info.url).map_err(|e| format!("url: {e}"))?;
+        let sha256 = info
+            .sha256
+            .parse::<Sha256>()
+            .map_err(|e| format!("sha256: {e}"))?;
+        check_size(info.size).map_err(|e| format!("size: {e}"))?;
+        if resumed_from >= info.size && resumed_from > 0 {
+            return Err(format!(
+                "resumed_from: byte {resumed_from} is not inside a bundle of {} bytes",
+                info.size
+            ));
+        }
+        Ok(Self {
+            url: info.url,
+            sha256,
+            size: info.size,
+            resumable,
+            resumed_from,
+        })
+    }
+}
+
+/// Check a bundle size a plugin states: more than 0, and no more than the largest bundle
+/// banger installs ([`banger_bundle::Limits`]), which is what bounds the download.
+fn check_size(size: u64) -> Result<(), String> {
+    let cap = banger_bundle::Limits::default().max_compressed;
+    if size == 0 {
+        Err("must be greater than 0".to_owned())
+    } else if size > cap {
+        Err(format!(
+            "{size} bytes is more than the {cap} bytes a bundle may have"
+        ))
+    } else {
+        Ok(())
     }
 }
 
@@ -186,18 +263,18 @@ struct HostCallbacks {
 
 impl Host for HostCallbacks {
     fn log(&self, level: LogLevel, message: RStr<'_>) {
-        let message = inert(message.as_str());
+        let message = message.as_str();
         match level {
-            LogLevel::WARN => eprintln!("warning: source `{}`: {message}", self.plugin),
-            _ if verbose() => eprintln!("source `{}`: {message}", self.plugin),
+            LogLevel::WARN => tell!("warning: source `{}`: {message}", self.plugin),
+            _ if verbose() => tell!("source `{}`: {message}", self.plugin),
             _ => {}
         }
     }
 
     fn progress(&self, message: RStr<'_>, done: u64, total: u64) {
         if verbose() {
-            let message = inert(message.as_str());
-            eprintln!("source `{}`: {message} ({done}/{total})", self.plugin);
+            let message = message.as_str();
+            tell!("source `{}`: {message} ({done}/{total})", self.plugin);
         }
     }
 
@@ -211,4 +288,57 @@ impl Host for HostCallbacks {
 /// Whether plugins' info and progress messages are shown (`BANGER_VERBOSE=1`).
 fn verbose() -> bool {
     std::env::var_os("BANGER_VERBOSE").is_some_and(|v| !v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use banger_plugin_api::{BundleInfo, BundleMessage};
+
+    use super::Declared;
+
+    fn message(url: &str, sha256: &str, size: u64, resumed_from: u64) -> BundleMessage {
+        BundleMessage {
+            info: BundleInfo {
+                url: url.to_owned(),
+                sha256: sha256.to_owned(),
+                size,
+            },
+            resumable: true,
+            resumed_from,
+        }
+    }
+
+    #[test]
+    fn a_declaration_is_checked_field_by_field() {
+        let sha = "ab".repeat(32);
+        let ok = Declared::check(message("https://x/b.tar.zst", &sha, 10, 4)).unwrap();
+        assert_eq!(
+            (ok.sha256.as_str(), ok.size, ok.resumed_from),
+            (sha.as_str(), 10, 4)
+        );
+        let too_big = banger_bundle::Limits::default().max_compressed + 1;
+        for (bad, field) in [
+            (message("u", "../../../tmp/x", 10, 0), "sha256: "),
+            (message("u", "/tmp/x", 10, 0), "sha256: "),
+            (message("u", &sha.to_uppercase(), 10, 0), "sha256: "),
+            (message("u", &sha[..63], 10, 0), "sha256: "),
+            (message("u", &sha, 0, 0), "size: must be greater than 0"),
+            (message("u", &sha, too_big, 0), "size: "),
+            (
+                message("u\u{202e}", &sha, 10, 0),
+                "url: contains the bidirectional control U+202E",
+            ),
+            (
+                message("u\u{1b}[2J", &sha, 10, 0),
+                "url: contains the control character U+001B",
+            ),
+            (
+                message("u", &sha, 10, 10),
+                "resumed_from: byte 10 is not inside",
+            ),
+        ] {
+            let err = Declared::check(bad).unwrap_err();
+            assert!(err.starts_with(field), "{field}: {err}");
+        }
+    }
 }

@@ -164,9 +164,9 @@ fn publish_bundle(
         None => format!("{base_url}/{file}"),
     };
     let entry = Entry {
-        name: manifest.name.clone(),
+        name: manifest.name.to_string(),
         distro: manifest.distro.clone(),
-        arch: manifest.arch.clone(),
+        arch: manifest.arch.to_string(),
         kernel_version: manifest.kernel_version.clone(),
         url,
         sha256: bundle.sha256.clone(),
@@ -329,11 +329,11 @@ fn pack(dir: &Path, file: &str, out: Option<&Path>) -> Result<Bundle> {
         .filter(|name| *name != manifest::MANIFEST)
         .collect();
     if !extra.is_empty() {
-        eprintln!(
-            "warning: ignoring {} in `{}`: a bundle holds only vmlinux, initrd.img and modules/",
+        text::warn(format_args!(
+            "ignoring {} in `{}`: a bundle holds only vmlinux, initrd.img and modules/",
             extra.join(", "),
             dir.display()
-        );
+        ));
     }
     let (out_dir, scratch) = match out {
         Some(out) => {

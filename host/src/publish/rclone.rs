@@ -3,7 +3,7 @@
 //! never be read as flags.
 
 use std::{
-    io::IsTerminal,
+    io::{BufRead, BufReader, Read},
     path::Path,
     process::{Command, Stdio},
 };
@@ -13,19 +13,17 @@ use banger_fetch::{Fetcher, Schemes};
 
 use crate::hint::Hinted;
 
-/// `rclone copyto <file> <target>`; rclone's own output goes to stderr.
+/// `rclone copyto <file> <target>`. rclone's own output (which quotes paths and what the
+/// storage server answered) is relayed line by line to stderr, made inert like everything
+/// banger prints; so rclone draws no progress bar.
 pub(super) fn rclone_copyto(bundle: &Path, target: &str, remote: &str) -> Result<()> {
     let mut command = Command::new("rclone");
     command.arg("copyto");
-    if std::io::stderr().is_terminal() {
-        command.arg("--progress");
-    }
     // After `--`, nothing is taken as a flag, whatever it starts with.
     command.arg("--").arg(bundle).arg(target);
-    let stderr = std::os::fd::AsFd::as_fd(&std::io::stderr()).try_clone_to_owned()?;
-    command.stdout(Stdio::from(stderr));
-    let status = match command.status() {
-        Ok(status) => status,
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = match command.spawn() {
+        Ok(child) => child,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(Hinted::error(
                 "cannot upload: `rclone` is not installed or not on PATH; the catalog was not changed",
@@ -34,6 +32,14 @@ pub(super) fn rclone_copyto(bundle: &Path, target: &str, remote: &str) -> Result
         }
         Err(e) => return Err(e).context("cannot run rclone"),
     };
+    let relays = [
+        child.stdout.take().map(|out| relay(Box::new(out))),
+        child.stderr.take().map(|err| relay(Box::new(err))),
+    ];
+    let status = child.wait().context("cannot wait for rclone")?;
+    for relay in relays.into_iter().flatten() {
+        let _ = relay.join();
+    }
     if !status.success() {
         return Err(Hinted::error(
             format!("rclone could not upload `{}` to `{target}` ({status}); the catalog was not changed", bundle.display()),
@@ -41,6 +47,15 @@ pub(super) fn rclone_copyto(bundle: &Path, target: &str, remote: &str) -> Result
         ));
     }
     Ok(())
+}
+
+/// Print each line `output` yields on stderr, as `rclone: <line>`, until it ends.
+fn relay(output: Box<dyn Read + Send>) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        for line in BufReader::new(output).split(b'\n').map_while(Result::ok) {
+            crate::text::tell!("rclone: {}", String::from_utf8_lossy(&line));
+        }
+    })
 }
 
 /// Refuse an rclone remote name that rclone could read as anything but a configured remote:

@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::util::{kernels_listing, stderr, TestContext};
 
 /// A fixture plugin from tests/fixture-plugins, built by the README's test command.
-fn fixture(name: &str) -> PathBuf {
+pub(crate) fn fixture(name: &str) -> PathBuf {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../tests/fixture-plugins/target/debug")
         .join(format!("libbanger_source_{name}.so"));
@@ -162,4 +162,161 @@ fn a_plugin_for_an_incompatible_interface_is_refused_naming_file_and_versions() 
         &["kernel", "list", "--available", "--source", "future"],
         "was built for API 2.0.0",
     );
+}
+
+/// Install the liar plugin and write what it lists: one valid entry for a real bundle.
+/// Returns the context and the `--opt` for its entries and bundle bytes.
+fn with_liar() -> (TestContext, Vec<String>, Value) {
+    let t = TestContext::new();
+    fs::copy(fixture("liar"), t.path("plugins/libbanger_source_liar.so")).unwrap();
+    let tree = t.path("tree");
+    kernel::write_tree(&tree, "6.1.0");
+    let bundle = t.path("liar-1.0-x86_64.tar.zst");
+    pack_with_gnu_tar(&tree, &["vmlinux", "modules"], &bundle);
+    let bytes = fs::read(&bundle).unwrap();
+    let entry = serde_json::json!({
+        "name": "liar-1.0", "distro": "liar", "arch": "x86_64", "kernel_version": "6.1.0",
+        "url": bundle.display().to_string(), "sha256": sha256_hex(&bytes), "size": bytes.len(),
+        "description": "says what it is told",
+    });
+    fs::write(
+        t.path("entries.json"),
+        serde_json::json!([entry]).to_string(),
+    )
+    .unwrap();
+    let options = vec![
+        format!("entries={}", t.path("entries.json").display()),
+        format!("bytes={}", bundle.display()),
+        "resumable=true".to_owned(),
+    ];
+    (t, options, entry)
+}
+
+fn with_opts<'a>(args: &[&'a str], options: &'a [String]) -> Vec<&'a str> {
+    let mut all = args.to_vec();
+    for option in options {
+        all.extend(["--opt", option.as_str()]);
+    }
+    all
+}
+
+#[test]
+fn a_declared_sha256_that_is_no_digest_never_names_a_file() {
+    let (t, mut options, entry) = with_liar();
+    // Files a partial download named by a path-like "sha256" would create or truncate.
+    let victim = t.path("victim");
+    fs::write(t.path("victim.partial"), "keep me").unwrap();
+    let absolute = t.path("absolute");
+    let state_downloads = t.path("state/downloads");
+    // `<state>/downloads/../../victim.partial` is the victim.
+    let relative = "../../victim".to_owned();
+    let good = entry["sha256"].as_str().unwrap().to_owned();
+    let cases = [
+        relative.clone(),
+        absolute.display().to_string(),
+        good.to_uppercase(),
+        good[..63].to_owned(),
+        format!("../{}", &good[3..]),
+        format!("{}\u{202e}", &good[..63]),
+    ];
+    options.push(format!("declare={}", t.path("declare.json").display()));
+    for sha256 in &cases {
+        let declared =
+            serde_json::json!({ "url": "liar://x", "sha256": sha256, "size": entry["size"] });
+        fs::write(t.path("declare.json"), declared.to_string()).unwrap();
+        let args = with_opts(
+            &[
+                "kernel", "pull", "liar-1.0", "--arch", "x86_64", "--source", "liar",
+            ],
+            &options,
+        );
+        let err = t.fails(&args, "with an invalid description: sha256: ");
+        assert!(
+            err.contains("source `liar` (") && err.contains("libbanger_source_liar.so)"),
+            "{sha256}: the error names the plugin file:\n{err}"
+        );
+        assert_eq!(
+            fs::read_to_string(t.path("victim.partial")).unwrap(),
+            "keep me"
+        );
+        assert!(!victim.exists(), "{sha256}");
+        assert!(!t.path("absolute.partial").exists(), "{sha256}");
+    }
+    assert!(kernels_listing(&t)
+        .iter()
+        .all(|n| !n.starts_with("liar-1.0")));
+    // Nothing but partials banger named itself, if any, is in the downloads directory.
+    if let Ok(entries) = fs::read_dir(&state_downloads) {
+        for entry in entries {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            let stem = name.strip_suffix(".partial").unwrap_or(&name);
+            assert!(stem.parse::<banger_catalog::Sha256>().is_ok(), "{name}");
+        }
+    }
+
+    // Sizes out of range are refused by field too.
+    for size in [0, u64::MAX] {
+        let declared = serde_json::json!({ "url": "liar://x", "sha256": good, "size": size });
+        fs::write(t.path("declare.json"), declared.to_string()).unwrap();
+        let args = with_opts(
+            &[
+                "kernel", "pull", "liar-1.0", "--arch", "x86_64", "--source", "liar",
+            ],
+            &options,
+        );
+        t.fails(&args, "with an invalid description: size: ");
+    }
+
+    // The honest declaration installs: the checks refuse only what is wrong.
+    let declared = serde_json::json!({ "url": "liar://x", "sha256": good, "size": entry["size"] });
+    fs::write(t.path("declare.json"), declared.to_string()).unwrap();
+    let args = with_opts(
+        &[
+            "kernel", "pull", "liar-1.0", "--arch", "x86_64", "--source", "liar",
+        ],
+        &options,
+    );
+    t.ok(&args);
+    assert!(t.kernels().join("liar-1.0/vmlinux").is_file());
+}
+
+#[test]
+fn a_listed_entry_with_bad_fields_is_refused_by_field() {
+    let (t, options, entry) = with_liar();
+    for (field, value, expected) in [
+        (
+            "sha256",
+            "../../../tmp/x".into(),
+            "sha256: `../../../tmp/x` is not 64 lowercase hex digits",
+        ),
+        (
+            "description",
+            "a\u{2067}b".into(),
+            "description: contains the bidirectional control U+2067",
+        ),
+        (
+            "kernel_version",
+            "6.1\u{200f}".into(),
+            "kernel_version: contains the bidirectional control U+200F",
+        ),
+        (
+            "url",
+            "https://x/\u{9b}".into(),
+            "url: contains the control character U+009B",
+        ),
+        ("size", serde_json::json!(u64::MAX), "size: "),
+    ] {
+        let mut bad = entry.clone();
+        bad[field] = value;
+        fs::write(t.path("entries.json"), serde_json::json!([bad]).to_string()).unwrap();
+        let args = with_opts(
+            &["kernel", "list", "--available", "--source", "liar"],
+            &options,
+        );
+        let err = t.fails(&args, expected);
+        assert!(
+            err.contains("libbanger_source_liar.so) returned an invalid entry"),
+            "{err}"
+        );
+    }
 }

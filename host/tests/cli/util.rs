@@ -67,6 +67,12 @@ impl TestContext {
         self.env.push((key.into(), value.into()));
     }
 
+    /// The value this context gives `key`.
+    pub fn env_value(&self, key: &str) -> String {
+        let (_, value) = self.env.iter().find(|(k, _)| k == key).unwrap();
+        value.clone()
+    }
+
     /// Run every later `banger` in `dir`.
     pub fn set_cwd(&mut self, dir: PathBuf) {
         self.cwd = Some(dir);

@@ -13,7 +13,7 @@ use crate::{
     hint::Hinted,
     keys::{KeyId, KeysOrigin, TrustedKeys},
     state::State,
-    text,
+    text::{self, say},
     trusted::{Ignored, Origin, Trusted},
 };
 
@@ -92,20 +92,21 @@ fn update(state: &State, from: &UpdateSource, allow_expired: bool, json: bool) -
         return print_json(&report);
     }
     if updated.changed {
-        println!(
-            "updated the trusted catalog from serial {} to {} ({} entries, expires {}, signed by key {})\n  from {}",
+        say!(
+            "updated the trusted catalog from serial {} to {} ({} entries, expires {}, signed by key {})",
             report.previous_serial,
             report.serial,
             report.entries,
             report.expires.unwrap_or("never"),
             report.key_id,
-            report.url
-        );
+        )?;
+        say!("  from {}", report.url)?;
     } else {
-        println!(
+        say!(
             "the trusted catalog is already serial {} from {}; nothing to do",
-            report.serial, report.url
-        );
+            report.serial,
+            report.url
+        )?;
     }
     Ok(())
 }
@@ -171,29 +172,29 @@ fn status(state: &State, json: bool) -> Result<()> {
             trusted.label
         ),
     };
-    println!("origin:   {origin}");
-    println!("serial:   {}", report.serial);
-    println!("expires:  {}", report.expires.unwrap_or("never (schema 1)"));
-    println!(
+    say!("origin:   {origin}")?;
+    say!("serial:   {}", report.serial)?;
+    say!("expires:  {}", report.expires.unwrap_or("never (schema 1)"))?;
+    say!(
         "signed:   {}",
         report
             .key_id
             .map_or("no".to_owned(), |k| format!("by key {k}"))
-    );
-    println!("entries:  {}", report.entries);
+    )?;
+    say!("entries:  {}", report.entries)?;
     if let Some(url) = report.url {
-        println!("from:     {url}");
+        say!("from:     {url}")?;
     }
     if let Some(keys) = &report.keys_override {
-        println!("keys:     $BANGER_CATALOG_KEYS ({keys}), not the embedded ones");
+        say!("keys:     $BANGER_CATALOG_KEYS ({keys}), not the embedded ones")?;
     }
     if let Some(ignored) = report.ignored {
-        println!(
+        say!(
             "ignored:  the stored update `{}`: {}",
-            text::inert(&ignored.path),
-            text::inert(&ignored.reason)
-        );
-        println!("          it does not count toward the rollback baseline; a newer catalog signed by a trusted key replaces it");
+            ignored.path,
+            ignored.reason
+        )?;
+        say!("          it does not count toward the rollback baseline; a newer catalog signed by a trusted key replaces it")?;
     }
     Ok(())
 }

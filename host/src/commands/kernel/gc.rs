@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::{
     commands::output::{human_size, print_json},
     install::Kernels,
+    text::say,
     trusted::Store,
 };
 
@@ -30,9 +31,9 @@ pub fn run(kernels: &Kernels, json: bool) -> Result<()> {
     if json {
         return print_json(&collected);
     }
-    println!(
+    say!(
         "removed {partial_downloads} partial download(s) and {staging_directories} staging director(ies), freeing {}",
         human_size(collected.bytes_freed)
-    );
+    )?;
     Ok(())
 }

@@ -10,6 +10,7 @@ use crate::{
     commands::output::{human_size, print_json, print_table},
     install::Kernels,
     manifest::Manifest,
+    text::say,
     trust,
     trusted::Trusted,
 };
@@ -39,7 +40,7 @@ pub fn installed(kernels: &Kernels, json: bool) -> Result<()> {
             update: trusted
                 .catalog
                 .find(&manifest.name, &manifest.arch)
-                .filter(|e| e.sha256 != manifest.sha256)
+                .filter(|e| e.sha256 != manifest.sha256.as_str())
                 .map(|e| Update {
                     kernel_version: e.kernel_version.clone(),
                     sha256: e.sha256.clone(),
@@ -51,7 +52,7 @@ pub fn installed(kernels: &Kernels, json: bool) -> Result<()> {
         return print_json(&listed);
     }
     if listed.is_empty() {
-        println!("no kernels installed; see `banger kernel list --available`");
+        say!("no kernels installed; see `banger kernel list --available`")?;
         return Ok(());
     }
     let rows: Vec<[String; 6]> = listed
@@ -62,8 +63,8 @@ pub fn installed(kernels: &Kernels, json: bool) -> Result<()> {
                 format!("{} available", u.kernel_version)
             });
             [
-                m.name,
-                m.arch,
+                m.name.to_string(),
+                m.arch.to_string(),
                 m.kernel_version,
                 m.source,
                 m.installed_at,
@@ -106,9 +107,9 @@ pub fn available(kernels: &Kernels, args: &SourceArgs, json: bool) -> Result<()>
     }
     if available.is_empty() {
         if source.name() == "catalog" {
-            println!("the catalog is empty: no kernel bundles have been published yet");
+            say!("the catalog is empty: no kernel bundles have been published yet")?;
         } else {
-            println!("source `{}` lists no kernels", source.name());
+            say!("source `{}` lists no kernels", source.name())?;
         }
         return Ok(());
     }

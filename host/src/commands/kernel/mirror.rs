@@ -12,7 +12,7 @@ use crate::{
     commands::output::{human_size, print_json, print_table},
     install::Kernels,
     mirror::{self, Action, Planned},
-    text,
+    text::{self, say, tell},
     trusted::Trusted,
 };
 
@@ -42,7 +42,7 @@ pub fn run(kernels: &Kernels, args: MirrorArgs) -> Result<()> {
     };
     if let Some((message, hint)) = &mirrored.skipped {
         text::warn(format_args!("skipping: {message}"));
-        eprintln!("hint: {hint}");
+        tell!("hint: {hint}");
     }
     report(&args.target, args.dry_run, &mirrored.bundles, args.json)
 }
@@ -86,7 +86,7 @@ fn report(dir: &Path, dry_run: bool, plan: &[Planned], json: bool) -> Result<()>
         });
     }
     if bundles.is_empty() {
-        println!("nothing to mirror");
+        say!("nothing to mirror")?;
         return Ok(());
     }
     let mut rows = Vec::new();
@@ -121,12 +121,12 @@ fn report(dir: &Path, dry_run: bool, plan: &[Planned], json: bool) -> Result<()>
             .map(|b| b.size)
             .sum()
     };
-    println!(
+    say!(
         "{}{} to download, {} already present, in {}",
         if dry_run { "dry run: " } else { "" },
         human_size(total(Action::Add) + total(Action::Replace)),
         human_size(total(Action::Skip)),
         dir.display()
-    );
+    )?;
     Ok(())
 }

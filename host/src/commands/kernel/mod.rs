@@ -19,12 +19,13 @@ use serde::Serialize;
 use crate::{
     cli::{KernelCommand, SourceArgs},
     commands::output::print_json,
-    images::Images,
+    images::{ImageName, Images},
     install::Kernels,
     manifest::Trust,
     plugins::{self, HostOptions, Source},
     pull::{Outcome, Status},
     state::State,
+    text::{say, tell},
     trusted::Trusted,
 };
 
@@ -125,24 +126,27 @@ struct Report<'a> {
     /// Whether the sha256 is the trusted catalog's.
     verified: bool,
     path: String,
-    images_updated: &'a [String],
+    images_updated: &'a [ImageName],
 }
 
 /// Print the outcome of an install, from `kernel pull` or `kernel import`.
 pub(super) fn report_install(kernels: &Kernels, outcome: &Outcome, json: bool) -> Result<()> {
     let entry = &outcome.verdict.entry;
     let (name, arch, sha256) = (&entry.name, &entry.arch, &entry.sha256);
-    let path = kernels.path(name).display().to_string();
+    let path = kernels
+        .path(&outcome.verdict.key()?.0)
+        .display()
+        .to_string();
     if let Some(at) = outcome.resumed_from {
-        eprintln!(
+        tell!(
             "the download of `{name}` resumed at byte {at} of {}",
             entry.size
         );
     }
     if !outcome.images_updated.is_empty() {
-        eprintln!(
+        tell!(
             "updated image record(s) {} to the new kernel",
-            outcome.images_updated.join(", ")
+            crate::pull::list(&outcome.images_updated, ", ")
         );
     }
     if json {
@@ -158,17 +162,22 @@ pub(super) fn report_install(kernels: &Kernels, outcome: &Outcome, json: bool) -
         });
     }
     match outcome.status {
-        Status::Unchanged => println!(
+        Status::Unchanged => say!(
             "kernel `{name}` ({arch}) is already installed with sha256 {sha256}; nothing to do"
-        ),
-        status => println!(
-            "{} kernel `{name}` ({arch}) in {path}\n  sha256 {sha256}, checked against the {}",
-            match status {
-                Status::Replaced => "replaced",
-                _ => "installed",
-            },
-            trust_label(outcome.verdict.trust)
-        ),
+        )?,
+        status => {
+            say!(
+                "{} kernel `{name}` ({arch}) in {path}",
+                match status {
+                    Status::Replaced => "replaced",
+                    _ => "installed",
+                }
+            )?;
+            say!(
+                "  sha256 {sha256}, checked against the {}",
+                trust_label(outcome.verdict.trust)
+            )?;
+        }
     }
     Ok(())
 }

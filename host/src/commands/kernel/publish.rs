@@ -13,6 +13,7 @@ use crate::{
     install::Kernels,
     keys::KeyId,
     publish::{self, Published},
+    text::say,
 };
 
 /// What the catalog patch did to the entry, for `--json`.
@@ -145,55 +146,63 @@ pub fn run(kernels: &Kernels, args: PublishArgs) -> Result<()> {
     }
     let r = &result;
     if r.dry_run {
-        println!("dry run: nothing was uploaded, patched or signed");
+        say!("dry run: nothing was uploaded, patched or signed")?;
     }
     if let (Some(b), Some(published)) = (&r.bundle, &bundle) {
         let would = if r.dry_run { "would " } else { "" };
         if r.dry_run {
-            println!(
-                "  would upload  {} ({} bytes, sha256 {})\n             to {}",
-                b.file, b.size, b.sha256, b.upload
-            );
-            println!("  would check   {}", b.url);
+            say!(
+                "  would upload  {} ({} bytes, sha256 {})",
+                b.file,
+                b.size,
+                b.sha256
+            )?;
+            say!("             to {}", b.upload)?;
+            say!("  would check   {}", b.url)?;
         } else {
-            println!("published kernel `{}` ({})", b.name, b.arch);
-            println!(
+            say!("published kernel `{}` ({})", b.name, b.arch)?;
+            say!(
                 "  bundle   {} ({} bytes, sha256 {})",
-                b.file, b.size, b.sha256
-            );
-            println!("  uploaded {}", b.upload);
-            println!("  checked  {} (HEAD 200, Content-Length {})", b.url, b.size);
+                b.file,
+                b.size,
+                b.sha256
+            )?;
+            say!("  uploaded {}", b.upload)?;
+            say!("  checked  {} (HEAD 200, Content-Length {})", b.url, b.size)?;
         }
         if let Some(kept) = &b.kept {
-            println!("  kept     {}", kept.display());
+            say!("  kept     {}", kept.display())?;
         }
         match &published.change {
-            Change::Added => println!("  catalog  {catalog_path} : {would}add this entry"),
-            Change::Replaced(old) => println!(
+            Change::Added => say!("  catalog  {catalog_path} : {would}add this entry")?,
+            Change::Replaced(old) => say!(
                 "  catalog  {catalog_path} : {would}replace the entry with sha256 {}",
                 old.sha256
-            ),
+            )?,
             Change::Unchanged => {
-                println!("  catalog  {catalog_path} : already holds this exact entry")
+                say!("  catalog  {catalog_path} : already holds this exact entry")?
             }
         }
         for line in serde_json::to_string_pretty(&published.entry)?.lines() {
-            println!("    {line}");
+            say!("    {line}")?;
         }
     }
     if let Some(c) = &catalog {
-        println!(
+        say!(
             "signed catalog serial {} (expires {}) with key {}",
-            c.serial, c.expires, c.key_id
-        );
+            c.serial,
+            c.expires,
+            c.key_id
+        )?;
         for url in &c.urls {
-            println!("  uploaded and checked {url}");
+            say!("  uploaded and checked {url}")?;
         }
-        println!("\nNext steps (nothing was committed or rebuilt):");
+        say!("")?;
+        say!("Next steps (nothing was committed or rebuilt):")?;
         for step in &r.next_steps {
-            println!("  {step}");
+            say!("  {step}")?;
         }
-        println!("The last command rebuilds the catalog plugin, which embeds catalog.json.");
+        say!("The last command rebuilds the catalog plugin, which embeds catalog.json.")?;
     }
     Ok(())
 }

@@ -4,7 +4,12 @@
 use anyhow::Result;
 use banger_catalog::KernelName;
 
-use crate::{hint::Hinted, images::Images, install::Kernels, text};
+use crate::{
+    hint::Hinted,
+    images::Images,
+    install::Kernels,
+    text::{self, say},
+};
 
 pub fn run(kernels: &Kernels, images: &Images, name: &KernelName, force: bool) -> Result<()> {
     // Checked before locking too, so that removing nothing creates no state directories.
@@ -23,18 +28,18 @@ pub fn run(kernels: &Kernels, images: &Images, name: &KernelName, force: bool) -
             ),
             format!(
                 "remove the images first (banger image rm {}), or pass --force",
-                users.join(" ")
+                crate::pull::list(&users, " ")
             ),
         ));
     }
     if !kernels.remove(&lock)? {
         return Err(Kernels::not_installed(name));
     }
-    println!("removed kernel `{name}`");
+    say!("removed kernel `{name}`")?;
     if !users.is_empty() {
         text::warn(format_args!(
             "image(s) {} refer to the removed kernel until it is installed again",
-            users.join(", ")
+            crate::pull::list(&users, ", ")
         ));
     }
     Ok(())

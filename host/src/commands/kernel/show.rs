@@ -8,6 +8,7 @@ use crate::{
     commands::output::print_json,
     install::{KernelPaths, Kernels},
     manifest::Manifest,
+    text::say,
 };
 
 #[derive(Serialize)]
@@ -28,24 +29,24 @@ pub fn run(kernels: &Kernels, name: &KernelName, json: bool) -> Result<()> {
         return print_json(&shown);
     }
     let (m, paths) = (&manifest, &shown.paths);
-    println!("name:           {}", m.name);
-    println!("distro:         {}", m.distro);
-    println!("arch:           {}", m.arch);
-    println!("kernel version: {}", m.kernel_version);
-    println!("description:    {}", m.description);
-    println!("source:         {} ({})", m.source, m.url);
-    println!(
+    say!("name:           {}", m.name)?;
+    say!("distro:         {}", m.distro)?;
+    say!("arch:           {}", m.arch)?;
+    say!("kernel version: {}", m.kernel_version)?;
+    say!("description:    {}", m.description)?;
+    say!("source:         {} ({})", m.source, m.url)?;
+    say!(
         "sha256:         {} ({} bytes, checked against the {})",
         m.sha256,
         m.size,
         super::trust_label(m.trust)
-    );
-    println!("installed at:   {}", m.installed_at);
-    println!("vmlinux:        {}", paths.vmlinux);
-    println!("initrd:         {}", paths.initrd.as_deref().unwrap_or("-"));
-    println!(
+    )?;
+    say!("installed at:   {}", m.installed_at)?;
+    say!("vmlinux:        {}", paths.vmlinux)?;
+    say!("initrd:         {}", paths.initrd.as_deref().unwrap_or("-"))?;
+    say!(
         "modules:        {}",
         paths.modules.as_deref().unwrap_or("-")
-    );
+    )?;
     Ok(())
 }

@@ -13,6 +13,7 @@ use crate::{
     install::Kernels,
     manifest::Manifest,
     pull,
+    text::{say, tell},
     trusted::Trusted,
 };
 
@@ -57,13 +58,13 @@ pub fn run(
     let trusted = Trusted::load(kernels.state())?;
     let installed = kernels.list()?;
     for name in &request.names {
-        if !installed.iter().any(|m| m.name == name.as_str()) {
+        if !installed.iter().any(|m| &m.name == name) {
             return Err(Kernels::not_installed(name));
         }
     }
     let chosen: Vec<&Manifest> = installed
         .iter()
-        .filter(|m| request.all || request.names.iter().any(|n| n.as_str() == m.name))
+        .filter(|m| request.all || request.names.iter().any(|n| n == &m.name))
         .collect();
     let mut rows = Vec::new();
     let mut pending: Vec<(&Manifest, &Entry)> = Vec::new();
@@ -71,10 +72,10 @@ pub fn run(
         let newer = trusted
             .catalog
             .find(&manifest.name, &manifest.arch)
-            .filter(|entry| entry.sha256 != manifest.sha256);
+            .filter(|entry| entry.sha256 != manifest.sha256.as_str());
         let from = Version {
             kernel_version: manifest.kernel_version.clone(),
-            sha256: manifest.sha256.clone(),
+            sha256: manifest.sha256.to_string(),
         };
         let to = newer.map_or(from.clone(), |e| Version {
             kernel_version: e.kernel_version.clone(),
@@ -89,8 +90,8 @@ pub fn run(
             }
         };
         rows.push(Row {
-            name: manifest.name.clone(),
-            arch: manifest.arch.clone(),
+            name: manifest.name.to_string(),
+            arch: manifest.arch.to_string(),
             from,
             to,
             action,
@@ -116,9 +117,9 @@ pub fn run(
             }
             let outcome = pull::install(kernels, images, &source, verdict, Some(entry), true)?;
             if !outcome.images_updated.is_empty() {
-                eprintln!(
+                tell!(
                     "updated image record(s) {} to the new `{}`",
-                    outcome.images_updated.join(", "),
+                    crate::pull::list(&outcome.images_updated, ", "),
                     manifest.name
                 );
             }
@@ -128,7 +129,7 @@ pub fn run(
         return print_json(&rows);
     }
     if rows.is_empty() {
-        println!("no kernels installed; see `banger kernel list --available`");
+        say!("no kernels installed; see `banger kernel list --available`")?;
         return Ok(());
     }
     let table: Vec<[String; 5]> = rows
