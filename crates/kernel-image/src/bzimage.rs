@@ -22,12 +22,12 @@ use crate::{elf::read_at, lz4_legacy, scan, Error};
 /// The largest ELF extracted from a payload: a real `vmlinux` is well under 256 MiB.
 pub const ELF_CAP: u64 = 256 << 20;
 /// The memory liblzma may use for an xz or lzma payload's dictionary: the kernel's `lzma -9`
-/// asks for 64 MiB, its xz for 32 MiB.
-const LZMA_MEMLIMIT: u64 = 80 << 20;
-/// The largest zstd window accepted: 2^27 (128 MiB), which the kernel's `zstd -22 --ultra`
-/// reaches for a payload over 64 MiB. The window fills only as output is written, so memory
-/// grows with the output up to this size.
-const ZSTD_WINDOW_LOG_MAX: u32 = 27;
+/// asks for 64 MiB, its xz for 32 MiB. The dictionary fills only as output is written.
+const LZMA_MEMLIMIT: u64 = 72 << 20;
+/// The largest zstd window accepted: 2^26 (64 MiB), which the kernel's `zstd -22 --ultra`
+/// picks for a vmlinux of 32-64 MiB. A larger vmlinux compressed that way (its window is
+/// 2^27) is refused, to keep memory within the 64 MiB budget; extract it with the `zstd` CLI.
+const ZSTD_WINDOW_LOG_MAX: u32 = 26;
 
 /// How a bzImage payload is compressed, from its first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

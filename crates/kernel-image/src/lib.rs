@@ -189,10 +189,6 @@ fn detect(path: &Path) -> Result<(Format, Option<String>), Error> {
         head.get(at..at + 4)
             .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
     };
-    let u64_at = |at: usize| {
-        head.get(at..at + 8)
-            .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
-    };
     if head.starts_with(b"\x7fELF") {
         let elf = elf::read(path, &mut file, size)?;
         return Ok((
@@ -229,17 +225,12 @@ fn detect(path: &Path) -> Result<(Format, Option<String>), Error> {
         return Ok((Format::EfiZboot { payload }, None));
     }
     if u32_at(0x38) == Some(ARM64_MAGIC) {
-        let (text_offset, image_size) = (u64_at(8), u64_at(16));
-        let (Some(text_offset), Some(image_size)) = (text_offset, image_size) else {
-            return Err(Error::malformed(
-                path,
-                "the arm64 Image header is cut short",
-            ));
-        };
+        // The magic at 0x38 means the whole 64-byte header is there.
+        let u64_at = |at: usize| u64::from_le_bytes(head[at..at + 8].try_into().expect("8 bytes"));
         return Ok((
             Format::Arm64Image {
-                text_offset,
-                image_size,
+                text_offset: u64_at(8),
+                image_size: u64_at(16),
             },
             None,
         ));
