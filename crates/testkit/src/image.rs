@@ -51,7 +51,7 @@ impl Vmlinux {
                 notes.extend_from_slice(name);
                 notes.extend_from_slice(desc);
             }
-            while elf.len() % 8 != 0 {
+            while !elf.len().is_multiple_of(8) {
                 elf.push(0);
             }
             let notes_at = elf.len() as u64;
