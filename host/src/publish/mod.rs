@@ -330,7 +330,7 @@ fn pack(dir: &Path, file: &str, out: Option<&Path>) -> Result<Bundle> {
         .collect();
     if !extra.is_empty() {
         eprintln!(
-            "warning: ignoring {} in `{}`: a bundle holds only vmlinux, initrd.img and modules/",
+            "warning: ignoring {} in `{}`: a bundle holds only vmlinux, initrd.img, config and modules/",
             extra.join(", "),
             dir.display()
         );
