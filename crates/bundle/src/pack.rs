@@ -49,8 +49,12 @@ pub struct Sources {
     pub initrd: Option<PathBuf>,
     /// The kernel's config, packed as `config`.
     pub config: Option<PathBuf>,
-    /// A directory packed as `modules/`.
+    /// A directory packed as `modules/`; see `modules_release`.
     pub modules: Option<PathBuf>,
+    /// When set, `modules` is one release's directory (a distro's `lib/modules/<release>`),
+    /// packed as `modules/<release>/`. Its `build` and `source` links, which point into
+    /// kernel headers elsewhere, are left out and listed as ignored.
+    pub modules_release: Option<String>,
 }
 
 /// Why a directory could not be packed. Every variant names the file at fault.
@@ -149,6 +153,7 @@ impl Plan {
             initrd: optional("initrd.img"),
             config: optional("config"),
             modules: optional("modules"),
+            modules_release: None,
         };
         plan.add(&sources)?;
         plan.check_tree()?;
@@ -198,7 +203,19 @@ impl Plan {
                         source: source.clone(),
                         kind: ItemKind::Dir,
                     });
-                    self.scan_modules(source, &path)?;
+                    match &sources.modules_release {
+                        None => self.scan_modules(source, &path, false)?,
+                        Some(release) => {
+                            let raw = format!("modules/{release}");
+                            let release_path = bundle_path(source, raw.as_bytes())?;
+                            self.items.push(Item {
+                                path: release_path.clone(),
+                                source: source.clone(),
+                                kind: ItemKind::Dir,
+                            });
+                            self.scan_modules(source, &release_path, true)?;
+                        }
+                    }
                 }
                 ("modules", false) => return Err(rejected(source, "it must be a directory")),
                 (_, false) if metadata.is_file() => {
@@ -219,9 +236,21 @@ impl Plan {
         Ok(())
     }
 
-    fn scan_modules(&mut self, dir: &Path, at: &BundlePath) -> Result<(), PackError> {
+    /// Add what is below `dir` as `at/…`; `skip_header_links` leaves out `build` and
+    /// `source` symlinks directly in `dir`.
+    fn scan_modules(
+        &mut self,
+        dir: &Path,
+        at: &BundlePath,
+        skip_header_links: bool,
+    ) -> Result<(), PackError> {
         for name in read_dir_sorted(dir)? {
             let source = dir.join(&name);
+            if skip_header_links && (name == "build" || name == "source") && source.is_symlink() {
+                self.ignored
+                    .push(format!("{at}/{}", name.to_string_lossy()));
+                continue;
+            }
             let mut raw = at.to_string().into_bytes();
             raw.push(b'/');
             raw.extend_from_slice(name.as_bytes());
@@ -252,7 +281,7 @@ impl Plan {
                 kind,
             });
             if is_dir {
-                self.scan_modules(&source, &path)?;
+                self.scan_modules(&source, &path, false)?;
             }
         }
         Ok(())

@@ -275,6 +275,7 @@ fn a_config_is_packed_after_initrd_and_checked() {
         initrd: None,
         config: Some(elsewhere.clone()),
         modules: Some(tree.join("modules")),
+        modules_release: None,
     };
     let mut out = Vec::new();
     Plan::from_sources(&tree, &sources)
@@ -286,6 +287,29 @@ fn a_config_is_packed_after_initrd_and_checked() {
     extract(&out[..], &staging, &Limits::default()).unwrap();
     assert_eq!(fs::read(staging.join("config")).unwrap(), b"CONFIG_A=m\n");
     assert!(!staging.join("initrd.img").exists());
+
+    // One release of a distro's lib/modules, without its links into kernel headers.
+    let release_dir = tree.join("modules/6.12.3");
+    symlink("/usr/src/linux-headers-6.12.3", release_dir.join("build")).unwrap();
+    symlink("/usr/src/linux-6.12.3", release_dir.join("source")).unwrap();
+    let distro = Sources {
+        modules: Some(release_dir.clone()),
+        modules_release: Some("6.12.3".into()),
+        ..sources.clone()
+    };
+    let plan = Plan::from_sources(&tree, &distro).unwrap();
+    assert_eq!(
+        plan.ignored(),
+        ["modules/6.12.3/build", "modules/6.12.3/source"]
+    );
+    let mut out = Vec::new();
+    plan.write(&mut out, FAST, |_| {}).unwrap();
+    let staging = work.path().join("staging3");
+    fs::create_dir(&staging).unwrap();
+    extract(&out[..], &staging, &Limits::default()).unwrap();
+    fs::remove_file(release_dir.join("build")).unwrap();
+    fs::remove_file(release_dir.join("source")).unwrap();
+    kernel::assert_same_tree(&tree.join("modules"), &staging.join("modules"), &[]);
 
     for (bytes, reason) in [
         (vec![b'#'; (1 << 20) + 1], "at most 1048576 bytes"),
