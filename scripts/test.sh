@@ -24,7 +24,13 @@ needed=(
     "curl:curl"
     "mkfifo:coreutils"
     "sha256sum:coreutils"
+    "qemu-system-x86_64:qemu-system-x86"  # kernel check --boot (TCG)
+    "busybox:busybox-static"              # the smoke boot's initramfs
+    "dpkg-deb:dpkg"                       # a real Debian kernel, fetched by the tests
 )
+# Installed without their recommends: QEMU's GUI, OVMF and tools are not needed for a
+# microvm boot on the serial console, and are most of its size.
+lean="qemu-system-x86"
 missing=()
 packages=()
 for item in "${needed[@]}"; do
@@ -60,7 +66,13 @@ if [ ${#packages[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/n
         added_policy=1
     fi
     apt-get update -qq
-    apt-get install -y -qq "${packages[@]}" >/dev/null
+    full=()
+    slim=()
+    for package in "${packages[@]}"; do
+        if [[ " $lean " == *" $package "* ]]; then slim+=("$package"); else full+=("$package"); fi
+    done
+    [ ${#full[@]} -eq 0 ] || apt-get install -y -qq "${full[@]}" >/dev/null
+    [ ${#slim[@]} -eq 0 ] || apt-get install -y -qq --no-install-recommends "${slim[@]}" >/dev/null
     [ -z "$added_policy" ] || rm -f /usr/sbin/policy-rc.d
     exec bash "$PWD/scripts/test.sh" "$@"
 fi

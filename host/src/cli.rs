@@ -154,6 +154,20 @@ Examples:
     #[command(
         after_help = "Steps: pack <name>-<arch>.tar.zst reproducibly (zstd -19, all cores), compute its
 sha256 and size, `rclone copyto` it to REMOTE:BUCKET/<file>, HEAD-check BASE_URL/<file>,
+    /// Check that a kernel boots in Firecracker: its image, its config against Firecracker's
+    /// rules, and with --boot a smoke boot under QEMU.
+    #[command(
+        after_help = "Exit status: 0 ready, 1 not ready, 2 cannot be checked. The config comes from the
+kernel's own `config`, else --config FILE, else the copy in the image (CONFIG_IKCONFIG),
+else what modules/<release>/ tells. The rules and the JSON are in docs/kernel-check.md.
+
+Examples:
+  banger kernel check void-6.12
+  banger kernel check --path ~/src/linux --arch x86_64 --mode root-device
+  banger kernel check debian-6.1 --mode initrd --boot
+  banger kernel check void-6.12 --json | jq -r '.findings[] | select(.severity == \"error\") | .option'"
+    )]
+    Check(CheckArgs),
 then patch the catalog, raise its serial, set its expiry, sign it (catalog.json.minisig),
 upload both and HEAD-check them. Nothing is committed or rebuilt; the next steps are printed.
 
@@ -331,6 +345,42 @@ pub struct MirrorArgs {
     pub names: Vec<KernelName>,
     /// The architecture to mirror; defaults to this machine's.
     #[arg(long, conflicts_with = "all_arches", value_parser = arch_parser())]
+/// `banger kernel check`.
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// The installed kernel to check.
+    #[arg(required_unless_present = "path", conflicts_with = "path")]
+    pub name: Option<KernelName>,
+    /// Check the kernel directory DIR instead (vmlinux, optional initrd.img, modules/, config).
+    #[arg(long, value_name = "DIR")]
+    pub path: Option<PathBuf>,
+    /// The kernel's architecture; an installed kernel's own, else this machine's.
+    #[arg(long, value_parser = arch_parser())]
+    pub arch: Option<Arch>,
+    /// A config to use when the kernel carries none (e.g. a distro's /boot/config-<release>).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// How the VM boots; `initrd` when the kernel has an initrd.img, else `root-device`.
+    #[arg(long, value_parser = mode_parser())]
+    pub mode: Option<crate::check::Mode>,
+    /// The root file system's type, whose driver root-device mode needs built in.
+    #[arg(long, value_name = "TYPE", default_value = "ext4", value_parser = rootfs_parser())]
+    pub rootfs_type: crate::check::RootFs,
+    /// Also boot the kernel under QEMU (microvm on x86_64, virt on arm64) with a busybox
+    /// initramfs, a virtio disk and a virtio network device.
+    #[arg(long)]
+    pub boot: bool,
+    /// Seconds each boot may take.
+    #[arg(long, value_name = "S", default_value_t = 60, requires = "boot", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub boot_timeout: u64,
+    /// The static busybox for the guest's initramfs; default: `busybox` on PATH.
+    #[arg(long, value_name = "FILE", requires = "boot")]
+    pub busybox: Option<PathBuf>,
+    /// Print the report as JSON (the format is stable; see docs/kernel-check.md).
+    #[arg(long)]
+    pub json: bool,
+}
+
     pub arch: Option<Arch>,
     /// Mirror every architecture.
     #[arg(long)]
@@ -388,6 +438,9 @@ pub struct PublishArgs {
     #[arg(long, env = "RCLONE_BUCKET", default_value = "banger-kernels")]
     pub bucket: String,
     /// The public https:// URL the bucket is served from.
+    /// Publish a kernel that `banger kernel check` finds not ready for its mode.
+    #[arg(long)]
+    pub allow_unready: bool,
     #[arg(long, env = "BASE_URL", default_value = "https://kernels.thaloco.com")]
     pub base_url: String,
     /// Print the result as JSON.
@@ -463,6 +516,21 @@ fn parse_option(text: &str) -> Result<(String, String), String> {
 #[cfg(test)]
 mod tests {
     #[test]
+/// Boot modes as clap sees them.
+fn mode_parser() -> impl TypedValueParser<Value = crate::check::Mode> {
+    PossibleValuesParser::new(crate::check::MODES)
+        .try_map(|text| text.parse::<crate::check::Mode>())
+}
+
+/// Root file system types as clap sees them, so that shells complete them.
+fn rootfs_parser() -> impl TypedValueParser<Value = crate::check::RootFs> {
+    let names: Vec<&str> = crate::check::rules::ROOT_FILE_SYSTEMS
+        .iter()
+        .map(|fs| fs.name)
+        .collect();
+    PossibleValuesParser::new(names).try_map(|text| text.parse::<crate::check::RootFs>())
+}
+
     fn the_command_line_is_consistent() {
         use clap::CommandFactory;
         super::Cli::command().debug_assert();

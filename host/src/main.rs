@@ -6,9 +6,11 @@
 
 mod atomic;
 mod catalog_update;
+mod check;
 mod cli;
 mod commands;
 mod downloads;
+mod exit;
 mod files;
 mod hint;
 mod images;
@@ -34,13 +36,15 @@ fn main() -> ExitCode {
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
+        // The command printed its answer already.
+        Err(error) if error.downcast_ref::<exit::NotReady>().is_some() => ExitCode::FAILURE,
         Err(error) => {
             // Error chains quote servers, files, archives and plugins: never raw.
             eprintln!("error: {}", text::inert(&format!("{error:#}")));
             if let Some(hint) = error.downcast_ref::<hint::Hinted>().map(|h| h.hint()) {
                 eprintln!("hint: {}", text::inert(hint));
             }
-            ExitCode::FAILURE
+            exit::status(&error)
         }
     }
 }

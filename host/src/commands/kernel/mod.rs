@@ -3,6 +3,7 @@
 //! decides what is verified, `pull` installs).
 
 mod catalog;
+mod check;
 mod gc;
 mod import;
 mod list;
@@ -63,6 +64,7 @@ pub fn run(command: KernelCommand) -> Result<()> {
             json,
         ),
         KernelCommand::Import(args) => import::run(&kernels, &images, args),
+        KernelCommand::Check(args) => check::run(&kernels, args),
         KernelCommand::Publish(args) => publish::run(&kernels, args),
         KernelCommand::Mirror(args) => mirror::run(&kernels, args),
         KernelCommand::Show { name, json } => show::run(&kernels, &name, json),

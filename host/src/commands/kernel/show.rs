@@ -41,6 +41,14 @@ pub fn run(kernels: &Kernels, name: &KernelName, json: bool) -> Result<()> {
         super::trust_label(m.trust)
     );
     println!("installed at:   {}", m.installed_at);
+    println!(
+        "check:          {}",
+        m.check.as_ref().map_or_else(
+            || "not checked (installed before banger checked kernels; run `banger kernel check`)"
+                .to_owned(),
+            |c| crate::text::inert(&c.summary()).into_owned()
+        )
+    );
     println!("vmlinux:        {}", paths.vmlinux);
     println!("initrd:         {}", paths.initrd.as_deref().unwrap_or("-"));
     println!(
