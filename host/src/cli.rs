@@ -138,15 +138,20 @@ pub enum KernelCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Install a kernel from a local build directory (vmlinux, initrd.img, modules/).
+    /// Install a kernel from a build directory or an extracted distro kernel package.
     #[command(
-        after_help = "The directory goes through the same checks, staging and atomic rename as a
-download. Other files in it (.config, System.map, ...) are ignored.
+        after_help = "DIR is a build directory (vmlinux or bzImage, initrd.img, .config, modules/) or a
+tree with boot/vmlinuz-X, boot/config-X and lib/modules/X (a distro package, or /). A bzImage's
+ELF is extracted; on arm64 the kernel is the arm64 Image (arch/arm64/boot/Image). The config
+is installed as `config`. It goes through the same checks, staging and atomic rename as a
+download; other files (System.map, ...) are ignored.
 
 Examples:
   banger kernel import void-6.12 --from ~/src/linux/out --distro void --arch x86_64
+  banger kernel import debian-6.1 --from ./linux-image-6.1.0-57-cloud-amd64 --distro debian \\
+      --arch x86_64
   banger kernel import void-6.12 --from ./build --distro void --arch arm64 \\
-      --kernel-version 6.12.3 --description 'Void Linux 6.12 for Firecracker'"
+      --kernel-version 6.12.3 --config ./build/.config --description 'Void Linux 6.12'"
     )]
     Import(ImportArgs),
     /// Pack an installed kernel, upload it with rclone, check its public URL, and patch
@@ -320,9 +325,14 @@ pub struct ImportArgs {
     /// The kernel's architecture; vmlinux must match it.
     #[arg(long, value_parser = arch_parser())]
     pub arch: Arch,
-    /// The kernel release; read from vmlinux's `Linux version` banner when not given.
+    /// The kernel release; read from the image when not given. Chooses among the releases
+    /// of a distro tree.
     #[arg(long)]
     pub kernel_version: Option<String>,
+    /// The kernel's config, installed as `config`; else DIR's `config`, `.config` or
+    /// `boot/config-X`.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// One line for humans, carried into the catalog on publish.
     #[arg(long)]
     pub description: Option<String>,
