@@ -154,11 +154,6 @@ Examples:
       --kernel-version 6.12.3 --config ./build/.config --description 'Void Linux 6.12'"
     )]
     Import(ImportArgs),
-    /// Pack an installed kernel, upload it with rclone, check its public URL, and patch
-    /// catalog.json (maintainers).
-    #[command(
-        after_help = "Steps: pack <name>-<arch>.tar.zst reproducibly (zstd -19, all cores), compute its
-sha256 and size, `rclone copyto` it to REMOTE:BUCKET/<file>, HEAD-check BASE_URL/<file>,
     /// Check that a kernel boots in Firecracker: its image, its config against Firecracker's
     /// rules, and with --boot a smoke boot under QEMU.
     #[command(
@@ -173,6 +168,11 @@ Examples:
   banger kernel check void-6.12 --json | jq -r '.findings[] | select(.severity == \"error\") | .option'"
     )]
     Check(CheckArgs),
+    /// Pack an installed kernel, upload it with rclone, check its public URL, and patch
+    /// catalog.json (maintainers).
+    #[command(
+        after_help = "Steps: pack <name>-<arch>.tar.zst reproducibly (zstd -19, all cores), compute its
+sha256 and size, `rclone copyto` it to REMOTE:BUCKET/<file>, HEAD-check BASE_URL/<file>,
 then patch the catalog, raise its serial, set its expiry, sign it (catalog.json.minisig),
 upload both and HEAD-check them. Nothing is committed or rebuilt; the next steps are printed.
 
@@ -345,16 +345,6 @@ pub struct ImportArgs {
     pub json: bool,
 }
 
-/// `banger kernel mirror`.
-#[derive(Args, Debug)]
-pub struct MirrorArgs {
-    /// The directory to fill; created if missing.
-    #[arg(value_name = "DIR")]
-    pub target: PathBuf,
-    /// The kernels to mirror; all of the catalog's when none are given.
-    pub names: Vec<KernelName>,
-    /// The architecture to mirror; defaults to this machine's.
-    #[arg(long, conflicts_with = "all_arches", value_parser = arch_parser())]
 /// `banger kernel check`.
 #[derive(Args, Debug)]
 pub struct CheckArgs {
@@ -391,6 +381,16 @@ pub struct CheckArgs {
     pub json: bool,
 }
 
+/// `banger kernel mirror`.
+#[derive(Args, Debug)]
+pub struct MirrorArgs {
+    /// The directory to fill; created if missing.
+    #[arg(value_name = "DIR")]
+    pub target: PathBuf,
+    /// The kernels to mirror; all of the catalog's when none are given.
+    pub names: Vec<KernelName>,
+    /// The architecture to mirror; defaults to this machine's.
+    #[arg(long, conflicts_with = "all_arches", value_parser = arch_parser())]
     pub arch: Option<Arch>,
     /// Mirror every architecture.
     #[arg(long)]
@@ -438,6 +438,9 @@ pub struct PublishArgs {
     /// Pack and hash, print what would be uploaded and patched, and change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Publish a kernel that `banger kernel check` finds not ready for its mode.
+    #[arg(long)]
+    pub allow_unready: bool,
     /// Keep the bundle in this directory.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -448,9 +451,6 @@ pub struct PublishArgs {
     #[arg(long, env = "RCLONE_BUCKET", default_value = "banger-kernels")]
     pub bucket: String,
     /// The public https:// URL the bucket is served from.
-    /// Publish a kernel that `banger kernel check` finds not ready for its mode.
-    #[arg(long)]
-    pub allow_unready: bool,
     #[arg(long, env = "BASE_URL", default_value = "https://kernels.thaloco.com")]
     pub base_url: String,
     /// Print the result as JSON.
@@ -516,16 +516,6 @@ fn arch_parser() -> impl TypedValueParser<Value = Arch> {
     PossibleValuesParser::new(ARCHES).try_map(|text| text.parse::<Arch>())
 }
 
-fn parse_option(text: &str) -> Result<(String, String), String> {
-    match text.split_once('=') {
-        Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
-        _ => Err(format!("`{text}` is not of the form key=value")),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
 /// Boot modes as clap sees them.
 fn mode_parser() -> impl TypedValueParser<Value = crate::check::Mode> {
     PossibleValuesParser::new(crate::check::MODES)
@@ -541,6 +531,16 @@ fn rootfs_parser() -> impl TypedValueParser<Value = crate::check::RootFs> {
     PossibleValuesParser::new(names).try_map(|text| text.parse::<crate::check::RootFs>())
 }
 
+fn parse_option(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
+        _ => Err(format!("`{text}` is not of the form key=value")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
     fn the_command_line_is_consistent() {
         use clap::CommandFactory;
         super::Cli::command().debug_assert();
