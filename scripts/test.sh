@@ -27,6 +27,9 @@ needed=(
     "qemu-system-x86_64:qemu-system-x86"  # kernel check --boot (TCG)
     "busybox:busybox-static"              # the smoke boot's initramfs
     "dpkg-deb:dpkg"                       # a real Debian kernel, fetched by the tests
+    "lz4:lz4"                             # independent extractions of bzImage payloads,
+    "xz:xz-utils"                         # and the payload bombs of banger-kernel-image
+    "gzip:gzip"
 )
 # Installed without their recommends: QEMU's GUI, OVMF and tools are not needed for a
 # microvm boot on the serial console, and are most of its size.
