@@ -106,6 +106,18 @@ fn identifies_every_format() {
             "{name}"
         );
     }
+    // A payload banger does not decompress still identifies, without a release.
+    let bzip2 = files.write("bzip2", &bzimage_with(b"BZh91AY&SY", 10, None));
+    assert_eq!(
+        identify(&bzip2).unwrap(),
+        banger_kernel_image::Image {
+            format: Format::BzImage {
+                protocol: 0x020f,
+                payload: Codec::Bzip2
+            },
+            release: None
+        }
+    );
     for payload in Payload::ALL {
         let path = files.write("bz", &bzimage(&elf, payload, Some("6.1.0-header")));
         let image = identify(&path).unwrap();

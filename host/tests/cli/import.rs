@@ -441,6 +441,18 @@ fn an_extracted_distro_package_is_recognised() {
     assert!(chosen.join("modules/6.1.0-10-cloud-amd64").is_dir());
     assert!(!chosen.join("modules/6.1.0-9-cloud-amd64").exists());
 
+    // Only the image is required: a copy of boot/ alone imports, without modules.
+    let boot_only = t.path("boot-only");
+    fs::create_dir_all(boot_only.join("boot")).unwrap();
+    fs::copy(
+        root.join("boot/vmlinuz-6.1.0-9-cloud-amd64"),
+        boot_only.join("boot/vmlinuz-6.1.0-9-cloud-amd64"),
+    )
+    .unwrap();
+    import(&t, "debian-boot", &boot_only, "x86_64", &[]);
+    assert!(!t.kernels().join("debian-boot/modules").exists());
+    assert!(!t.kernels().join("debian-boot/config").exists());
+
     // --config FILE wins over boot/config-X.
     let config = t.path("my.config");
     fs::write(&config, "CONFIG_VIRTIO_BLK=y\n").unwrap();

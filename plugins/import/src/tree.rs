@@ -4,7 +4,8 @@
 //! - an extracted distro kernel package, or a system root (`--from /`): `boot/vmlinuz-X`
 //!   (or `boot/vmlinux-X`), `boot/config-X`, `boot/initrd.img-X` and `lib/modules/X`
 //!   (`usr/lib/modules/X` on merged-/usr systems). With several releases, the one given as
-//!   `kernel_version` is taken; without it the import is refused, naming them.
+//!   `kernel_version` is taken; without it the import is refused, naming them. Only the
+//!   image is required.
 //! - a build directory: the kernel image (on x86_64 `vmlinux`, `bzImage`,
 //!   `arch/x86/boot/bzImage`; on arm64 `arch/arm64/boot/Image`, `Image`, `vmlinux`; then the
 //!   other arch's names, then a single `vmlinuz*`), `initrd.img`, `config` or `.config`, and
@@ -69,8 +70,8 @@ fn distro_modules(dir: &Path, x: &str) -> Option<PathBuf> {
         .find(|p| p.is_dir())
 }
 
-/// The releases `X` of `boot/vmlinuz-X` or `boot/vmlinux-X` that have a modules directory,
-/// sorted; empty when `dir` is not a distro tree.
+/// The releases `X` of `boot/vmlinuz-X` or `boot/vmlinux-X`, sorted; empty when `dir` is not
+/// a distro tree.
 fn distro_releases(dir: &Path) -> Result<Vec<String>, PluginError> {
     let boot = dir.join("boot");
     if !boot.is_dir() {
@@ -83,8 +84,8 @@ fn distro_releases(dir: &Path) -> Result<Vec<String>, PluginError> {
                 .or_else(|| name.strip_prefix("vmlinux-"))
                 .map(str::to_owned)
         })
-        .filter(|x| distro_modules(dir, x).is_some())
         .collect();
+    releases.sort();
     releases.dedup();
     Ok(releases)
 }
