@@ -223,6 +223,16 @@ fn extracts_the_elf_from_every_payload_codec() {
     }
 }
 
+/// `data` as `lzma -9` compresses it, with a 64 MiB dictionary.
+fn lzma_9(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let options = liblzma::stream::LzmaOptions::new_preset(9).unwrap();
+    let stream = liblzma::stream::Stream::new_lzma_encoder(&options).unwrap();
+    let mut out = liblzma::write::XzEncoder::new_stream(Vec::new(), stream);
+    out.write_all(data).unwrap();
+    out.finish().unwrap()
+}
+
 /// A bzImage whose `payload_length` is changed to `length`.
 fn with_payload_length(image: &[u8], length: u32) -> Vec<u8> {
     let mut image = image.to_vec();
@@ -299,6 +309,12 @@ fn hostile_headers_give_errors_that_name_the_file() {
             "not recognisably compressed",
         ),
         (
+            "an lzma dictionary over the memory budget",
+            bzimage_with(&lzma_9(&elf), elf.len() as u32, None),
+            corrupt,
+            "lzma payload does not decompress",
+        ),
+        (
             "a payload that is not an ELF",
             bzimage(&[7u8; 5000], Payload::Zstd, None),
             malformed,
@@ -349,6 +365,11 @@ fn hostile_headers_give_errors_that_name_the_file() {
         assert!(text.contains(message), "{what}: {text}");
         assert!(text.contains(&path.display().to_string()), "{what}: {text}");
     }
+    // The lzma refusal says why.
+    let path = files.write("lzma9", &bzimage_with(&lzma_9(&elf), elf.len() as u32, None));
+    let err = extract_elf(&path, &mut io::sink()).unwrap_err();
+    let cause = std::error::Error::source(&err).map(ToString::to_string);
+    assert_eq!(cause.as_deref(), Some("memory limit reached"), "{err:?}");
     // A note segment that claims more than the cap.
     let pvh = x86_vmlinux("6.1.0", 8192, None);
     let phoff = u64::from_le_bytes(pvh[32..40].try_into().unwrap()) as usize;
