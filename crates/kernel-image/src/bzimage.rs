@@ -17,7 +17,7 @@ use std::{
     path::Path,
 };
 
-use crate::{elf::read_at, lz4_legacy, scan, Error};
+use crate::{elf::read_at, le, lz4_legacy, scan, Error};
 
 /// The largest ELF extracted from a payload: a real `vmlinux` is well under 256 MiB.
 pub const ELF_CAP: u64 = 256 << 20;
@@ -97,14 +97,8 @@ pub fn is_bzimage(head: &[u8]) -> bool {
 
 /// Parse the setup header of the bzImage `file` of `size` bytes, whose first bytes are `head`.
 pub fn header(path: &Path, file: &mut File, head: &[u8], size: u64) -> Result<Header, Error> {
-    let u16_at = |at: usize| {
-        head.get(at..at + 2)
-            .map(|b| u16::from_le_bytes([b[0], b[1]]))
-    };
-    let u32_at = |at: usize| {
-        head.get(at..at + 4)
-            .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
-    };
+    let u16_at = |at| le::u16_at(head, at);
+    let u32_at = |at| le::u32_at(head, at);
     let truncated = || Error::malformed(path, "the bzImage setup header is cut short");
     let protocol = u16_at(0x206).ok_or_else(truncated)?;
     if protocol < 0x0208 {

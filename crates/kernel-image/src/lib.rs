@@ -21,6 +21,7 @@
 mod bzimage;
 mod elf;
 mod error;
+pub mod le;
 mod lz4_legacy;
 mod scan;
 
@@ -185,10 +186,6 @@ pub fn identify(path: &Path) -> Result<Image, Error> {
 /// The format, and the release if the header already gave it.
 fn detect(path: &Path) -> Result<(Format, Option<String>), Error> {
     let (mut file, head, size) = open(path)?;
-    let u32_at = |at: usize| {
-        head.get(at..at + 4)
-            .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
-    };
     if head.starts_with(b"\x7fELF") {
         let elf = elf::read(path, &mut file, size)?;
         return Ok((
@@ -224,13 +221,13 @@ fn detect(path: &Path) -> Result<(Format, Option<String>), Error> {
             .unwrap_or_else(|| "unknown".into());
         return Ok((Format::EfiZboot { payload }, None));
     }
-    if u32_at(0x38) == Some(ARM64_MAGIC) {
-        // The magic at 0x38 means the whole 64-byte header is there.
-        let u64_at = |at: usize| u64::from_le_bytes(head[at..at + 8].try_into().expect("8 bytes"));
+    if le::u32_at(&head, 0x38) == Some(ARM64_MAGIC) {
+        // The magic at 0x38 means that the fields before it are there.
+        let field = |at| le::u64_at(&head, at).unwrap_or_default();
         return Ok((
             Format::Arm64Image {
-                text_offset: u64_at(8),
-                image_size: u64_at(16),
+                text_offset: field(8),
+                image_size: field(16),
             },
             None,
         ));

@@ -17,8 +17,11 @@ const BLOCK: usize = 8 << 20;
 /// A reader of the decompressed bytes of a legacy-frame stream, its magic already read.
 pub struct Decoder<R> {
     input: R,
+    /// Both buffers are allocated (zeroed) once, at the first block.
     compressed: Vec<u8>,
     block: Vec<u8>,
+    /// The decompressed bytes in `block`, and how many of them were read.
+    filled: usize,
     at: usize,
     done: bool,
 }
@@ -29,6 +32,7 @@ impl<R: Read> Decoder<R> {
             input,
             compressed: Vec::new(),
             block: Vec::new(),
+            filled: 0,
             at: 0,
             done: false,
         }
@@ -49,11 +53,8 @@ impl<R: Read> Decoder<R> {
             let length = u32::from_le_bytes(length) as usize;
             let bound = lz4_flex::block::get_maximum_output_size(BLOCK);
             // Read one byte first: none means these four bytes were the appended size.
-            self.compressed.clear();
-            let first = (&mut self.input)
-                .take(1)
-                .read_to_end(&mut self.compressed)?;
-            if first == 0 {
+            let mut first = [0u8; 1];
+            if read_full(&mut self.input, &mut first)? == 0 {
                 return Ok(false);
             }
             if length > bound || length == 0 {
@@ -61,17 +62,20 @@ impl<R: Read> Decoder<R> {
                     "a block of {length} bytes, outside 1..={bound}"
                 )));
             }
-            self.compressed.resize(length, 0);
-            let got = read_full(&mut self.input, &mut self.compressed[1..])? + 1;
+            if self.compressed.is_empty() {
+                self.compressed = vec![0; bound];
+                self.block = vec![0; BLOCK];
+            }
+            self.compressed[0] = first[0];
+            let got = read_full(&mut self.input, &mut self.compressed[1..length])? + 1;
             if got < length {
                 return Err(corrupt(format!(
                     "a block of {length} bytes ends after {got}"
                 )));
             }
-            self.block.resize(BLOCK, 0);
-            let n = lz4_flex::block::decompress_into(&self.compressed, &mut self.block)
-                .map_err(|e| corrupt(format!("a block does not decompress: {e}")))?;
-            self.block.truncate(n);
+            self.filled =
+                lz4_flex::block::decompress_into(&self.compressed[..length], &mut self.block)
+                    .map_err(|e| corrupt(format!("a block does not decompress: {e}")))?;
             self.at = 0;
             return Ok(true);
         }
@@ -87,13 +91,13 @@ fn corrupt(what: String) -> io::Error {
 
 impl<R: Read> Read for Decoder<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.at == self.block.len() {
+        while self.at == self.filled {
             if self.done || !self.next_block()? {
                 self.done = true;
                 return Ok(0);
             }
         }
-        let n = buf.len().min(self.block.len() - self.at);
+        let n = buf.len().min(self.filled - self.at);
         buf[..n].copy_from_slice(&self.block[self.at..self.at + n]);
         self.at += n;
         Ok(n)

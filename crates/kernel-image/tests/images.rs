@@ -366,7 +366,10 @@ fn hostile_headers_give_errors_that_name_the_file() {
         assert!(text.contains(&path.display().to_string()), "{what}: {text}");
     }
     // The lzma refusal says why.
-    let path = files.write("lzma9", &bzimage_with(&lzma_9(&elf), elf.len() as u32, None));
+    let path = files.write(
+        "lzma9",
+        &bzimage_with(&lzma_9(&elf), elf.len() as u32, None),
+    );
     let err = extract_elf(&path, &mut io::sink()).unwrap_err();
     let cause = std::error::Error::source(&err).map(ToString::to_string);
     assert_eq!(cause.as_deref(), Some("memory limit reached"), "{err:?}");

@@ -130,17 +130,18 @@ impl Payload {
         Payload::Zstd,
     ];
 
-    /// `data` compressed as the kernel build does, without the appended size.
+    /// `data` compressed in the kernel build's formats, at fast levels, without the appended
+    /// size.
     pub fn compress(self, data: &[u8]) -> Vec<u8> {
         match self {
             Payload::Gzip => gzip(data),
             Payload::Xz => {
-                let mut out = liblzma::write::XzEncoder::new(Vec::new(), 6);
+                let mut out = liblzma::write::XzEncoder::new(Vec::new(), 1);
                 out.write_all(data).unwrap();
                 out.finish().unwrap()
             }
             Payload::Lzma => {
-                let options = liblzma::stream::LzmaOptions::new_preset(6).unwrap();
+                let options = liblzma::stream::LzmaOptions::new_preset(1).unwrap();
                 let stream = liblzma::stream::Stream::new_lzma_encoder(&options).unwrap();
                 let mut out = liblzma::write::XzEncoder::new_stream(Vec::new(), stream);
                 out.write_all(data).unwrap();
@@ -155,7 +156,7 @@ impl Payload {
                 }
                 out
             }
-            Payload::Zstd => zstd::bulk::compress(data, 19).unwrap(),
+            Payload::Zstd => zstd::bulk::compress(data, 3).unwrap(),
         }
     }
 }
