@@ -1,6 +1,7 @@
 //! The maintainer flow from an installed kernel to a signed catalog (`banger kernel publish`).
 //!
-//! Pack reproducibly (zstd -19, all cores) → sha256 and size → `rclone copyto` → HEAD check of
+//! Refuse a kernel that `kernel check` finds not ready for its mode (unless allowed) → pack
+//! reproducibly (zstd -19, all cores) → sha256 and size → `rclone copyto` → HEAD check of
 //! the public URL → under a lock on the catalog's directory: patch `catalog.json` (re-read, so
 //! an edit made during the upload is kept), raise its serial, set its expiry, sign it
 //! ([`signing`]), upload both files and HEAD-check both → write both locally. Each step must
