@@ -2,38 +2,9 @@
 //! banger extracts it, is the one an independent extraction gets with the `lz4` CLI, the way
 //! `scripts/extract-vmlinux` does it.
 
-use std::{
-    fs,
-    io::Write,
-    process::{Command, Stdio},
-};
+use std::fs;
 
 use banger_kernel_image::{extract_elf, identify, ikconfig, Codec, Format, EM_X86_64};
-
-/// `scripts/extract-vmlinux`'s method: find the codec's magic anywhere in the file and pipe
-/// what follows through the codec's CLI, ignoring its exit status (it complains about the
-/// bytes after the stream).
-fn extract_vmlinux_like_the_script(image: &[u8], magic: &[u8], cli: &[&str]) -> Vec<u8> {
-    let at = image
-        .windows(magic.len())
-        .position(|w| w == magic)
-        .expect("the codec's magic in the image");
-    let mut child = Command::new(cli[0])
-        .args(&cli[1..])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run `{}`: {e}", cli[0]));
-    let mut stdin = child.stdin.take().unwrap();
-    let tail = image[at..].to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = stdin.write_all(&tail);
-    });
-    let output = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    output.stdout
-}
 
 #[test]
 fn debian_cloud_kernel_bzimage_gives_the_elf_extract_vmlinux_gives() {
@@ -52,8 +23,8 @@ fn debian_cloud_kernel_bzimage_gives_the_elf_extract_vmlinux_gives() {
     let ours_bytes = fs::read(&ours).unwrap();
     assert_eq!(size, ours_bytes.len() as u64);
 
-    let theirs = extract_vmlinux_like_the_script(
-        &fs::read(&vmlinuz).unwrap(),
+    let theirs = banger_testkit::distro::extract_like_extract_vmlinux(
+        &vmlinuz,
         b"\x02\x21\x4c\x18",
         &["lz4", "-dc"],
     );

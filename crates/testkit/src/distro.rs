@@ -124,3 +124,24 @@ fn only_release(root: &Path) -> String {
         other => panic!("{root:?} holds releases {other:?}, not one"),
     }
 }
+
+/// `scripts/extract-vmlinux`'s method, as an extraction independent of banger's: find the
+/// codec's `magic` anywhere in `image` and pipe what follows through the codec's CLI
+/// (`cli`, e.g. `["lz4", "-dc"]`), ignoring its exit status (it complains about the bytes
+/// after the stream). Returns what the CLI wrote.
+pub fn extract_like_extract_vmlinux(image: &Path, magic: &[u8], cli: &[&str]) -> Vec<u8> {
+    let bytes = fs::read(image).unwrap();
+    let at = bytes
+        .windows(magic.len())
+        .position(|w| w == magic)
+        .unwrap_or_else(|| panic!("no {magic:02x?} in {image:?}"));
+    let tail = tempfile::NamedTempFile::new().unwrap();
+    fs::write(tail.path(), &bytes[at..]).unwrap();
+    let output = Command::new(cli[0])
+        .args(&cli[1..])
+        .stdin(File::open(tail.path()).unwrap())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run `{}`: {e}", cli[0]));
+    output.stdout
+}

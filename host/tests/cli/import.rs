@@ -487,30 +487,6 @@ fn an_extracted_distro_package_is_recognised() {
     );
 }
 
-/// `scripts/extract-vmlinux`'s way for an LZ4 payload: find the magic anywhere in the file
-/// and pipe what follows through the `lz4` CLI, whatever its exit status.
-fn extract_with_lz4_cli(vmlinuz: &Path) -> Vec<u8> {
-    let image = fs::read(vmlinuz).unwrap();
-    let at = image
-        .windows(4)
-        .position(|w| w == b"\x02\x21\x4c\x18")
-        .expect("an LZ4 legacy magic");
-    let tail = t_file(&image[at..]);
-    let out = std::process::Command::new("lz4")
-        .args(["-dc"])
-        .stdin(fs::File::open(tail.path()).unwrap())
-        .stderr(std::process::Stdio::null())
-        .output()
-        .expect("the lz4 CLI");
-    out.stdout
-}
-
-fn t_file(bytes: &[u8]) -> tempfile::NamedTempFile {
-    let file = tempfile::NamedTempFile::new().unwrap();
-    fs::write(file.path(), bytes).unwrap();
-    file
-}
-
 #[test]
 fn debian_cloud_kernel_package_imports_with_its_elf_config_and_release() {
     let debian = banger_testkit::distro::cloud_kernel();
@@ -519,7 +495,11 @@ fn debian_cloud_kernel_package_imports_with_its_elf_config_and_release() {
     assert_eq!(result["status"], "installed");
     let installed = t.kernels().join("debian-6.1");
     let vmlinux = fs::read(installed.join("vmlinux")).unwrap();
-    let independent = extract_with_lz4_cli(&debian.vmlinuz());
+    let independent = banger_testkit::distro::extract_like_extract_vmlinux(
+        &debian.vmlinuz(),
+        b"\x02\x21\x4c\x18",
+        &["lz4", "-dc"],
+    );
     assert_eq!(
         banger_testkit::sha256_hex(&vmlinux),
         banger_testkit::sha256_hex(&independent),
