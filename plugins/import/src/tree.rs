@@ -196,3 +196,111 @@ fn build_dir(dir: &Path, arch: &str) -> Result<Found, PluginError> {
         ignored,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn touch(root: &Path, names: &[&str]) {
+        for name in names {
+            let path = root.join(name);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, b"x").unwrap();
+        }
+    }
+
+    fn relative(root: &Path, path: &Path) -> String {
+        path.strip_prefix(root).unwrap().display().to_string()
+    }
+
+    #[test]
+    fn build_directories_pick_the_image_of_their_arch() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        touch(
+            root,
+            &[
+                "vmlinux",
+                "arch/arm64/boot/Image",
+                "arch/x86/boot/bzImage",
+                ".config",
+                "System.map",
+            ],
+        );
+        let x86 = find(root, "x86_64", None).unwrap();
+        assert_eq!(relative(root, &x86.image), "vmlinux");
+        assert_eq!(relative(root, x86.config.as_ref().unwrap()), ".config");
+        assert_eq!(x86.ignored, ["System.map", "arch"]);
+        let arm = find(root, "arm64", None).unwrap();
+        assert_eq!(relative(root, &arm.image), "arch/arm64/boot/Image");
+        assert_eq!(arm.ignored, ["System.map", "vmlinux"]);
+        // `config` is taken over `.config`.
+        touch(root, &["config"]);
+        let x86 = find(root, "x86_64", None).unwrap();
+        assert_eq!(relative(root, x86.config.as_ref().unwrap()), "config");
+    }
+
+    #[test]
+    fn one_vmlinuz_is_taken_and_several_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        touch(root, &["vmlinuz-6.1.0"]);
+        assert_eq!(
+            relative(root, &find(root, "x86_64", None).unwrap().image),
+            "vmlinuz-6.1.0"
+        );
+        touch(root, &["vmlinuz-6.1.0.old"]);
+        let err = find(root, "x86_64", None).unwrap_err();
+        assert!(
+            err.message()
+                .contains("several kernel images: `vmlinuz-6.1.0`, `vmlinuz-6.1.0.old`"),
+            "{}",
+            err.message()
+        );
+        let empty = tempfile::tempdir().unwrap();
+        let err = find(empty.path(), "arm64", None).unwrap_err();
+        assert!(
+            err.message().contains("no kernel image in"),
+            "{}",
+            err.message()
+        );
+    }
+
+    #[test]
+    fn distro_trees_name_their_releases_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        // vmlinuz-X and vmlinux-X of one release, with other files between them.
+        touch(
+            root,
+            &[
+                "boot/vmlinux-6.1.0-9",
+                "boot/vmlinuz-6.1.0-9",
+                "boot/config-6.1.0-9",
+                "boot/vmlinuz-6.1.0-10",
+                "boot/System.map-6.1.0-9",
+                "usr/lib/modules/6.1.0-9/modules.builtin",
+            ],
+        );
+        let err = find(root, "x86_64", None).unwrap_err();
+        assert!(
+            err.message()
+                .contains("several releases: `6.1.0-10`, `6.1.0-9`;"),
+            "{}",
+            err.message()
+        );
+        let found = find(root, "x86_64", Some("6.1.0-9")).unwrap();
+        assert_eq!(relative(root, &found.image), "boot/vmlinuz-6.1.0-9");
+        assert_eq!(
+            relative(root, found.config.as_ref().unwrap()),
+            "boot/config-6.1.0-9"
+        );
+        assert_eq!(
+            relative(root, found.modules.as_ref().unwrap()),
+            "usr/lib/modules/6.1.0-9"
+        );
+        assert_eq!(found.initrd, None);
+        let other = find(root, "x86_64", Some("6.1.0-10")).unwrap();
+        assert_eq!((other.config, other.modules), (None, None));
+    }
+}
