@@ -196,6 +196,14 @@ mod tests {
             ikconfig(&truncated[..]).unwrap(),
             Ikconfig::Corrupt(_)
         ));
+        // A gzip header whose file name never ends: flate2 stops it at 64 KiB.
+        let mut endless_name = IKCFG_ST.to_vec();
+        endless_name.extend_from_slice(b"\x1f\x8b\x08\x08\0\0\0\0\0\x03");
+        endless_name.resize(endless_name.len() + (4 << 20), b'n');
+        assert!(matches!(
+            ikconfig(&endless_name[..]).unwrap(),
+            Ikconfig::Corrupt(_)
+        ));
         let mut bomb = IKCFG_ST.to_vec();
         bomb.extend_from_slice(&gzip(&vec![b'#'; IKCONFIG_CAP as usize + 1]));
         assert!(matches!(ikconfig(&bomb[..]).unwrap(), Ikconfig::TooLarge));
