@@ -101,6 +101,10 @@ impl Mode {
 pub struct Request<'a> {
     /// A kernel directory: `vmlinux`, optional `initrd.img`, `modules/`, `config`.
     pub dir: &'a Path,
+    /// Follow a `vmlinux` or `modules` that is a symbolic link: for a directory the user
+    /// names, never for an installed kernel (banger does not follow links it did not make in
+    /// its state directory).
+    pub follow_links: bool,
     pub machine: Machine,
     /// `--config FILE`, used when the kernel has no config of its own.
     pub config: Option<&'a Path>,
@@ -162,7 +166,11 @@ pub struct Report {
 pub fn check(request: &Request) -> Result<Report> {
     let machine = request.machine;
     let vmlinux = request.dir.join("vmlinux");
-    match vmlinux.symlink_metadata() {
+    let metadata = match request.follow_links {
+        true => vmlinux.metadata(),
+        false => vmlinux.symlink_metadata(),
+    };
+    match metadata {
         Ok(m) if m.is_file() => {}
         Ok(_) => anyhow::bail!("`{}` is not a regular file", vmlinux.display()),
         Err(e) => {
@@ -194,7 +202,7 @@ pub fn check(request: &Request) -> Result<Report> {
             vmlinux.display()
         )));
     }
-    let modules = modules::Modules::scan(request.dir, release.as_deref())?;
+    let modules = modules::Modules::scan(request.dir, release.as_deref(), request.follow_links)?;
     if let (Some(m), Some(release)) = (&modules, &release) {
         if !m.has_release {
             notes.push(Note::warning(format!(
@@ -307,6 +315,7 @@ impl Readiness {
         let report = Machine::from_arch(arch).and_then(|machine| {
             check(&Request {
                 dir,
+                follow_links: false,
                 machine,
                 config: None,
                 mode: Some(mode),

@@ -41,9 +41,15 @@ pub struct Modules {
 
 impl Modules {
     /// Read `<kernel>/modules/`, looking for `release`; `None` when there is no `modules/`.
-    pub fn scan(kernel: &Path, release: Option<&str>) -> Result<Option<Self>> {
+    /// `modules` itself is followed if it is a link and `follow_link` is set; nothing below it
+    /// ever is.
+    pub fn scan(kernel: &Path, release: Option<&str>, follow_link: bool) -> Result<Option<Self>> {
         let dir = kernel.join("modules");
-        match fs::symlink_metadata(&dir) {
+        let metadata = match follow_link {
+            true => fs::metadata(&dir),
+            false => fs::symlink_metadata(&dir),
+        };
+        match metadata {
             Ok(m) if m.is_dir() => {}
             Ok(_) => anyhow::bail!("`{}` is not a directory", dir.display()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -176,7 +182,9 @@ mod tests {
             "kernel/fs/ext4/ext4.ko\nkernel/drivers/virtio/virtio_mmio.ko\n",
         )
         .unwrap();
-        let modules = Modules::scan(dir.path(), Some("6.1.0")).unwrap().unwrap();
+        let modules = Modules::scan(dir.path(), Some("6.1.0"), false)
+            .unwrap()
+            .unwrap();
         assert!(modules.has_release && modules.has_builtin_list);
         assert!(modules.is_builtin("ext4") && modules.is_builtin("virtio_mmio"));
         assert!(!modules.is_builtin("virtio_blk"));
@@ -189,13 +197,17 @@ mod tests {
     #[test]
     fn another_release_is_noticed_and_not_read() {
         let dir = tree(&["modules/5.10.0/kernel/drivers/block/virtio_blk.ko"]);
-        let modules = Modules::scan(dir.path(), Some("6.1.0")).unwrap().unwrap();
+        let modules = Modules::scan(dir.path(), Some("6.1.0"), false)
+            .unwrap()
+            .unwrap();
         assert!(!modules.has_release);
         assert_eq!(modules.releases, ["5.10.0"]);
         assert!(!modules.is_loadable("virtio_blk"));
-        assert!(Modules::scan(tree(&["vmlinux"]).path(), Some("6.1.0"))
-            .unwrap()
-            .is_none());
+        assert!(
+            Modules::scan(tree(&["vmlinux"]).path(), Some("6.1.0"), false)
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]
@@ -206,7 +218,9 @@ mod tests {
             dir.path().join("modules/6.1.0/build"),
         )
         .unwrap();
-        let modules = Modules::scan(dir.path(), Some("6.1.0")).unwrap().unwrap();
+        let modules = Modules::scan(dir.path(), Some("6.1.0"), false)
+            .unwrap()
+            .unwrap();
         assert!(!modules.is_loadable("virtio_blk"));
     }
 }

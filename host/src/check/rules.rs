@@ -904,7 +904,9 @@ pub(crate) mod tests {
             .join("modules/6.1.0/kernel/drivers/net/virtio_net.ko");
         std::fs::create_dir_all(ko.parent().unwrap()).unwrap();
         std::fs::write(&ko, b"").unwrap();
-        let modules = Modules::scan(dir.path(), Some("6.1.0")).unwrap().unwrap();
+        let modules = Modules::scan(dir.path(), Some("6.1.0"), false)
+            .unwrap()
+            .unwrap();
         let mut options: Vec<_> = minimal(Machine::X86_64, Mode::Initrd)
             .into_iter()
             .map(|o| (o.to_owned(), Have::Builtin))

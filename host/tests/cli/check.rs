@@ -543,6 +543,36 @@ fn the_verdict_is_stored_at_import_and_shown() {
     assert_eq!(shown.get("check"), None);
 }
 
+/// A pull stores the verdict too: this fixture bundle has no config, so what its modules tell
+/// is all there is, and that is never ready.
+#[test]
+fn a_pull_stores_the_verdict_of_what_it_installed() {
+    let mut t = TestContext::new();
+    let server = t.https_server();
+    let void = t.publish("void", "void-6.12", "6.12.3", &server);
+    t.write_catalog(&[&void.entry]);
+    t.ok(&["kernel", "pull", "void-6.12", "--arch", "x86_64"]);
+    let manifest: Value =
+        serde_json::from_slice(&fs::read(t.kernels().join("void-6.12/manifest.json")).unwrap())
+            .unwrap();
+    let check = &manifest["check"];
+    assert_eq!(check["ready"], false, "{manifest:#}");
+    assert_eq!(check["mode"], "initrd");
+    assert_eq!(check["config_source"], "modules");
+    assert!(
+        check["errors"]
+            .to_string()
+            .contains("CONFIG_KVM_GUEST=unset"),
+        "{check}"
+    );
+    assert!(
+        check["warnings"]
+            .to_string()
+            .contains("CONFIG_VIRTIO_NET=m"),
+        "{check}"
+    );
+}
+
 /// Debian's cloud kernel, imported from its unpacked package: `VIRTIO_BLK=m`, so not ready
 /// for a root disk, ready for an initrd; the smoke boot under TCG reaches userspace and does
 /// not see the disk.
@@ -689,5 +719,94 @@ fn publish_refuses_debians_cloud_kernel_unless_allowed() {
     assert_eq!(
         fs::read_to_string(&catalog).unwrap(),
         "{\"schema\": 1, \"entries\": []}\n"
+    );
+}
+
+/// A kernel that never reaches userspace: a fixture ELF (its PVH entry leads nowhere), then
+/// Debian's kernel with too short a timeout. Either way the runs fail, say how they ended,
+/// keep their console, and the kernel is not ready although its config is.
+#[test]
+fn a_boot_that_does_not_reach_userspace_is_not_ready() {
+    let t = TestContext::new();
+    let dir = kernel_dir(&t, "nowhere", &pvh_vmlinux(), Some(READY_CONFIG));
+    assert_eq!(report(&t, &dir, &[], 0)["ready"], true);
+    let booted = report(&t, &dir, &["--boot", "--boot-timeout", "5"], 1);
+    let boot = &booted["boot"];
+    assert_eq!(boot["ready"], false);
+    assert!(
+        boot["problems"]
+            .to_string()
+            .contains("the ACPI run did not reach userspace"),
+        "{boot:#}"
+    );
+    for run in boot["runs"].as_array().unwrap() {
+        assert_eq!(run["userspace"], false);
+        assert_ne!(run["ended"], "reboot");
+        assert!(run["console"].is_array(), "{run:#}");
+    }
+
+    let debian = distro::cloud_kernel();
+    let dir = t.path("kernels/debian");
+    fs::create_dir_all(&dir).unwrap();
+    let mut elf = fs::File::create(dir.join("vmlinux")).unwrap();
+    banger_kernel_image::extract_elf(&debian.vmlinuz(), &mut elf).unwrap();
+    fs::copy(debian.config(), dir.join("config")).unwrap();
+    let started = std::time::Instant::now();
+    let booted = report(
+        &t,
+        &dir,
+        &["--mode", "initrd", "--boot", "--boot-timeout", "1"],
+        1,
+    );
+    let runs = booted["boot"]["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    for run in runs {
+        assert_eq!(
+            (&run["ended"], &run["userspace"]),
+            (&"timeout".into(), &false.into()),
+            "{run:#}"
+        );
+        assert!(run["seconds"].as_f64().unwrap() < 5.0, "{run:#}");
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+}
+
+/// A directory the user names may link its files from elsewhere; an installed kernel's
+/// files are never read through a link.
+#[test]
+fn links_are_followed_for_path_only() {
+    let t = TestContext::new();
+    let real = kernel_dir(&t, "real", &pvh_vmlinux(), Some(READY_CONFIG));
+    fs::create_dir_all(real.join("modules/6.1.0/kernel")).unwrap();
+    let linked = t.path("kernels/linked");
+    fs::create_dir_all(&linked).unwrap();
+    for name in ["vmlinux", "config", "modules"] {
+        std::os::unix::fs::symlink(real.join(name), linked.join(name)).unwrap();
+    }
+    let out = check(&t, &linked, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!String::from_utf8(out.stdout).unwrap().contains("modules/"));
+
+    let dir = ready_build_dir(&t, "ready", "6.12.3");
+    t.ok(&[
+        "kernel",
+        "import",
+        "void-6.12",
+        "--from",
+        dir.to_str().unwrap(),
+        "--distro",
+        "void",
+        "--arch",
+        "x86_64",
+    ]);
+    let vmlinux = t.kernels().join("void-6.12/vmlinux");
+    fs::rename(&vmlinux, t.path("elsewhere")).unwrap();
+    std::os::unix::fs::symlink(t.path("elsewhere"), &vmlinux).unwrap();
+    let out = t.banger(&["kernel", "check", "void-6.12"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("is not a regular file"),
+        "{}",
+        stderr(&out)
     );
 }

@@ -149,7 +149,8 @@ pub struct Run {
     /// Whether a network interface with the `virtio_net` driver existed.
     pub net: bool,
     pub seconds: f64,
-    /// How it ended: `reboot`, `timeout`, `killed after the marker`, `exit N`.
+    /// How it ended: `reboot`, `timeout`, `killed after the marker`, `exit N`, `QEMU killed by
+    /// signal N`.
     pub ended: String,
     /// The console's last lines (and QEMU's messages), for a run that failed; untrusted text.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -288,7 +289,8 @@ fn ended(ended: &Ended) -> String {
     match ended {
         Ended::Exited(Some(0)) => "reboot".into(),
         Ended::Exited(Some(code)) => format!("exit {code}"),
-        Ended::Exited(None) => "a signal".into(),
+        Ended::Exited(None) => "an unknown status".into(),
+        Ended::Signalled(signal) => format!("QEMU killed by signal {signal}"),
         Ended::TimedOut => "timeout".into(),
         Ended::KilledAfterMarker => "killed after the marker".into(),
     }

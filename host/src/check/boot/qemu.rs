@@ -73,6 +73,8 @@ pub struct Vm<'a> {
 pub enum Ended {
     /// QEMU exited by itself (the guest rebooted, or QEMU failed).
     Exited(Option<i32>),
+    /// QEMU died of this signal.
+    Signalled(i32),
     /// It was killed at the timeout.
     TimedOut,
     /// It was killed some seconds after the marker, having not rebooted.
@@ -199,7 +201,11 @@ impl Vm<'_> {
                 .try_wait()
                 .with_context(|| format!("cannot wait for `{}`", self.qemu.display()))?
             {
-                ended = Some(Ended::Exited(status.code()));
+                use std::os::unix::process::ExitStatusExt;
+                ended = Some(match status.signal() {
+                    Some(signal) => Ended::Signalled(signal),
+                    None => Ended::Exited(status.code()),
+                });
             }
         }
         let ended = match ended {

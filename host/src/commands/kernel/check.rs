@@ -60,6 +60,7 @@ fn checked(kernels: &Kernels, args: &CheckArgs) -> Result<Report> {
     };
     check::check(&Request {
         dir: &dir,
+        follow_links: args.path.is_some(),
         machine: Machine::from_arch(&arch)?,
         config: args.config.as_deref(),
         mode: args.mode,
@@ -208,7 +209,7 @@ fn print_boot(boot: &boot::Boot) -> Result<()> {
         )?;
     }
     for run in &boot.runs {
-        if let Some(console) = &run.console {
+        if let Some(console) = run.console.as_ref().filter(|c| !c.is_empty()) {
             println!(
                 "console of the {} run, last {} lines:",
                 boot::discovery_name(run.discovery),
