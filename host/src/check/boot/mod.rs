@@ -26,7 +26,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use super::{rules::Discovery as Supported, Machine, Mode};
-use crate::hint::Hinted;
+use crate::{hint::Hinted, text::inert};
 use qemu::{Accel, Console, Discovery, Ended, Vm};
 
 /// What the user asked of the boot.
@@ -281,7 +281,7 @@ fn last_qemu_message(console: &Console) -> String {
         .iter()
         .rev()
         .find_map(|line| line.strip_prefix("qemu: "))
-        .map(str::to_owned)
+        .map(|line| inert(line).into_owned())
         .unwrap_or_else(|| format!("the trial run ended with {}", ended(&console.ended)))
 }
 
@@ -296,13 +296,15 @@ fn ended(ended: &Ended) -> String {
     }
 }
 
+/// The run as reported. What the guest printed is made inert here, so the JSON carries no
+/// control character or direction override either (serde escapes only C0 controls).
 fn report(discovery: Discovery, accel: Accel, console: Console) -> Run {
     let field = |name: &str| {
         console.marker.as_deref().and_then(|marker| {
             marker
                 .split_whitespace()
                 .find_map(|word| word.strip_prefix(name)?.strip_prefix('='))
-                .map(str::to_owned)
+                .map(|value| inert(value).into_owned())
         })
     };
     let userspace = console.marker.is_some();
@@ -315,7 +317,13 @@ fn report(discovery: Discovery, accel: Accel, console: Console) -> Run {
         net: field("net").as_deref() == Some("yes"),
         seconds: (console.elapsed.as_secs_f64() * 10.0).round() / 10.0,
         ended: ended(&console.ended),
-        console: (!userspace).then_some(console.tail),
+        console: (!userspace).then(|| {
+            console
+                .tail
+                .iter()
+                .map(|line| inert(line).into_owned())
+                .collect()
+        }),
     }
 }
 
@@ -445,6 +453,31 @@ mod tests {
         assert!(check_busybox(&text, Machine::X86_64)
             .unwrap_err()
             .contains("not a 64-bit"));
+    }
+
+    #[test]
+    fn what_the_guest_prints_is_made_inert() {
+        let console = Console {
+            marker: Some("release=6.1\u{1b}[2J\u{202e} disk=yes net=no".into()),
+            tail: vec!["\u{9b}31mred".into()],
+            ended: Ended::TimedOut,
+            elapsed: Duration::from_secs(1),
+        };
+        let run = report(Discovery::Acpi, Accel::Tcg, console);
+        assert_eq!(run.release.as_deref(), Some("6.1\\u{1b}[2J\\u{202e}"));
+        let console = Console {
+            marker: None,
+            tail: vec!["\u{9b}31mred".into()],
+            ended: Ended::TimedOut,
+            elapsed: Duration::from_secs(1),
+        };
+        let failed = report(Discovery::Acpi, Accel::Tcg, console);
+        assert_eq!(failed.console.unwrap(), ["\\u{9b}31mred"]);
+        let json = serde_json::to_string(&run).unwrap();
+        assert!(
+            !json.contains('\u{202e}') && !json.contains('\u{1b}'),
+            "{json}"
+        );
     }
 
     #[test]
