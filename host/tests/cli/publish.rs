@@ -38,16 +38,22 @@ impl Maintainer {
         Self { t, server, catalog }
     }
 
-    /// Import a fresh build directory `tag` as `name`.
+    /// Import a fresh build directory `tag` (with a config `kernel check` finds ready) as
+    /// `name`.
     fn import(&self, tag: &str, name: &str, distro: &str, extra: &[&str]) -> PathBuf {
         let dir = ready_build_dir(&self.t, tag, "6.12.3");
+        self.import_dir(&dir, name, distro, extra);
+        dir
+    }
+
+    /// Import the build directory `dir` as `name`.
+    fn import_dir(&self, dir: &std::path::Path, name: &str, distro: &str, extra: &[&str]) {
         let dir_arg = dir.display().to_string();
         let mut args = vec![
             "kernel", "import", name, "--from", &dir_arg, "--distro", distro, "--arch", "x86_64",
         ];
         args.extend(extra);
         self.t.ok(&args);
-        dir
     }
 
     fn publish(&self, name: &str, extra: &[&str]) -> std::process::Output {
@@ -351,18 +357,7 @@ fn a_kernel_that_is_not_ready_is_published_only_with_allow_unready() {
     let m = Maintainer::new();
     // The plain build directory's config builds virtio-net in and nothing else.
     let dir = crate::import::build_dir(&m.t, "plain", "6.12.3");
-    let dir_arg = dir.display().to_string();
-    m.t.ok(&[
-        "kernel",
-        "import",
-        "void-6.12",
-        "--from",
-        &dir_arg,
-        "--distro",
-        "void",
-        "--arch",
-        "x86_64",
-    ]);
+    m.import_dir(&dir, "void-6.12", "void", &[]);
     let before = fs::read(&m.catalog).unwrap();
     for extra in [&["--dry-run"][..], &[]] {
         let out = m.publish("void-6.12", extra);
