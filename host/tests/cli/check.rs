@@ -473,7 +473,7 @@ fn the_verdict_is_stored_at_import_and_shown() {
     ]);
     let not_ready = crate::import::build_dir(&t, "plain", "6.12.3");
     let plain_arg = not_ready.to_str().unwrap();
-    t.ok(&[
+    let imported = t.ok(&[
         "kernel",
         "import",
         "plain-6.12",
@@ -485,6 +485,10 @@ fn the_verdict_is_stored_at_import_and_shown() {
         "x86_64",
     ]);
 
+    assert!(
+        imported.contains("  check: not ready for initrd: CONFIG_BLK_DEV_INITRD=unset"),
+        "{imported}"
+    );
     let manifest = |name: &str| -> Value {
         serde_json::from_slice(&fs::read(t.kernels().join(name).join("manifest.json")).unwrap())
             .unwrap()

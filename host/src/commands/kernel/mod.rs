@@ -18,6 +18,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::{
+    check::Readiness,
     cli::{KernelCommand, SourceArgs},
     commands::output::print_json,
     images::Images,
@@ -128,6 +129,8 @@ struct Report<'a> {
     verified: bool,
     path: String,
     images_updated: &'a [String],
+    /// `kernel check`'s static verdict on what is installed.
+    check: Option<&'a Readiness>,
 }
 
 /// Print the outcome of an install, from `kernel pull` or `kernel import`.
@@ -147,6 +150,7 @@ pub(super) fn report_install(kernels: &Kernels, outcome: &Outcome, json: bool) -
             outcome.images_updated.join(", ")
         );
     }
+    let check = kernels.installed(name)?.and_then(|m| m.check);
     if json {
         return print_json(&Report {
             name,
@@ -157,6 +161,7 @@ pub(super) fn report_install(kernels: &Kernels, outcome: &Outcome, json: bool) -
             verified: outcome.verdict.verified(),
             path,
             images_updated: &outcome.images_updated,
+            check: check.as_ref(),
         });
     }
     match outcome.status {
@@ -171,6 +176,9 @@ pub(super) fn report_install(kernels: &Kernels, outcome: &Outcome, json: bool) -
             },
             trust_label(outcome.verdict.trust)
         ),
+    }
+    if let Some(check) = &check {
+        println!("  check: {}", crate::text::inert(&check.summary()));
     }
     Ok(())
 }
