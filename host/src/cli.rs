@@ -223,17 +223,36 @@ pub enum KernelCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Install a kernel from a local build directory (vmlinux, initrd.img, modules/).
+    /// Install a kernel from a build directory or an extracted distro kernel package.
     #[command(
-        after_help = "The directory goes through the same checks, staging and atomic rename as a
-download. Other files in it (.config, System.map, ...) are ignored.
+        after_help = "DIR is a build directory (vmlinux or bzImage, initrd.img, .config, modules/) or a
+tree with boot/vmlinuz-X, boot/config-X and lib/modules/X (a distro package, or /). A bzImage's
+ELF is extracted; on arm64 the kernel is the arm64 Image (arch/arm64/boot/Image). The config
+is installed as `config`. It goes through the same checks, staging and atomic rename as a
+download; other files (System.map, ...) are ignored.
 
 Examples:
   banger kernel import void-6.12 --from ~/src/linux/out --distro void --arch x86_64
+  banger kernel import debian-6.1 --from ./linux-image-6.1.0-57-cloud-amd64 --distro debian \\
+      --arch x86_64
   banger kernel import void-6.12 --from ./build --distro void --arch arm64 \\
-      --kernel-version 6.12.3 --description 'Void Linux 6.12 for Firecracker'"
+      --kernel-version 6.12.3 --config ./build/.config --description 'Void Linux 6.12'"
     )]
     Import(ImportArgs),
+    /// Check that a kernel boots in Firecracker: its image, its config against Firecracker's
+    /// rules, and with --boot a smoke boot under QEMU.
+    #[command(
+        after_help = "Exit status: 0 ready, 1 not ready, 2 cannot be checked. The config comes from the
+kernel's own `config`, else --config FILE, else the copy in the image (CONFIG_IKCONFIG),
+else what modules/<release>/ tells. The rules and the JSON are in docs/kernel-check.md.
+
+Examples:
+  banger kernel check void-6.12
+  banger kernel check --path ~/src/linux --arch x86_64 --mode root-device
+  banger kernel check debian-6.1 --mode initrd --boot
+  banger kernel check void-6.12 --json | jq -r '.findings[] | select(.severity == \"error\") | .option'"
+    )]
+    Check(CheckArgs),
     /// Pack an installed kernel, upload it with rclone, check its public URL, and patch
     /// catalog.json (maintainers).
     #[command(
@@ -391,9 +410,14 @@ pub struct ImportArgs {
     /// The kernel's architecture; vmlinux must match it.
     #[arg(long, value_parser = arch_parser())]
     pub arch: Arch,
-    /// The kernel release; read from vmlinux's `Linux version` banner when not given.
+    /// The kernel release; read from the image when not given. Chooses among the releases
+    /// of a distro tree.
     #[arg(long)]
     pub kernel_version: Option<String>,
+    /// The kernel's config, installed as `config`; else DIR's `config`, `.config` or
+    /// `boot/config-X`.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// One line for humans, carried into the catalog on publish.
     #[arg(long)]
     pub description: Option<String>,
@@ -402,6 +426,42 @@ pub struct ImportArgs {
     #[arg(long)]
     pub force: bool,
     /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `banger kernel check`.
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// The installed kernel to check.
+    #[arg(required_unless_present = "path", conflicts_with = "path")]
+    pub name: Option<KernelName>,
+    /// Check the kernel directory DIR instead (vmlinux, optional initrd.img, modules/, config).
+    #[arg(long, value_name = "DIR")]
+    pub path: Option<PathBuf>,
+    /// The kernel's architecture; an installed kernel's own, else this machine's.
+    #[arg(long, value_parser = arch_parser())]
+    pub arch: Option<Arch>,
+    /// A config to use when the kernel carries none (e.g. a distro's /boot/config-<release>).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// How the VM boots; `initrd` when the kernel has an initrd.img, else `root-device`.
+    #[arg(long, value_parser = mode_parser())]
+    pub mode: Option<crate::check::Mode>,
+    /// The root file system's type, whose driver root-device mode needs built in.
+    #[arg(long, value_name = "TYPE", default_value = "ext4", value_parser = rootfs_parser())]
+    pub rootfs_type: crate::check::RootFs,
+    /// Also boot the kernel under QEMU (microvm on x86_64, virt on arm64) with a busybox
+    /// initramfs, a virtio disk and a virtio network device.
+    #[arg(long)]
+    pub boot: bool,
+    /// Seconds each boot may take.
+    #[arg(long, value_name = "S", default_value_t = 60, requires = "boot", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub boot_timeout: u64,
+    /// The static busybox for the guest's initramfs; default: `busybox` on PATH.
+    #[arg(long, value_name = "FILE", requires = "boot")]
+    pub busybox: Option<PathBuf>,
+    /// Print the report as JSON (the format is stable; see docs/kernel-check.md).
     #[arg(long)]
     pub json: bool,
 }
@@ -463,6 +523,9 @@ pub struct PublishArgs {
     /// Pack and hash, print what would be uploaded and patched, and change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Publish a kernel that `banger kernel check` finds not ready for its mode.
+    #[arg(long)]
+    pub allow_unready: bool,
     /// Keep the bundle in this directory.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -536,6 +599,21 @@ pub enum PluginCommand {
 /// Architectures as clap sees them: a fixed list, so that shells complete them.
 fn arch_parser() -> impl TypedValueParser<Value = Arch> {
     PossibleValuesParser::new(ARCHES).try_map(|text| text.parse::<Arch>())
+}
+
+/// Boot modes as clap sees them.
+fn mode_parser() -> impl TypedValueParser<Value = crate::check::Mode> {
+    PossibleValuesParser::new(crate::check::MODES)
+        .try_map(|text| text.parse::<crate::check::Mode>())
+}
+
+/// Root file system types as clap sees them, so that shells complete them.
+fn rootfs_parser() -> impl TypedValueParser<Value = crate::check::RootFs> {
+    let names: Vec<&str> = crate::check::rules::ROOT_FILE_SYSTEMS
+        .iter()
+        .map(|fs| fs.name)
+        .collect();
+    PossibleValuesParser::new(names).try_map(|text| text.parse::<crate::check::RootFs>())
 }
 
 fn parse_option(text: &str) -> Result<(String, String), String> {

@@ -3,7 +3,7 @@
 //!
 //! Every source ends here. The bundle is extracted by `banger_bundle` into
 //! `<kernels>/.staging-<name>~XXXX`, its sha256 and size are compared with what the caller
-//! trusts, `manifest.json` is written, and the staging directory is renamed to
+//! trusts, `manifest.json` is written (with `kernel check`'s static verdict), and the staging directory is renamed to
 //! `<kernels>/<name>` (or exchanged with the old install in one `renameat2` call). On any
 //! failure the staging directory is removed and an earlier install is untouched. A crash leaves
 //! only a staging directory, which the next transaction on that name removes.
@@ -21,9 +21,12 @@ use std::{
 
 use anyhow::{bail, Context, Result};
 use banger_bundle::{DigestReader, Limits};
-use banger_catalog::{KernelName, Sha256};
+use banger_catalog::{Arch, KernelName, Sha256};
 
-use crate::{atomic, downloads::Downloads, files, hint::Hinted, manifest::Manifest, state::State};
+use crate::{
+    atomic, check::Readiness, downloads::Downloads, files, hint::Hinted, manifest::Manifest,
+    state::State,
+};
 
 const STAGING_PREFIX: &str = ".staging-";
 /// Separates the name from the random suffix; kernel names cannot contain it.
@@ -330,6 +333,10 @@ impl Kernels {
             );
         }
         result.with_context(|| format!("cannot install kernel `{name}` from `{from}`"))?;
+        let manifest = Manifest {
+            check: Some(self.readiness(staging.path(), name, &manifest.arch)),
+            ..manifest.clone()
+        };
         manifest.write(staging.path())?;
         fs::set_permissions(
             staging.path(),
@@ -344,6 +351,20 @@ impl Kernels {
         atomic::sync_dir(&self.dir)?;
         // The staging path now holds the old install, if there was one; dropping it removes it.
         Ok(())
+    }
+
+    /// The static check of the kernel staged in `staging`, with messages naming the place it
+    /// is about to be installed rather than the staging directory.
+    fn readiness(&self, staging: &Path, name: &KernelName, arch: &Arch) -> Readiness {
+        let mut readiness = Readiness::of(staging, arch.as_str());
+        let (from, to) = (
+            staging.display().to_string(),
+            self.path(name).display().to_string(),
+        );
+        for error in &mut readiness.errors {
+            *error = error.replace(&from, &to);
+        }
+        readiness
     }
 
     /// A fresh private directory `<kernels>/.staging-<name>~XXXX`, removed on drop.

@@ -6,9 +6,11 @@
 
 mod atomic;
 mod catalog_update;
+mod check;
 mod cli;
 mod commands;
 mod downloads;
+mod exit;
 mod files;
 mod hint;
 mod images;
@@ -46,13 +48,15 @@ fn main() -> ExitCode {
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
+        // The command printed its answer already.
+        Err(error) if error.downcast_ref::<exit::NotReady>().is_some() => ExitCode::FAILURE,
         Err(error) => {
             // Error chains quote servers, files, archives and plugins: tell! makes them inert.
             text::tell!("error: {error:#}");
             if let Some(hint) = error.downcast_ref::<hint::Hinted>().map(|h| h.hint()) {
                 text::tell!("hint: {hint}");
             }
-            ExitCode::FAILURE
+            exit::status(&error)
         }
     }
 }

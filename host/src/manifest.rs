@@ -42,6 +42,10 @@ pub struct Manifest {
     pub installed_at: String,
     #[serde(default)]
     pub description: String,
+    /// `banger kernel check`'s static verdict, made when it was installed; manifests written
+    /// before banger checked kernels have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<crate::check::Readiness>,
 }
 
 impl Manifest {

@@ -205,6 +205,8 @@ pub fn install(
         trust: verdict.trust,
         installed_at: now_rfc3339(),
         description: entry.description.clone(),
+        // Made by `Kernels::install` from the extracted files.
+        check: None,
     };
     let (stream, bar) = progress::wrap(stream, expected.size, name);
     let result = kernels.install(&lock, stream, &expected, &manifest);

@@ -19,7 +19,7 @@ use cap_std::fs::{Dir, DirBuilder, DirBuilderExt, OpenOptions, OpenOptionsExt};
 use crate::{
     digest::{CapReader, OverCap, Stream},
     headers::{Extensions, Names},
-    layout::{symlink_target, BundlePath, Place},
+    layout::{check_config, symlink_target, BundlePath, Place, MAX_CONFIG_SIZE},
     pipe,
     tree::{Node, Tree},
     BundleError, DigestReader, Extracted, Limits, DIR_MODE, FILE_MODE,
@@ -206,11 +206,28 @@ impl<'a> Unpacker<'a> {
                     )));
                 }
                 self.tree.add(&path, Node::File)?;
-                self.write_file(&path, &mut entry)?;
+                if place == Place::Config {
+                    // Read whole to check it is text: its size is capped just below.
+                    if size > MAX_CONFIG_SIZE {
+                        return Err(BundleError::rejected(
+                            &shown,
+                            format!("a kernel config holds at most {MAX_CONFIG_SIZE} bytes, this one {size}"),
+                        ));
+                    }
+                    let mut text = Vec::with_capacity(size as usize);
+                    (&mut entry)
+                        .take(MAX_CONFIG_SIZE)
+                        .read_to_end(&mut text)
+                        .map_err(read_error)?;
+                    check_config(&text).map_err(|reason| BundleError::rejected(&shown, reason))?;
+                    self.write_file(&path, &mut &text[..])?;
+                } else {
+                    self.write_file(&path, &mut entry)?;
+                }
                 self.files += 1;
             }
             tar::EntryType::Directory => {
-                if place == Place::TopFile {
+                if matches!(place, Place::TopFile | Place::Config) {
                     return Err(BundleError::rejected(&shown, "it must be a regular file"));
                 }
                 self.tree.add(&path, Node::Dir { explicit: true })?;

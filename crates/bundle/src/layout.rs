@@ -1,7 +1,9 @@
 //! The bundle layout as an allowlist: which names may appear, and as what.
 //!
 //! A name is accepted only if it is valid UTF-8, relative, made of normal components (an
-//! optional leading `./` aside), and falls under `vmlinux`, `initrd.img` or `modules/`.
+//! optional leading `./` aside), and falls under `vmlinux`, `initrd.img`, `config` or `modules/`.
+//! `config` is the kernel's `.config`: plain text of at most [`MAX_CONFIG_SIZE`] bytes
+//! ([`check_config`]), accepted since banger 0.2.
 //! Accepted names are carried as [`BundlePath`], so code past this point never sees a raw name.
 
 use crate::BundleError;
@@ -10,6 +12,8 @@ use crate::BundleError;
 pub const MAX_NAME_LEN: usize = 1024;
 /// Longest accepted single component, in bytes (the usual file-system limit).
 pub const MAX_COMPONENT_LEN: usize = 255;
+/// Largest accepted `config`: real kernel configs are 100-300 KiB.
+pub const MAX_CONFIG_SIZE: u64 = 1 << 20;
 
 /// A validated entry name: its normal components, without any leading `./`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -20,6 +24,8 @@ pub struct BundlePath(Vec<String>);
 pub enum Place {
     /// `vmlinux` or `initrd.img`: must be a regular file.
     TopFile,
+    /// `config`: a regular file of plain text, at most [`MAX_CONFIG_SIZE`] bytes.
+    Config,
     /// `modules` itself: must be a directory.
     ModulesRoot,
     /// Anything below `modules/`: a file, directory or symlink.
@@ -65,7 +71,7 @@ impl BundlePath {
         }
         let path = Self(components);
         path.place().ok_or_else(|| {
-            reject("only `vmlinux`, `initrd.img` and `modules/` may appear in a bundle")
+            reject("only `vmlinux`, `initrd.img`, `config` and `modules/` may appear in a bundle")
         })?;
         Ok(Some(path))
     }
@@ -74,6 +80,7 @@ impl BundlePath {
     pub fn place(&self) -> Option<Place> {
         match self.0.as_slice() {
             [one] if one == "vmlinux" || one == "initrd.img" => Some(Place::TopFile),
+            [one] if one == "config" => Some(Place::Config),
             [one] if one == "modules" => Some(Place::ModulesRoot),
             [first, ..] if first == "modules" => Some(Place::InModules),
             _ => None,
@@ -111,6 +118,33 @@ impl std::fmt::Display for BundlePath {
     }
 }
 
+/// Check that `bytes` can be a bundle's `config`: at most [`MAX_CONFIG_SIZE`] bytes of UTF-8
+/// text with no control characters but tab, newline and carriage return.
+pub fn check_config(bytes: &[u8]) -> Result<(), String> {
+    if bytes.len() as u64 > MAX_CONFIG_SIZE {
+        return Err(format!(
+            "a kernel config holds at most {MAX_CONFIG_SIZE} bytes, this one {}",
+            bytes.len()
+        ));
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        format!(
+            "a kernel config is text, and byte {} is not UTF-8",
+            e.valid_up_to()
+        )
+    })?;
+    if let Some((at, c)) = text
+        .char_indices()
+        .find(|(_, c)| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        return Err(format!(
+            "a kernel config is plain text, and byte {at} is the control character {:?}",
+            c
+        ));
+    }
+    Ok(())
+}
+
 /// Check a symlink's own target text; where it leads is checked later against the tree.
 pub(crate) fn symlink_target(raw: &[u8]) -> Result<String, String> {
     let target =
@@ -142,6 +176,7 @@ mod tests {
             ("vmlinux", "vmlinux"),
             ("./vmlinux", "vmlinux"),
             ("initrd.img", "initrd.img"),
+            ("./config", "config"),
             ("modules/", "modules"),
             ("./modules/6.12.3/kernel/a.ko", "modules/6.12.3/kernel/a.ko"),
             ("modules/..hidden", "modules/..hidden"),
@@ -171,6 +206,8 @@ mod tests {
             (b"modules//a", "empty"),
             (b"modules/./a", "`.`"),
             (b"etc/passwd", "only `vmlinux`"),
+            (b".config", "only `vmlinux`"),
+            (b"config/x", "only `vmlinux`"),
             (b"vmlinux/x", "only `vmlinux`"),
             (b"System.map", "only `vmlinux`"),
             (long.as_bytes(), "too long"),
@@ -182,6 +219,25 @@ mod tests {
                 "{:?}: `{err}` should mention {reason}",
                 String::from_utf8_lossy(raw)
             );
+        }
+    }
+
+    #[test]
+    fn a_config_is_capped_plain_text() {
+        check_config(b"# comment\r\nCONFIG_A=y\n\tCONFIG_B=\"x\"\n").unwrap();
+        check_config(&vec![b'#'; MAX_CONFIG_SIZE as usize]).unwrap();
+        for (bytes, reason) in [
+            (
+                vec![b'#'; MAX_CONFIG_SIZE as usize + 1],
+                "at most 1048576 bytes",
+            ),
+            (b"CONFIG_A=y\n\x7fELF\x02".to_vec(), "control character"),
+            (b"CONFIG_A=\0".to_vec(), "control character"),
+            (b"CONFIG_A=\x1b[31m".to_vec(), "control character"),
+            (b"CONFIG_A=\xff".to_vec(), "byte 9 is not UTF-8"),
+        ] {
+            let err = check_config(&bytes).unwrap_err();
+            assert!(err.contains(reason), "{err}");
         }
     }
 }

@@ -1,12 +1,14 @@
 //! Packing a kernel directory into a reproducible bundle.
 //!
-//! [`Plan::scan`] reads a directory that holds `vmlinux`, optional `initrd.img` and optional
-//! `modules/`, checks it against the same layout and symlink rules that [`crate::extract`]
-//! enforces, and notes every other top-level name as ignored. [`Plan::write`] then writes the
-//! tar stream through zstd, hashing and counting the compressed bytes.
+//! [`Plan::scan`] reads a directory that holds `vmlinux`, optional `initrd.img`, optional
+//! `config` and optional `modules/`, checks it against the same layout and symlink rules that
+//! [`crate::extract`] enforces, and notes every other top-level name as ignored.
+//! [`Plan::from_sources`] does the same for members gathered from several places
+//! ([`Sources`]), as `kernel import` finds them in a distro tree. [`Plan::write`] then writes
+//! the tar stream through zstd, hashing and counting the compressed bytes.
 //!
 //! The same files always give the same bytes: entries in a fixed order (`vmlinux`,
-//! `initrd.img`, then `modules/` depth first, names sorted bytewise), owner 0/0, one fixed
+//! `initrd.img`, `config`, then `modules/` depth first, names sorted bytewise), owner 0/0, one fixed
 //! mtime, modes normalised to 0644, 0755 and 0777 (symlinks), no user or group names. With one
 //! worker thread or more, zstd's output does not depend on their number (fixed job size).
 //!
@@ -25,7 +27,7 @@ use zstd::stream::raw::CParameter;
 
 use crate::{
     digest::DigestWriter,
-    layout::{symlink_target, BundlePath},
+    layout::{check_config, symlink_target, BundlePath, MAX_CONFIG_SIZE},
     tree::{Node, Tree},
     BundleError, Digested, DIR_MODE, FILE_MODE,
 };
@@ -38,7 +40,22 @@ pub const PACK_MTIME: u64 = 946_684_800;
 const JOB_SIZE: u32 = 8 << 20;
 
 /// The top-level names a bundle holds, in archive order.
-const TOP_LEVEL: [&str; 3] = ["vmlinux", "initrd.img", "modules"];
+const TOP_LEVEL: [&str; 4] = ["vmlinux", "initrd.img", "config", "modules"];
+
+/// Where each top-level member of a bundle comes from on disk.
+#[derive(Clone, Debug)]
+pub struct Sources {
+    pub vmlinux: PathBuf,
+    pub initrd: Option<PathBuf>,
+    /// The kernel's config, packed as `config`.
+    pub config: Option<PathBuf>,
+    /// A directory packed as `modules/`; see `modules_release`.
+    pub modules: Option<PathBuf>,
+    /// When set, `modules` is one release's directory (a distro's `lib/modules/<release>`),
+    /// packed as `modules/<release>/`. Its `build` and `source` links, which point into
+    /// kernel headers elsewhere, are left out and listed as ignored.
+    pub modules_release: Option<String>,
+}
 
 /// Why a directory could not be packed. Every variant names the file at fault.
 #[derive(Debug, thiserror::Error)]
@@ -129,47 +146,111 @@ impl Plan {
                 plan.ignored.push(name);
             }
         }
-        for name in TOP_LEVEL {
-            let source = root.join(name);
-            let metadata = match fs::metadata(&source) {
-                Ok(metadata) => metadata,
-                Err(e) if e.kind() == io::ErrorKind::NotFound && name != "vmlinux" => continue,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                    return Err(rejected(
-                        &source,
-                        "it does not exist; a kernel needs `vmlinux`",
-                    ))
-                }
-                Err(source_error) => return Err(io_error(&source, source_error)),
-            };
-            let path = bundle_path(&source, name.as_bytes())?;
-            match (name, metadata.is_dir()) {
-                ("modules", true) => {
-                    plan.items.push(Item {
-                        path: path.clone(),
-                        source: source.clone(),
-                        kind: ItemKind::Dir,
-                    });
-                    plan.scan_modules(&source, &path)?;
-                }
-                ("modules", false) => return Err(rejected(&source, "it must be a directory")),
-                (_, false) if metadata.is_file() => plan.items.push(Item {
-                    path,
-                    source,
-                    kind: ItemKind::File {
-                        size: metadata.len(),
-                    },
-                }),
-                _ => return Err(rejected(&source, "it must be a regular file")),
-            }
-        }
+        let optional =
+            |name: &str| Some(root.join(name)).filter(|p| fs::symlink_metadata(p).is_ok());
+        let sources = Sources {
+            vmlinux: root.join("vmlinux"),
+            initrd: optional("initrd.img"),
+            config: optional("config"),
+            modules: optional("modules"),
+            modules_release: None,
+        };
+        plan.add(&sources)?;
         plan.check_tree()?;
         Ok(plan)
     }
 
-    fn scan_modules(&mut self, dir: &Path, at: &BundlePath) -> Result<(), PackError> {
+    /// Check the members named in `sources` and list what goes into the bundle; `root` is
+    /// the directory reported as the plan's.
+    pub fn from_sources(root: &Path, sources: &Sources) -> Result<Self, PackError> {
+        let mut plan = Self {
+            root: root.to_owned(),
+            items: Vec::new(),
+            ignored: Vec::new(),
+        };
+        plan.add(sources)?;
+        plan.check_tree()?;
+        Ok(plan)
+    }
+
+    fn add(&mut self, sources: &Sources) -> Result<(), PackError> {
+        let members = [
+            Some(&sources.vmlinux),
+            sources.initrd.as_ref(),
+            sources.config.as_ref(),
+            sources.modules.as_ref(),
+        ];
+        for (name, source) in TOP_LEVEL.into_iter().zip(members) {
+            let Some(source) = source else { continue };
+            let metadata = match fs::metadata(source) {
+                Ok(metadata) => metadata,
+                Err(e) if e.kind() == io::ErrorKind::NotFound && name == "vmlinux" => {
+                    return Err(rejected(
+                        source,
+                        "it does not exist; a kernel needs `vmlinux`",
+                    ))
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    return Err(rejected(source, "it does not exist"))
+                }
+                Err(source_error) => return Err(io_error(source, source_error)),
+            };
+            let path = bundle_path(source, name.as_bytes())?;
+            match (name, metadata.is_dir()) {
+                ("modules", true) => {
+                    self.items.push(Item {
+                        path: path.clone(),
+                        source: source.clone(),
+                        kind: ItemKind::Dir,
+                    });
+                    match &sources.modules_release {
+                        None => self.scan_modules(source, &path, false)?,
+                        Some(release) => {
+                            let raw = format!("modules/{release}");
+                            let release_path = bundle_path(source, raw.as_bytes())?;
+                            self.items.push(Item {
+                                path: release_path.clone(),
+                                source: source.clone(),
+                                kind: ItemKind::Dir,
+                            });
+                            self.scan_modules(source, &release_path, true)?;
+                        }
+                    }
+                }
+                ("modules", false) => return Err(rejected(source, "it must be a directory")),
+                (_, false) if metadata.is_file() => {
+                    if name == "config" {
+                        check_config_file(source, metadata.len())?;
+                    }
+                    self.items.push(Item {
+                        path,
+                        source: source.clone(),
+                        kind: ItemKind::File {
+                            size: metadata.len(),
+                        },
+                    })
+                }
+                _ => return Err(rejected(source, "it must be a regular file")),
+            }
+        }
+        Ok(())
+    }
+
+    /// Add what is below `dir` as `at/…`; `skip_header_links` leaves out `build` and
+    /// `source` symlinks directly in `dir`.
+    fn scan_modules(
+        &mut self,
+        dir: &Path,
+        at: &BundlePath,
+        skip_header_links: bool,
+    ) -> Result<(), PackError> {
         for name in read_dir_sorted(dir)? {
             let source = dir.join(&name);
+            if skip_header_links && (name == "build" || name == "source") && source.is_symlink() {
+                self.ignored
+                    .push(format!("{at}/{}", name.to_string_lossy()));
+                continue;
+            }
             let mut raw = at.to_string().into_bytes();
             raw.push(b'/');
             raw.extend_from_slice(name.as_bytes());
@@ -200,7 +281,7 @@ impl Plan {
                 kind,
             });
             if is_dir {
-                self.scan_modules(&source, &path)?;
+                self.scan_modules(&source, &path, false)?;
             }
         }
         Ok(())
@@ -359,6 +440,21 @@ impl<R: Read> Read for Exact<'_, R> {
         (self.progress)(n as u64);
         Ok(n)
     }
+}
+
+/// Check that the file at `source` of `size` bytes can be a bundle's `config`.
+fn check_config_file(source: &Path, size: u64) -> Result<(), PackError> {
+    if size > MAX_CONFIG_SIZE {
+        return Err(rejected(
+            source,
+            format!("a kernel config holds at most {MAX_CONFIG_SIZE} bytes, this one {size}"),
+        ));
+    }
+    let mut text = Vec::new();
+    File::open(source)
+        .and_then(|f| f.take(MAX_CONFIG_SIZE + 1).read_to_end(&mut text))
+        .map_err(|e| io_error(source, e))?;
+    check_config(&text).map_err(|reason| rejected(source, reason))
 }
 
 /// The names in `dir`, sorted bytewise.

@@ -515,3 +515,60 @@ fn decompressed_bytes_are_capped_even_after_the_end_of_the_archive() {
     let (result, _parent) = extract_bytes(&bundle, &Limits::default());
     result.unwrap();
 }
+
+#[test]
+fn a_config_member_extracts_and_hostile_ones_are_refused() {
+    let config = b"# Linux/x86 6.1.0 Kernel Configuration\nCONFIG_VIRTIO_BLK=y\n";
+    let bundle = RawTar::new()
+        .file("vmlinux", b"kernel")
+        .file("./config", config)
+        .bundle();
+    let (result, parent) = extract_bytes(&bundle, &Limits::default());
+    result.unwrap();
+    assert_eq!(
+        fs::read(parent.path().join("staging/config")).unwrap(),
+        config
+    );
+    let k = |t: RawTar| t.file("vmlinux", b"kernel");
+    let big = vec![b'#'; (1 << 20) + 1];
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "over 1 MiB",
+            k(RawTar::new()).file("config", &big).bundle(),
+            "`config` rejected: a kernel config holds at most 1048576 bytes",
+        ),
+        (
+            "binary",
+            k(RawTar::new()).file("config", b"\x7fELF\x02\x01").bundle(),
+            "`config` rejected: a kernel config is plain text",
+        ),
+        (
+            "terminal escapes",
+            k(RawTar::new())
+                .file("config", b"CONFIG_A=\x1b]0;owned\x07")
+                .bundle(),
+            "`config` rejected: a kernel config is plain text",
+        ),
+        (
+            "a directory",
+            k(RawTar::new()).dir("config").bundle(),
+            "`config` rejected: it must be a regular file",
+        ),
+        (
+            "a symlink",
+            k(RawTar::new()).symlink("config", "vmlinux").bundle(),
+            "`config` rejected: symlinks are allowed only inside `modules/`",
+        ),
+        (
+            "below config",
+            k(RawTar::new()).file("config/x", b"x").bundle(),
+            "`config/x` rejected: only",
+        ),
+    ];
+    for (what, bundle, expected) in cases {
+        let (result, parent) = extract_bytes(&bundle, &Limits::default());
+        let err = result.expect_err(what).to_string();
+        assert!(err.contains(expected), "{what}: `{err}`");
+        assert_only_staging(parent.path());
+    }
+}

@@ -11,7 +11,7 @@ use std::{
 
 use banger_bundle::{
     extract,
-    pack::{Compression, PackError, Plan},
+    pack::{Compression, PackError, Plan, Sources},
     Limits,
 };
 use banger_testkit::{kernel, sha256_hex};
@@ -238,4 +238,95 @@ fn directories_that_would_make_a_bad_bundle_are_refused_naming_the_file() {
             "{what}: `{error}` should contain `{expected}`"
         );
     }
+}
+
+#[test]
+fn a_config_is_packed_after_initrd_and_checked() {
+    let work = tempfile::tempdir().unwrap();
+    let tree = work.path().join("tree");
+    kernel::write_tree(&tree, "6.12.3");
+    fs::write(tree.join("config"), "CONFIG_VIRTIO_BLK=y\n").unwrap();
+    let bundle = work.path().join("b.tar.zst");
+    fs::write(&bundle, pack(&tree, FAST)).unwrap();
+    let listing = Command::new("tar")
+        .arg("-tf")
+        .arg(&bundle)
+        .arg("--zstd")
+        .output()
+        .unwrap();
+    let listing = String::from_utf8(listing.stdout).unwrap();
+    let names: Vec<&str> = listing.lines().take(4).collect();
+    assert_eq!(names, ["vmlinux", "initrd.img", "config", "modules/"]);
+    let staging = work.path().join("staging");
+    fs::create_dir(&staging).unwrap();
+    extract(
+        &fs::read(&bundle).unwrap()[..],
+        &staging,
+        &Limits::default(),
+    )
+    .unwrap();
+    kernel::assert_same_tree(&tree, &staging, &[]);
+
+    // From sources gathered elsewhere, as import does for a distro tree.
+    let elsewhere = work.path().join("boot-config-6.12.3");
+    fs::write(&elsewhere, "CONFIG_A=m\n").unwrap();
+    let sources = Sources {
+        vmlinux: tree.join("vmlinux"),
+        initrd: None,
+        config: Some(elsewhere.clone()),
+        modules: Some(tree.join("modules")),
+        modules_release: None,
+    };
+    let mut out = Vec::new();
+    Plan::from_sources(&tree, &sources)
+        .unwrap()
+        .write(&mut out, FAST, |_| {})
+        .unwrap();
+    let staging = work.path().join("staging2");
+    fs::create_dir(&staging).unwrap();
+    extract(&out[..], &staging, &Limits::default()).unwrap();
+    assert_eq!(fs::read(staging.join("config")).unwrap(), b"CONFIG_A=m\n");
+    assert!(!staging.join("initrd.img").exists());
+
+    // One release of a distro's lib/modules, without its links into kernel headers.
+    let release_dir = tree.join("modules/6.12.3");
+    symlink("/usr/src/linux-headers-6.12.3", release_dir.join("build")).unwrap();
+    symlink("/usr/src/linux-6.12.3", release_dir.join("source")).unwrap();
+    let distro = Sources {
+        modules: Some(release_dir.clone()),
+        modules_release: Some("6.12.3".into()),
+        ..sources.clone()
+    };
+    let plan = Plan::from_sources(&tree, &distro).unwrap();
+    assert_eq!(
+        plan.ignored(),
+        ["modules/6.12.3/build", "modules/6.12.3/source"]
+    );
+    let mut out = Vec::new();
+    plan.write(&mut out, FAST, |_| {}).unwrap();
+    let staging = work.path().join("staging3");
+    fs::create_dir(&staging).unwrap();
+    extract(&out[..], &staging, &Limits::default()).unwrap();
+    fs::remove_file(release_dir.join("build")).unwrap();
+    fs::remove_file(release_dir.join("source")).unwrap();
+    kernel::assert_same_tree(&tree.join("modules"), &staging.join("modules"), &[]);
+
+    for (bytes, reason) in [
+        (vec![b'#'; (1 << 20) + 1], "at most 1048576 bytes"),
+        (b"CONFIG_A=\0".to_vec(), "plain text"),
+    ] {
+        fs::write(tree.join("config"), &bytes).unwrap();
+        let err = Plan::scan(&tree).unwrap_err().to_string();
+        assert!(err.contains("config` cannot go into a bundle"), "{err}");
+        assert!(err.contains(reason), "{err}");
+    }
+    let missing = Sources {
+        config: Some(work.path().join("nope")),
+        ..sources
+    };
+    let err = Plan::from_sources(&tree, &missing).unwrap_err().to_string();
+    assert!(
+        err.contains("nope` cannot go into a bundle: it does not exist"),
+        "{err}"
+    );
 }

@@ -1,6 +1,7 @@
 //! The maintainer flow from an installed kernel to a signed catalog (`banger kernel publish`).
 //!
-//! Pack reproducibly (zstd -19, all cores) → sha256 and size → `rclone copyto` → HEAD check of
+//! Refuse a kernel that `kernel check` finds not ready for its mode (unless allowed) → pack
+//! reproducibly (zstd -19, all cores) → sha256 and size → `rclone copyto` → HEAD check of
 //! the public URL → under a lock on the catalog's directory: patch `catalog.json` (re-read, so
 //! an edit made during the upload is kept), raise its serial, set its expiry, sign it
 //! ([`signing`]), upload both files and HEAD-check both → write both locally. Each step must
@@ -27,6 +28,7 @@ use banger_catalog::{
 
 use crate::{
     atomic::{self, Partial},
+    check::Readiness,
     hint::Hinted,
     install::Kernels,
     keys::KeyId,
@@ -42,6 +44,8 @@ pub struct Request<'a> {
     pub description: Option<String>,
     pub catalog: &'a Path,
     pub dry_run: bool,
+    /// Publish a kernel that the static check finds not ready for its mode.
+    pub allow_unready: bool,
     /// Keep the bundle in this directory.
     pub out: Option<&'a Path>,
     pub remote: &'a str,
@@ -157,6 +161,7 @@ fn publish_bundle(
     catalog_text: &str,
 ) -> Result<PublishedBundle> {
     let manifest = kernels.require(name)?;
+    require_ready(kernels, &manifest, request.allow_unready)?;
     let file = banger_catalog::bundle_file(&manifest.name, &manifest.arch);
     let bundle = pack(&kernels.path(name), &file, request.out)?;
     let url = match request.to {
@@ -195,6 +200,33 @@ fn publish_bundle(
         upload,
         change,
     })
+}
+
+/// Refuse to publish a kernel that `banger kernel check` finds not ready for its default
+/// mode, unless the maintainer allows it; then warn.
+fn require_ready(
+    kernels: &Kernels,
+    manifest: &manifest::Manifest,
+    allow_unready: bool,
+) -> Result<()> {
+    let readiness = Readiness::of(&kernels.path(&manifest.name), &manifest.arch);
+    if readiness.ready {
+        return Ok(());
+    }
+    let (name, mode) = (&manifest.name, readiness.mode.as_str());
+    let problems = readiness.errors.join(", ");
+    if allow_unready {
+        text::warn(format_args!(
+            "publishing kernel `{name}`, which is not ready for {mode}: {problems}"
+        ));
+        return Ok(());
+    }
+    Err(Hinted::error(
+        format!("kernel `{name}` is not ready for {mode}: {problems}"),
+        format!(
+            "`banger kernel check {name}` shows why; pass --allow-unready to publish it anyway"
+        ),
+    ))
 }
 
 /// Push the bundle, its manifest and the index tagged with its name, then check them as the
@@ -330,7 +362,7 @@ fn pack(dir: &Path, file: &str, out: Option<&Path>) -> Result<Bundle> {
         .collect();
     if !extra.is_empty() {
         text::warn(format_args!(
-            "ignoring {} in `{}`: a bundle holds only vmlinux, initrd.img and modules/",
+            "ignoring {} in `{}`: a bundle holds only vmlinux, initrd.img, config and modules/",
             extra.join(", "),
             dir.display()
         ));

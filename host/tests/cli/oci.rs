@@ -362,7 +362,7 @@ fn bad_registry_inputs_fail_clearly_and_install_nothing() {
 #[test]
 fn publish_to_a_registry_is_read_by_skopeo_and_pulled_through_the_catalog() {
     let (mut t, registry) = setup();
-    let dir = crate::import::build_dir(&t, "void", "6.12.3");
+    let dir = crate::check::ready_build_dir(&t, "void", "6.12.3");
     let dir_arg = dir.display().to_string();
     t.ok(&[
         "kernel",
@@ -482,7 +482,7 @@ fn publish_to_a_registry_is_read_by_skopeo_and_pulled_through_the_catalog() {
     banger_testkit::kernel::assert_same_tree(
         &dir,
         &t.path("state2/kernels/void-6.12"),
-        &[".config", "System.map", "manifest.json"],
+        &[".config", "config", "System.map", "manifest.json"],
     );
 }
 

@@ -7,7 +7,7 @@ use banger_testkit::{kernel, server::Server, sha256_hex};
 use serde_json::Value;
 
 use crate::{
-    import::build_dir,
+    check::ready_build_dir,
     util::{stderr, TestContext},
 };
 
@@ -38,16 +38,22 @@ impl Maintainer {
         Self { t, server, catalog }
     }
 
-    /// Import a fresh build directory `tag` as `name`.
+    /// Import a fresh build directory `tag` (with a config `kernel check` finds ready) as
+    /// `name`.
     fn import(&self, tag: &str, name: &str, distro: &str, extra: &[&str]) -> PathBuf {
-        let dir = build_dir(&self.t, tag, "6.12.3");
+        let dir = ready_build_dir(&self.t, tag, "6.12.3");
+        self.import_dir(&dir, name, distro, extra);
+        dir
+    }
+
+    /// Import the build directory `dir` as `name`.
+    fn import_dir(&self, dir: &std::path::Path, name: &str, distro: &str, extra: &[&str]) {
         let dir_arg = dir.display().to_string();
         let mut args = vec![
             "kernel", "import", name, "--from", &dir_arg, "--distro", distro, "--arch", "x86_64",
         ];
         args.extend(extra);
         self.t.ok(&args);
-        dir
     }
 
     fn publish(&self, name: &str, extra: &[&str]) -> std::process::Output {
@@ -112,7 +118,7 @@ fn import_publish_then_pull_through_the_patched_catalog() {
     kernel::assert_same_tree(
         &void_dir,
         &m.t.path("state2/kernels/void-6.12"),
-        &[".config", "System.map", "manifest.json"],
+        &[".config", "config", "System.map", "manifest.json"],
     );
 }
 
@@ -344,4 +350,35 @@ fn write_executable(path: &std::path::Path, script: &str) {
     use std::os::unix::fs::PermissionsExt;
     fs::write(path, script).unwrap();
     fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn a_kernel_that_is_not_ready_is_published_only_with_allow_unready() {
+    let m = Maintainer::new();
+    // The plain build directory's config builds virtio-net in and nothing else.
+    let dir = crate::import::build_dir(&m.t, "plain", "6.12.3");
+    m.import_dir(&dir, "void-6.12", "void", &[]);
+    let before = fs::read(&m.catalog).unwrap();
+    for extra in [&["--dry-run"][..], &[]] {
+        let out = m.publish("void-6.12", extra);
+        assert_eq!(out.status.code(), Some(1), "{extra:?}");
+        let err = stderr(&out);
+        assert!(
+            err.contains("kernel `void-6.12` is not ready for initrd: CONFIG_BLK_DEV_INITRD=unset, CONFIG_KVM_GUEST=unset"),
+            "{err}"
+        );
+        assert!(
+            err.contains("hint: `banger kernel check void-6.12` shows why; pass --allow-unready"),
+            "{err}"
+        );
+    }
+    assert!(!m.t.path("www/void-6.12-x86_64.tar.zst").exists());
+    assert_eq!(fs::read(&m.catalog).unwrap(), before);
+
+    let out = m.publish("void-6.12", &["--allow-unready"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out)
+        .contains("warning: publishing kernel `void-6.12`, which is not ready for initrd"));
+    assert!(m.t.path("www/void-6.12-x86_64.tar.zst").exists());
+    assert_eq!(m.entries().len(), 1);
 }

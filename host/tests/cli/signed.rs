@@ -323,7 +323,7 @@ fn publish_signs_machines_update_and_upgrade() {
     let mut m = Machine::new();
     let repo_catalog = maintainer(&mut m);
     let import = |t: &TestContext, tag: &str, version: &str| {
-        let dir = crate::import::build_dir(t, tag, version);
+        let dir = crate::check::ready_build_dir(t, tag, version);
         let dir = dir.display().to_string();
         t.ok(&[
             "kernel",

@@ -1,26 +1,33 @@
-//! The `import` source: a kernel build directory on this machine, offered as one bundle.
+//! The `import` source: a kernel on this machine, offered as one bundle.
 //!
-//! Options: `dir` (the build directory), `name`, `distro`, `arch`, and optionally
-//! `kernel_version`, `description` and `force=true`. The source checks that `dir/vmlinux` is an
-//! ELF for `arch` and reads its release from the `Linux version` banner; a release given as
-//! `kernel_version` that differs from the banner is refused unless `force` is set.
+//! Options: `dir` (the `--from` directory), `name`, `distro`, `arch`, and optionally
+//! `kernel_version`, `config` (a config file to install), `description` and `force=true`.
 //!
-//! The directory is packed once, reproducibly, into a private temporary bundle (in the host's
+//! [`tree`] finds the parts in `dir`: a build directory or an extracted distro package
+//! (`boot/vmlinuz-X`, `boot/config-X`, `lib/modules/X`). [`kernel`] makes the `vmlinux` that
+//! Firecracker loads from the image found: an x86_64 ELF or an arm64 Image as it is, the ELF
+//! inside an x86_64 bzImage. The release is read from the image; a release given as
+//! `kernel_version` that differs from it is refused unless `force` is set.
+//!
+//! The parts are packed once, reproducibly, into a private temporary bundle (in the host's
 //! scratch directory, where `banger kernel gc` finds it if the run is killed), and the host
 //! installs that bundle through the same pipeline as a download: the same layout rules,
-//! digest check, staging and atomic rename. Top-level files that are not part of a bundle
-//! (`.config`, `System.map`, build leftovers) are ignored, with a warning that names them.
+//! digest check, staging and atomic rename. The config (`config` option, else the tree's
+//! `config`, `.config` or `boot/config-X`) is installed as `config`. Top-level files of a
+//! build directory that are not part of a kernel (`System.map`, build leftovers) are ignored,
+//! with a warning that names them.
 
-mod vmlinux;
+mod kernel;
+mod tree;
 
 use std::{
     fs::File,
     io::Read,
-    path::PathBuf,
+    path::{Path, PathBuf},
     sync::{Mutex, PoisonError},
 };
 
-use banger_bundle::pack::{Compression, Plan};
+use banger_bundle::pack::{Compression, Plan, Sources};
 use banger_plugin_api::{
     BundleInfo, Entry, ErrorKind, HostHandle, KernelSource, OpenRequest, Options, PluginError,
 };
@@ -28,14 +35,20 @@ use banger_plugin_api::{
 banger_plugin_api::export_plugin! {
     name: "import",
     version: env!("CARGO_PKG_VERSION"),
-    description: "a kernel build directory on this machine (vmlinux, initrd.img, modules/)",
+    description: "a kernel on this machine: a build directory or an extracted distro package",
     new: ImportSource::new,
 }
 
 struct ImportSource {
     dir: PathBuf,
-    /// Where the temporary bundle goes: the host's scratch directory, else `$TMPDIR`.
-    scratch: Option<PathBuf>,
+    /// What goes into the bundle.
+    sources: Sources,
+    /// Keeps an extracted vmlinux alive until the bundle is packed.
+    _vmlinux: kernel::Vmlinux,
+    /// Top-level names of a build directory that go nowhere.
+    ignored: Vec<String>,
+    /// Where temporary files go: the host's scratch directory, else `$TMPDIR`.
+    scratch: PathBuf,
     /// The entry, without sha256 and size until the directory is packed.
     entry: Entry,
     host: HostHandle,
@@ -64,7 +77,19 @@ impl ImportSource {
             description: options.get("description").unwrap_or_default(),
         };
         let force = options.flag("force")?;
-        let scratch = options.scratch_dir();
+        let config = options.get("config").map(PathBuf::from);
+        let scratch = match options.scratch_dir() {
+            Some(dir) => {
+                // The host makes it; should it be missing, it is made private too.
+                std::os::unix::fs::DirBuilderExt::mode(
+                    std::fs::DirBuilder::new().recursive(true),
+                    0o700,
+                )
+                .create(&dir)?;
+                dir
+            }
+            None => std::env::temp_dir(),
+        };
         options.finish("import")?;
         banger_catalog::validate_name(&entry.name).map_err(PluginError::invalid_input)?;
         banger_catalog::validate_arch(&entry.arch).map_err(PluginError::invalid_input)?;
@@ -74,9 +99,38 @@ impl ImportSource {
                 dir.display()
             )));
         }
-        entry.kernel_version = kernel_version(&dir, &entry, force, &host)?;
+        let wanted = Some(entry.kernel_version.as_str()).filter(|v| !v.is_empty());
+        let found = tree::find(&dir, &entry.arch, wanted)?;
+        let vmlinux = kernel::prepare(&found.image, &entry.arch, &scratch, &host)?;
+        let release = vmlinux.release.clone().or_else(|| found.release.clone());
+        entry.kernel_version = kernel_version(&found.image, release, &entry, force, &host)?;
+        if let Some(tree_release) = &found.release {
+            if *tree_release != entry.kernel_version {
+                host.warn(&format!(
+                    "`{}` says release {}, its modules are `{tree_release}`",
+                    found.image.display(),
+                    entry.kernel_version
+                ));
+            }
+        }
+        let config = config.or(found.config);
+        if let Some(config) = &config {
+            host.info(&format!(
+                "installing `{}` as the kernel's config",
+                config.display()
+            ));
+        }
         entry.url = dir.display().to_string();
         Ok(Self {
+            sources: Sources {
+                vmlinux: vmlinux.path.clone(),
+                initrd: found.initrd,
+                config,
+                modules: found.modules,
+                modules_release: found.release,
+            },
+            _vmlinux: vmlinux,
+            ignored: found.ignored,
             dir,
             entry,
             host,
@@ -102,12 +156,13 @@ impl ImportSource {
     }
 
     fn pack(&self) -> Result<Packed, PluginError> {
-        let plan = Plan::scan(&self.dir)
+        let plan = Plan::from_sources(&self.dir, &self.sources)
             .map_err(|e| PluginError::from_error(ErrorKind::INVALID_INPUT, &e))?;
-        if !plan.ignored().is_empty() {
+        let ignored: Vec<&String> = self.ignored.iter().chain(plan.ignored()).collect();
+        if !ignored.is_empty() {
             self.host.warn(&format!(
-                "ignoring {} in `{}`: a kernel bundle holds only vmlinux, initrd.img and modules/",
-                plan.ignored()
+                "ignoring {} in `{}`: a kernel bundle holds only vmlinux, initrd.img, config and modules/",
+                ignored
                     .iter()
                     .map(|n| format!("`{n}`"))
                     .collect::<Vec<_>>()
@@ -115,23 +170,11 @@ impl ImportSource {
                 self.dir.display()
             ));
         }
-        let scratch = match &self.scratch {
-            Some(dir) => {
-                // The host makes it; should it be missing, it is made private too.
-                std::os::unix::fs::DirBuilderExt::mode(
-                    std::fs::DirBuilder::new().recursive(true),
-                    0o700,
-                )
-                .create(dir)?;
-                dir.clone()
-            }
-            None => std::env::temp_dir(),
-        };
         // `.partial`, so that `banger kernel gc` removes it if this run is killed.
         let file = tempfile::Builder::new()
             .prefix(".import-")
             .suffix(".tar.zst.partial")
-            .tempfile_in(scratch)?;
+            .tempfile_in(&self.scratch)?;
         // Held while this source lives, so that `gc` leaves the file alone meanwhile.
         file.as_file().lock()?;
         let written = plan
@@ -145,46 +188,33 @@ impl ImportSource {
     }
 }
 
-/// The kernel release to record: the banner's, or the one the user gave, which must agree
-/// with the banner unless `force` is set.
+/// The kernel release to record: the image's, or the one the user gave, which must agree
+/// with the image unless `force` is set.
 fn kernel_version(
-    dir: &std::path::Path,
+    image: &Path,
+    found: Option<String>,
     entry: &Entry,
     force: bool,
     host: &HostHandle,
 ) -> Result<String, PluginError> {
-    let path = dir.join("vmlinux");
-    if !path.is_file() {
-        return Err(PluginError::not_found(format!(
-            "no `vmlinux` in `{}`: a kernel build directory must hold the uncompressed vmlinux",
-            dir.display()
-        )));
-    }
-    vmlinux::check_machine(&path, &entry.arch).map_err(PluginError::invalid_input)?;
-    let banner = vmlinux::banner_release(&path).map_err(|e| {
-        PluginError::new(
-            ErrorKind::IO,
-            format!("cannot read `{}`: {e}", path.display()),
-        )
-    })?;
     let given = &entry.kernel_version;
-    match banner {
+    match found {
         None if given.is_empty() => Err(PluginError::invalid_input(format!(
             "`{}` has no `Linux version` banner; pass --kernel-version",
-            path.display()
+            image.display()
         ))),
         None => Ok(given.clone()),
         Some(found) if given.is_empty() || *given == found => Ok(found),
         Some(found) if force => {
             host.warn(&format!(
                 "using kernel version {given} although `{}` says {found} (--force)",
-                path.display()
+                image.display()
             ));
             Ok(given.clone())
         }
         Some(found) => Err(PluginError::invalid_input(format!(
             "--kernel-version {given} does not match `{}`, which says `Linux version {found}`; pass --force to record {given} anyway",
-            path.display()
+            image.display()
         ))),
     }
 }

@@ -1,5 +1,5 @@
-//! `banger kernel import NAME --from DIR`: a local build directory, through the `import`
-//! plugin and the same verified install as a pull.
+//! `banger kernel import NAME --from DIR`: a build directory or an extracted distro kernel,
+//! through the `import` plugin and the same verified install as a pull.
 
 use crate::{cli::ImportArgs, images::Images, install::Kernels, plugins, pull, trusted::Trusted};
 use anyhow::{Context, Result};
@@ -17,6 +17,11 @@ pub fn run(kernels: &Kernels, images: &Images, args: ImportArgs) -> Result<()> {
         args.kernel_version
             .map(|v| ("kernel_version".to_owned(), v)),
     );
+    if let Some(config) = &args.config {
+        let config = std::fs::canonicalize(config)
+            .with_context(|| format!("cannot read the config `{}`", config.display()))?;
+        options.push(("config".to_owned(), config.display().to_string()));
+    }
     options.extend(args.description.map(|d| ("description".to_owned(), d)));
     if args.force {
         options.push(("force".to_owned(), "true".to_owned()));

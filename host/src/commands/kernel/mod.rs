@@ -3,6 +3,7 @@
 //! decides what is verified, `pull` installs).
 
 mod catalog;
+mod check;
 mod gc;
 mod import;
 mod list;
@@ -17,6 +18,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::{
+    check::Readiness,
     cli::{KernelCommand, SourceArgs},
     commands::output::print_json,
     images::{ImageName, Images},
@@ -64,6 +66,7 @@ pub fn run(command: KernelCommand) -> Result<()> {
             json,
         ),
         KernelCommand::Import(args) => import::run(&kernels, &images, args),
+        KernelCommand::Check(args) => check::run(&kernels, args),
         KernelCommand::Publish(args) => publish::run(&kernels, args),
         KernelCommand::Mirror(args) => mirror::run(&kernels, args),
         KernelCommand::Show { name, json } => show::run(&kernels, &name, json),
@@ -127,16 +130,16 @@ struct Report<'a> {
     verified: bool,
     path: String,
     images_updated: &'a [ImageName],
+    /// `kernel check`'s static verdict on what is installed.
+    check: Option<&'a Readiness>,
 }
 
 /// Print the outcome of an install, from `kernel pull` or `kernel import`.
 pub(super) fn report_install(kernels: &Kernels, outcome: &Outcome, json: bool) -> Result<()> {
     let entry = &outcome.verdict.entry;
     let (name, arch, sha256) = (&entry.name, &entry.arch, &entry.sha256);
-    let path = kernels
-        .path(&outcome.verdict.key()?.0)
-        .display()
-        .to_string();
+    let key = outcome.verdict.key()?.0;
+    let path = kernels.path(&key).display().to_string();
     if let Some(at) = outcome.resumed_from {
         tell!(
             "the download of `{name}` resumed at byte {at} of {}",
@@ -149,6 +152,7 @@ pub(super) fn report_install(kernels: &Kernels, outcome: &Outcome, json: bool) -
             crate::pull::list(&outcome.images_updated, ", ")
         );
     }
+    let check = kernels.installed(&key)?.and_then(|m| m.check);
     if json {
         return print_json(&Report {
             name,
@@ -159,6 +163,7 @@ pub(super) fn report_install(kernels: &Kernels, outcome: &Outcome, json: bool) -
             verified: outcome.verdict.verified(),
             path,
             images_updated: &outcome.images_updated,
+            check: check.as_ref(),
         });
     }
     match outcome.status {
@@ -178,6 +183,9 @@ pub(super) fn report_install(kernels: &Kernels, outcome: &Outcome, json: bool) -
                 trust_label(outcome.verdict.trust)
             )?;
         }
+    }
+    if let Some(check) = &check {
+        say!("  check: {}", check.summary())?;
     }
     Ok(())
 }

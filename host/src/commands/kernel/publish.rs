@@ -90,6 +90,7 @@ pub fn run(kernels: &Kernels, args: PublishArgs) -> Result<()> {
             description: args.description.clone(),
             catalog: &args.catalog,
             dry_run: args.dry_run,
+            allow_unready: args.allow_unready,
             out: args.out.as_deref(),
             remote: &args.remote,
             bucket: &args.bucket,

@@ -42,6 +42,14 @@ pub fn run(kernels: &Kernels, name: &KernelName, json: bool) -> Result<()> {
         super::trust_label(m.trust)
     )?;
     say!("installed at:   {}", m.installed_at)?;
+    say!(
+        "check:          {}",
+        m.check.as_ref().map_or_else(
+            || "not checked (installed before banger checked kernels; run `banger kernel check`)"
+                .to_owned(),
+            |c| c.summary()
+        )
+    )?;
     say!("vmlinux:        {}", paths.vmlinux)?;
     say!("initrd:         {}", paths.initrd.as_deref().unwrap_or("-"))?;
     say!(
