@@ -1,17 +1,22 @@
 //! Test fixtures shared by banger's test suites. Nothing here ships in a binary.
 //!
+//! - [`alloc`]: a counting global allocator, for memory and work properties;
 //! - [`kernel`]: a fake kernel build tree with a small ELF `vmlinux` and a `Linux version` banner;
 //! - [`archive`]: bundles packed by GNU tar and the zstd CLI, and hand-built hostile archives;
+//! - [`shapes`]: valid bundles of hostile shapes (deep, many entries, long links) for budgets;
 //! - [`server`]: an HTTP(S) file server on 127.0.0.1 with a CA made at test time, a request
 //!   log and fault injection;
 //! - [`nginx`]: a real nginx on 127.0.0.1 serving a directory, for mirror tests;
 //! - [`registry`]: a real OCI registry (`docker-registry`) on 127.0.0.1, with TLS and htpasswd.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
+#[allow(unsafe_code)] // a global allocator cannot be written without it
+pub mod alloc;
 pub mod archive;
 pub mod kernel;
 pub mod nginx;
 pub mod registry;
 pub mod server;
+pub mod shapes;
 
 pub use banger_bundle::sha256_hex;
