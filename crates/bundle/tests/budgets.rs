@@ -65,10 +65,7 @@ fn a_name_deeper_than_the_limit_is_refused_naming_the_limit() {
             err.contains("rejected: the name has more than 64 components, the depth limit"),
             "{shape:?}: {err}"
         );
-        assert!(
-            err.contains("/d/d/d/"),
-            "{shape:?} names the entry: {err}"
-        );
+        assert!(err.contains("/d/d/d/"), "{shape:?} names the entry: {err}");
         assert_eq!(written, 1, "{shape:?}: only vmlinux was written");
     }
 }

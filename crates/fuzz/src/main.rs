@@ -85,7 +85,7 @@ fn main() -> ExitCode {
     let (mut shaped, mut shaped_accepted) = (0u64, 0u64);
     let mut peak = memory::Peak::default();
     while started.elapsed() < budget {
-        let case = memory::Case::start();
+        let mut case = memory::Case::start();
         // Mostly bundles: they are the costlier and the more dangerous input. One case in
         // eight is a hostile shape for the extractor's budgets.
         let outcome = match rng.below(8) {
@@ -95,7 +95,7 @@ fn main() -> ExitCode {
             }
             2 => {
                 shaped += 1;
-                shapes::fuzz_shape(&mut rng).map(|ok| shaped_accepted += u64::from(ok))
+                shapes::fuzz_shape(&mut rng, &mut case).map(|ok| shaped_accepted += u64::from(ok))
             }
             _ => {
                 bundles += 1;

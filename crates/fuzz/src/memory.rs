@@ -34,6 +34,12 @@ impl Case {
         }
     }
 
+    /// Start again, once the case has made its input: what the fuzzer needs to build an
+    /// input is not what the code under test may use.
+    pub fn restart(&mut self) {
+        *self = Self::start();
+    }
+
     /// The case's peaks, or a description of the breach if it went over [`CAP`].
     pub fn check(self) -> Result<Peak, String> {
         let usage = self.heap.usage();

@@ -16,7 +16,7 @@ use std::fs;
 use banger_bundle::{extract, layout::MAX_DEPTH, Limits};
 use banger_testkit::shapes::Shape;
 
-use crate::Rng;
+use crate::{memory::Case, Rng};
 
 /// What a refusal by one of the budgets says.
 const BUDGET_REFUSALS: [&str; 3] = [
@@ -26,15 +26,17 @@ const BUDGET_REFUSALS: [&str; 3] = [
 ];
 
 /// One shape case; `Ok(true)` if the bundle was installed.
-pub(crate) fn fuzz_shape(rng: &mut Rng) -> Result<bool, String> {
+pub(crate) fn fuzz_shape(rng: &mut Rng, case: &mut Case) -> Result<bool, String> {
     let mut size = |low: usize, high: usize| low + rng.below(high - low + 1);
+    // Around the limit, or as deep as a 1 KiB name of one-letter components goes.
+    let deepest = [MAX_DEPTH + 4, 500][size(0, 1)];
     let shape = match size(0, 5) {
         0 => Shape::DeepLinks {
-            depth: size(MAX_DEPTH - 4, MAX_DEPTH + 4),
+            depth: size(MAX_DEPTH - 4, deepest),
             links: size(1, 3000),
         },
         1 => Shape::DeepDirs {
-            depth: size(MAX_DEPTH - 4, MAX_DEPTH + 4),
+            depth: size(MAX_DEPTH - 4, deepest),
             chains: size(1, 200),
         },
         2 => Shape::ManyLinks {
@@ -50,18 +52,14 @@ pub(crate) fn fuzz_shape(rng: &mut Rng) -> Result<bool, String> {
         },
         _ => Shape::LinkChain { links: size(1, 80) },
     };
-    let tar = shape.tar();
-    let mut encoder = zstd::Encoder::new(Vec::new(), 1).map_err(|e| e.to_string())?;
-    encoder.window_log(24).map_err(|e| e.to_string())?;
-    std::io::copy(&mut &tar[..], &mut encoder).map_err(|e| e.to_string())?;
-    let bundle = encoder.finish().map_err(|e| e.to_string())?;
-    drop(tar);
+    let bundle = shape.bundle_at(1);
     let parent = tempfile::Builder::new()
         .prefix("banger-fuzz-")
         .tempdir_in(crate::scratch())
         .map_err(|e| e.to_string())?;
     let staging = parent.path().join("staging");
     fs::create_dir(&staging).map_err(|e| e.to_string())?;
+    case.restart();
     let result = extract(&bundle[..], &staging, &Limits::default()).map_err(|e| e.to_string());
     let violation = |what: String| format!("{shape:?}: {what}");
     match (shape, &result) {

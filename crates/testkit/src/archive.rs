@@ -170,6 +170,12 @@ impl RawTar {
             .entry(b"placeholder", kind, 0o644, data, b"placeholder")
     }
 
+    /// The entries written so far, without the end marker, leaving this archive empty: for
+    /// writing a large archive out in pieces.
+    pub fn take(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.bytes)
+    }
+
     /// The tar bytes, with the two zero blocks that end an archive.
     pub fn finish(mut self) -> Vec<u8> {
         self.bytes.resize(self.bytes.len() + 1024, 0);

@@ -6,6 +6,8 @@
 //! Each shape is a function of its sizes, so the fuzzer can draw them from its seed and the
 //! CLI tests can name them.
 
+use std::io::{self, Write};
+
 use crate::archive::{Kind, RawTar};
 
 /// A hostile shape and its sizes.
@@ -27,74 +29,92 @@ pub enum Shape {
 }
 
 impl Shape {
-    /// The archive, uncompressed, starting with a `vmlinux`.
-    pub fn tar(self) -> Vec<u8> {
-        let tar = RawTar::new().file("vmlinux", b"\x7fELF kernel");
+    /// Write the archive, uncompressed and starting with a `vmlinux`, to `out`, an entry at a
+    /// time: the largest shapes are hundreds of megabytes before compression.
+    pub fn write(self, out: &mut impl Write) -> io::Result<()> {
+        let mut tar = Pieces {
+            tar: RawTar::new().file("vmlinux", b"\x7fELF kernel"),
+            out,
+        };
         match self {
             Shape::DeepLinks { depth, links } => {
                 let dir = deep_dir(depth - 1);
-                let mut tar = tar.pax_entry(&format!("{dir}/f"), Kind::File, b"m", "");
+                tar.add(|t| t.pax_entry(&format!("{dir}/f"), Kind::File, b"m", ""))?;
                 for i in 0..links {
-                    tar = tar.pax_entry(&format!("{dir}/l{i}"), Kind::Symlink, b"", "f");
+                    tar.add(|t| t.pax_entry(&format!("{dir}/l{i}"), Kind::Symlink, b"", "f"))?;
                 }
-                tar.finish()
             }
             Shape::DeepDirs { depth, chains } => {
-                let mut tar = tar;
+                let below = deep_dir(depth - 2);
+                let below = below.strip_prefix("modules").unwrap_or(&below);
                 for i in 0..chains {
-                    let below = deep_dir(depth - 2);
-                    let below = below.strip_prefix("modules").unwrap_or(&below);
                     let name = format!("modules/c{i}{below}/f");
-                    tar = tar.pax_entry(&name, Kind::File, b"m", "");
+                    tar.add(|t| t.pax_entry(&name, Kind::File, b"m", ""))?;
                 }
-                tar.finish()
             }
             Shape::ManyLinks { links } => {
-                let mut tar = tar.file("modules/f", b"m");
+                tar.add(|t| t.file("modules/f", b"m"))?;
                 for i in 0..links {
-                    tar = tar.symlink(&format!("modules/l{i}"), "f");
+                    tar.add(|t| t.symlink(&format!("modules/l{i}"), "f"))?;
                 }
-                tar.finish()
             }
             Shape::ManyLongNames { links, name_len } => {
-                let mut tar = tar.file("modules/f", b"m");
+                tar.add(|t| t.file("modules/f", b"m"))?;
                 for i in 0..links {
-                    let name = format!("{i:0>name_len$}");
-                    tar = tar.pax_entry(&format!("modules/{name}"), Kind::Symlink, b"", "f");
+                    let name = format!("modules/{i:0>name_len$}");
+                    tar.add(|t| t.pax_entry(&name, Kind::Symlink, b"", "f"))?;
                 }
-                tar.finish()
             }
             Shape::LongLinks { links, target_len } => {
                 let steps = target_len.saturating_sub(1) / 5;
                 let target = format!("{}f", "d/../".repeat(steps));
-                let mut tar = tar.dir("modules/d/").file("modules/f", b"m");
+                tar.add(|t| t.dir("modules/d/").file("modules/f", b"m"))?;
                 for i in 0..links {
-                    tar = tar.pax_entry(&format!("modules/l{i}"), Kind::Symlink, b"", &target);
+                    let name = format!("modules/l{i}");
+                    tar.add(|t| t.pax_entry(&name, Kind::Symlink, b"", &target))?;
                 }
-                tar.finish()
             }
             Shape::LinkChain { links } => {
-                let mut tar = tar.file("modules/f", b"m");
+                tar.add(|t| t.file("modules/f", b"m"))?;
                 for i in 0..links {
                     let next = if i + 1 == links {
                         "f".to_owned()
                     } else {
                         format!("l{}", i + 1)
                     };
-                    tar = tar.symlink(&format!("modules/l{i}"), &next);
+                    tar.add(|t| t.symlink(&format!("modules/l{i}"), &next))?;
                 }
-                tar.finish()
             }
         }
+        let end = tar.tar.finish();
+        tar.out.write_all(&end)
     }
 
-    /// The archive as a bundle, compressed with a 16 MiB window (the largest the extractor
-    /// accepts), so that the decoder's memory adds to what the shape costs.
-    pub fn bundle(self) -> Vec<u8> {
-        let mut encoder = zstd::Encoder::new(Vec::new(), 9).unwrap();
+    /// The archive as a bundle, compressed at `level` with a 16 MiB window (the largest the
+    /// extractor accepts), so that the decoder's memory adds to what the shape costs.
+    pub fn bundle_at(self, level: i32) -> Vec<u8> {
+        let mut encoder = zstd::Encoder::new(Vec::new(), level).unwrap();
         encoder.window_log(24).unwrap();
-        std::io::copy(&mut &self.tar()[..], &mut encoder).unwrap();
+        self.write(&mut encoder).unwrap();
         encoder.finish().unwrap()
+    }
+
+    /// [`Shape::bundle_at`] a level that packs small.
+    pub fn bundle(self) -> Vec<u8> {
+        self.bundle_at(9)
+    }
+}
+
+/// A [`RawTar`] written out entry by entry.
+struct Pieces<'a, W> {
+    tar: RawTar,
+    out: &'a mut W,
+}
+
+impl<W: Write> Pieces<'_, W> {
+    fn add(&mut self, entry: impl FnOnce(RawTar) -> RawTar) -> io::Result<()> {
+        self.tar = entry(std::mem::take(&mut self.tar));
+        self.out.write_all(&self.tar.take())
     }
 }
 
