@@ -1,6 +1,7 @@
 //! End-to-end tests of the `banger` binary against real components on loopback.
 
 mod abi;
+mod budgets;
 mod example_plugin;
 mod hostile;
 mod image;
