@@ -62,40 +62,37 @@ pub(crate) fn fuzz_shape(rng: &mut Rng, case: &mut Case) -> Result<bool, String>
     case.restart();
     let result = extract(&bundle[..], &staging, &Limits::default()).map_err(|e| e.to_string());
     let violation = |what: String| format!("{shape:?}: {what}");
-    match (shape, &result) {
-        (Shape::DeepLinks { depth, .. } | Shape::DeepDirs { depth, .. }, result)
-            if depth > MAX_DEPTH =>
-        {
-            if !result
-                .as_ref()
-                .is_err_and(|e| e.contains("the depth limit"))
-            {
-                return Err(violation(format!(
-                    "a name deeper than {MAX_DEPTH} gave {result:?}"
-                )));
-            }
-        }
-        (Shape::DeepLinks { links, .. }, Err(e)) if links <= 100 => {
-            return Err(violation(format!(
-                "a name within the depth limit was refused: {e}"
-            )))
-        }
-        (Shape::LinkChain { links }, result) => {
-            if (links <= 40) != result.is_ok() {
-                return Err(violation(format!(
-                    "a chain of {links} links gave {result:?}"
-                )));
-            }
-        }
-        (_, Err(e)) if !BUDGET_REFUSALS.iter().any(|refusal| e.contains(refusal)) => {
-            return Err(violation(format!(
-                "refused for another reason than a budget: {e}"
-            )))
-        }
-        _ => {}
+    if let Some(what) = wrong_verdict(shape, &result) {
+        return Err(violation(what));
     }
     if result.is_ok() {
         crate::check_tree(&staging).map_err(violation)?;
     }
     Ok(result.is_ok())
+}
+
+/// What is wrong with the extractor's verdict on `shape`, if anything.
+fn wrong_verdict(
+    shape: Shape,
+    result: &Result<banger_bundle::Extracted, String>,
+) -> Option<String> {
+    match (shape, result) {
+        (Shape::DeepLinks { depth, .. } | Shape::DeepDirs { depth, .. }, result)
+            if depth > MAX_DEPTH =>
+        {
+            let refused = result
+                .as_ref()
+                .is_err_and(|e| e.contains("the depth limit"));
+            (!refused).then(|| format!("a name deeper than {MAX_DEPTH} gave {result:?}"))
+        }
+        (Shape::DeepLinks { links, .. }, Err(e)) if links <= 100 => {
+            Some(format!("a name within the depth limit was refused: {e}"))
+        }
+        (Shape::LinkChain { links }, result) => ((links <= 40) != result.is_ok())
+            .then(|| format!("a chain of {links} links gave {result:?}")),
+        (_, Err(e)) if !BUDGET_REFUSALS.iter().any(|refusal| e.contains(refusal)) => {
+            Some(format!("refused for another reason than a budget: {e}"))
+        }
+        _ => None,
+    }
 }
