@@ -27,7 +27,13 @@ const BUDGET_REFUSALS: [&str; 3] = [
 
 /// One shape case; `Ok(true)` if the bundle was installed.
 pub(crate) fn fuzz_shape(rng: &mut Rng, case: &mut Case) -> Result<bool, String> {
-    let mut size = |low: usize, high: usize| low + rng.below(high - low + 1);
+    // Counts are drawn on a log scale up to `high`: mostly small, so cases stay quick and
+    // the mutation cases keep their share of the time, with a few as large as the budgets.
+    let mut size = |low: usize, high: usize| {
+        let span = high - low + 1;
+        let bits = rng.below(usize::BITS as usize - span.leading_zeros() as usize + 1);
+        low + rng.below((1usize << bits).min(span))
+    };
     // Around the limit, or as deep as a 1 KiB name of one-letter components goes.
     let deepest = [MAX_DEPTH + 4, 500][size(0, 1)];
     let shape = match size(0, 5) {
