@@ -5,11 +5,13 @@
 //! It enforces the layout allowlist ([`crate::layout`]), reads extension headers under caps
 //! ([`crate::headers`]), refuses every entry kind the layout does not need, caps sizes and
 //! counts, and creates symlinks last, after checking them against the archive's own tree
-//! ([`crate::tree`]). It does not decide whether the digest is the right one, and it does not
+//! ([`crate::tree`]), which also holds what is kept across entries to one budget
+//! ([`Limits::max_retained`]). Files and directories are written through open handles on the
+//! current directory ([`DirCursor`]), so an entry's cost does not grow with the depth of the
+//! directories made before it. It does not decide whether the digest is the right one, and it does not
 //! clean up after a failure: the caller owns the staging directory.
 
 use std::{
-    collections::HashSet,
     io::{self, Read},
     path::Path,
 };
@@ -21,7 +23,7 @@ use crate::{
     headers::{Extensions, Names},
     layout::{check_config, symlink_target, BundlePath, Place, MAX_CONFIG_SIZE},
     pipe,
-    tree::{Node, Tree},
+    tree::{Entry, Kind, NodeId, Tree, ROOT},
     BundleError, DigestReader, Extracted, Limits, DIR_MODE, FILE_MODE,
 };
 
@@ -98,11 +100,9 @@ fn decompress<R: Read>(
 
 /// Writes accepted entries; holds the state of one extraction.
 struct Unpacker<'a> {
-    dir: &'a Dir,
     limits: &'a Limits,
     tree: Tree,
-    created_dirs: HashSet<BundlePath>,
-    symlinks: Vec<(BundlePath, String)>,
+    disk: DirCursor<'a>,
     entries: u64,
     files: u64,
     unpacked: u64,
@@ -111,11 +111,9 @@ struct Unpacker<'a> {
 impl<'a> Unpacker<'a> {
     fn new(dir: &'a Dir, limits: &'a Limits) -> Self {
         Self {
-            dir,
             limits,
-            tree: Tree::default(),
-            created_dirs: HashSet::new(),
-            symlinks: Vec::new(),
+            tree: Tree::new(limits.max_retained, limits.max_dirs),
+            disk: DirCursor::new(dir),
             entries: 0,
             files: 0,
             unpacked: 0,
@@ -146,17 +144,21 @@ impl<'a> Unpacker<'a> {
                 "the archive ends with extension headers that describe no entry".into(),
             ));
         }
-        if self.tree.get(&vmlinux()) != Some(&Node::File) {
+        let vmlinux = self.tree.child(ROOT, "vmlinux");
+        if vmlinux.map(|id| self.tree.kind(id)) != Some(Kind::File) {
             return Err(BundleError::Invalid("`vmlinux` is missing".into()));
         }
-        self.symlinks.sort();
-        for (link, target) in &self.symlinks {
+        // Symlinks last, so that no entry can be written through one.
+        for index in 0..self.tree.link_count() {
+            let (link, _) = self.tree.link(index);
             self.tree
                 .resolve(link)
-                .map_err(|reason| BundleError::rejected(&link.to_string(), reason))?;
-            self.dir
-                .symlink(target, link.to_path_buf())
-                .map_err(|source| write_error(link, source))?;
+                .map_err(|reason| BundleError::rejected(&self.tree.path(link), reason))?;
+            let parent = self.tree.parent(link);
+            let dir = self.disk.enter(&mut self.tree, parent)?;
+            let (_, target) = self.tree.link(index);
+            dir.symlink(target, self.tree.name(link))
+                .map_err(|source| write_error(&self.tree.path(link), source))?;
         }
         Ok((self.files, self.unpacked))
     }
@@ -205,7 +207,7 @@ impl<'a> Unpacker<'a> {
                         self.limits.max_unpacked
                     )));
                 }
-                self.tree.add(&path, Node::File)?;
+                let node = self.tree.add(&path, Entry::File)?;
                 if place == Place::Config {
                     // Read whole to check it is text: its size is capped just below.
                     if size > MAX_CONFIG_SIZE {
@@ -220,9 +222,9 @@ impl<'a> Unpacker<'a> {
                         .read_to_end(&mut text)
                         .map_err(read_error)?;
                     check_config(&text).map_err(|reason| BundleError::rejected(&shown, reason))?;
-                    self.write_file(&path, &mut &text[..])?;
+                    self.write_file(node, &mut &text[..])?;
                 } else {
-                    self.write_file(&path, &mut entry)?;
+                    self.write_file(node, &mut entry)?;
                 }
                 self.files += 1;
             }
@@ -230,8 +232,8 @@ impl<'a> Unpacker<'a> {
                 if matches!(place, Place::TopFile | Place::Config) {
                     return Err(BundleError::rejected(&shown, "it must be a regular file"));
                 }
-                self.tree.add(&path, Node::Dir { explicit: true })?;
-                self.ensure_dir(&path)?;
+                let node = self.tree.add(&path, Entry::Dir)?;
+                self.disk.enter(&mut self.tree, node)?;
             }
             tar::EntryType::Symlink => {
                 if place != Place::InModules {
@@ -245,8 +247,7 @@ impl<'a> Unpacker<'a> {
                     .ok_or_else(|| BundleError::rejected(&shown, "the symlink has no target"))?;
                 let target = symlink_target(&target)
                     .map_err(|reason| BundleError::rejected(&shown, reason))?;
-                self.tree.add(&path, Node::Symlink(target.clone()))?;
-                self.symlinks.push((path, target));
+                self.tree.add(&path, Entry::Symlink(&target))?;
             }
             tar::EntryType::Link => {
                 return Err(BundleError::rejected(&shown, "hard links are not allowed"))
@@ -270,54 +271,82 @@ impl<'a> Unpacker<'a> {
         Ok(())
     }
 
-    fn write_file(
-        &mut self,
-        path: &BundlePath,
-        content: &mut impl Read,
-    ) -> Result<(), BundleError> {
-        if let Some(parent) = path.parent() {
-            self.ensure_dir(&parent)?;
-        }
+    fn write_file(&mut self, node: NodeId, content: &mut impl Read) -> Result<(), BundleError> {
+        let parent = self.tree.parent(node);
+        let dir = self.disk.enter(&mut self.tree, parent)?;
         let mut options = OpenOptions::new();
         options.write(true).create_new(true).mode(FILE_MODE);
-        let mut file = self
-            .dir
-            .open_with(path.to_path_buf(), &options)
-            .map_err(|source| write_error(path, source))?;
+        let write_error = |source| write_error(&self.tree.path(node), source);
+        let mut file = dir
+            .open_with(self.tree.name(node), &options)
+            .map_err(write_error)?;
         io::copy(content, &mut file).map_err(|e| match find_over_cap(&e) {
             Some(over) => over_cap_error(over),
-            None => write_error(path, e),
+            None => write_error(e),
         })?;
         Ok(())
     }
+}
 
-    /// Create `path` and any missing ancestors, each once, with [`DIR_MODE`].
-    fn ensure_dir(&mut self, path: &BundlePath) -> Result<(), BundleError> {
+/// Open handles on the directory last written to and on each of its ancestors, so that an
+/// entry costs one `openat` or `mkdirat` per component that differs from the previous entry's
+/// directory, and names only one component when it is written: never a walk from the root.
+struct DirCursor<'a> {
+    root: &'a Dir,
+    /// Outermost first; at most [`crate::layout::MAX_DEPTH`] of them.
+    open: Vec<(NodeId, Dir)>,
+    /// Scratch for [`DirCursor::enter`]'s chain of ancestors.
+    chain: Vec<NodeId>,
+}
+
+impl<'a> DirCursor<'a> {
+    fn new(root: &'a Dir) -> Self {
+        Self {
+            root,
+            open: Vec::new(),
+            chain: Vec::new(),
+        }
+    }
+
+    /// A handle on the directory `dir` of the tree, creating it and any missing ancestors,
+    /// each once, with [`DIR_MODE`].
+    fn enter(&mut self, tree: &mut Tree, dir: NodeId) -> Result<&Dir, BundleError> {
+        self.chain.clear();
+        let mut at = dir;
+        while at != ROOT {
+            self.chain.push(at);
+            at = tree.parent(at);
+        }
+        self.chain.reverse();
+        let kept = self
+            .open
+            .iter()
+            .zip(&self.chain)
+            .take_while(|((open, _), wanted)| open == *wanted)
+            .count();
+        self.open.truncate(kept);
         let mut builder = DirBuilder::new();
         builder.mode(DIR_MODE);
-        for dir in path.ancestors().chain(std::iter::once(path.clone())) {
-            if self.created_dirs.contains(&dir) {
-                continue;
+        for &id in &self.chain[kept..] {
+            let parent = self.open.last().map_or(self.root, |(_, handle)| handle);
+            if !tree.created(id) {
+                parent
+                    .create_dir_with(tree.name(id), &builder)
+                    .map_err(|source| write_error(&tree.path(id), source))?;
+                tree.mark_created(id);
             }
-            self.dir
-                .create_dir_with(dir.to_path_buf(), &builder)
-                .map_err(|source| write_error(&dir, source))?;
-            self.created_dirs.insert(dir);
+            let handle = parent
+                .open_dir(tree.name(id))
+                .map_err(|source| write_error(&tree.path(id), source))?;
+            self.open.push((id, handle));
         }
-        Ok(())
+        Ok(self.open.last().map_or(self.root, |(_, handle)| handle))
     }
 }
 
-fn vmlinux() -> BundlePath {
-    BundlePath::parse(b"vmlinux")
-        .ok()
-        .flatten()
-        .expect("`vmlinux` is a valid name")
-}
-
-fn write_error(path: &BundlePath, source: io::Error) -> BundleError {
+fn write_error(path: &str, source: io::Error) -> BundleError {
     BundleError::Write {
-        entry: path.to_string(),
+        entry: path.to_owned(),
         source,
     }
 }

@@ -5,6 +5,8 @@
 //! `config` is the kernel's `.config`: plain text of at most [`MAX_CONFIG_SIZE`] bytes
 //! ([`check_config`]), accepted since banger 0.2.
 //! Accepted names are carried as [`BundlePath`], so code past this point never sees a raw name.
+//! A name is also at most [`MAX_DEPTH`] components deep: real module trees are under 12 levels,
+//! and every later step (the tree, directory handles, symlink resolution) may rely on the bound.
 
 use crate::BundleError;
 
@@ -14,10 +16,13 @@ pub const MAX_NAME_LEN: usize = 1024;
 pub const MAX_COMPONENT_LEN: usize = 255;
 /// Largest accepted `config`: real kernel configs are 100-300 KiB.
 pub const MAX_CONFIG_SIZE: u64 = 1 << 20;
+/// Most components an accepted name may have.
+pub const MAX_DEPTH: usize = 64;
 
-/// A validated entry name: its normal components, without any leading `./`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct BundlePath(Vec<String>);
+/// A validated entry name: its normal components joined by `/`, without any leading `./` or
+/// trailing `/`. One string per name, however deep it is.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct BundlePath(String);
 
 /// Where an entry sits in the layout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,7 +60,8 @@ impl BundlePath {
         while parts.peek() == Some(&".") {
             parts.next();
         }
-        let mut components = Vec::new();
+        let mut normal = String::with_capacity(trimmed.len());
+        let mut depth = 0;
         for part in parts {
             match part {
                 ".." => return Err(reject("`..` components are not allowed")),
@@ -63,13 +69,24 @@ impl BundlePath {
                 part if part.len() > MAX_COMPONENT_LEN => {
                     return Err(reject("a component is too long"))
                 }
-                part => components.push(part.to_owned()),
+                part => {
+                    depth += 1;
+                    if depth > MAX_DEPTH {
+                        return Err(reject(&format!(
+                            "the name has more than {MAX_DEPTH} components, the depth limit"
+                        )));
+                    }
+                    if !normal.is_empty() {
+                        normal.push('/');
+                    }
+                    normal.push_str(part);
+                }
             }
         }
-        if components.is_empty() {
+        if normal.is_empty() {
             return Ok(None);
         }
-        let path = Self(components);
+        let path = Self(normal);
         path.place().ok_or_else(|| {
             reject("only `vmlinux`, `initrd.img`, `config` and `modules/` may appear in a bundle")
         })?;
@@ -78,43 +95,29 @@ impl BundlePath {
 
     /// Where this name sits in the layout; `None` if it has no place there.
     pub fn place(&self) -> Option<Place> {
-        match self.0.as_slice() {
-            [one] if one == "vmlinux" || one == "initrd.img" => Some(Place::TopFile),
-            [one] if one == "config" => Some(Place::Config),
-            [one] if one == "modules" => Some(Place::ModulesRoot),
-            [first, ..] if first == "modules" => Some(Place::InModules),
+        match self.0.split_once('/') {
+            None if self.0 == "vmlinux" || self.0 == "initrd.img" => Some(Place::TopFile),
+            None if self.0 == "config" => Some(Place::Config),
+            None if self.0 == "modules" => Some(Place::ModulesRoot),
+            Some(("modules", _)) => Some(Place::InModules),
             _ => None,
         }
     }
 
-    /// The components.
-    pub fn components(&self) -> &[String] {
+    /// The components, outermost first (at most [`MAX_DEPTH`]).
+    pub fn components(&self) -> std::str::Split<'_, char> {
+        self.0.split('/')
+    }
+
+    /// The name as `/`-separated text.
+    pub fn as_str(&self) -> &str {
         &self.0
-    }
-
-    /// The parent, or `None` at the top level.
-    pub fn parent(&self) -> Option<Self> {
-        (self.0.len() > 1).then(|| Self(self.0[..self.0.len() - 1].to_vec()))
-    }
-
-    /// Every proper ancestor, outermost first.
-    pub fn ancestors(&self) -> impl Iterator<Item = Self> + '_ {
-        (1..self.0.len()).map(|n| Self(self.0[..n].to_vec()))
-    }
-
-    /// The relative path inside the staging directory.
-    pub fn to_path_buf(&self) -> std::path::PathBuf {
-        self.0.iter().collect()
-    }
-
-    pub(crate) fn from_components(components: Vec<String>) -> Self {
-        Self(components)
     }
 }
 
 impl std::fmt::Display for BundlePath {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0.join("/"))
+        f.write_str(&self.0)
     }
 }
 
@@ -190,11 +193,20 @@ mod tests {
             );
         }
         assert_eq!(BundlePath::parse(b"./").unwrap(), None);
+        let at_the_limit = deep(MAX_DEPTH);
+        let parsed = BundlePath::parse(at_the_limit.as_bytes()).unwrap().unwrap();
+        assert_eq!(parsed.components().count(), MAX_DEPTH);
+    }
+
+    /// `modules/d/d/…/f`, `depth` components in all.
+    fn deep(depth: usize) -> String {
+        format!("modules/{}f", "d/".repeat(depth - 2))
     }
 
     #[test]
     fn rejects_hostile_names() {
         let long = format!("modules/{}", "a".repeat(MAX_COMPONENT_LEN + 1));
+        let too_deep = deep(MAX_DEPTH + 1);
         let cases: &[(&[u8], &str)] = &[
             (b"/vmlinux", "absolute"),
             (b"../vmlinux", "`..`"),
@@ -211,6 +223,10 @@ mod tests {
             (b"vmlinux/x", "only `vmlinux`"),
             (b"System.map", "only `vmlinux`"),
             (long.as_bytes(), "too long"),
+            (
+                too_deep.as_bytes(),
+                "more than 64 components, the depth limit",
+            ),
         ];
         for (raw, reason) in cases {
             let err = BundlePath::parse(raw).unwrap_err().to_string();

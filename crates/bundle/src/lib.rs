@@ -42,6 +42,11 @@ pub struct Limits {
     pub max_decompressed: u64,
     /// Largest zstd window accepted, as log2 of bytes; bounds the decoder's memory.
     pub window_log_max: u32,
+    /// Bytes the extractor may keep across entries, for paths, link targets and directories
+    /// together, whatever the archive's shape (see `tree.rs`).
+    pub max_retained: u64,
+    /// Directories, whether the archive has entries for them or only entries below them.
+    pub max_dirs: u64,
 }
 
 impl Default for Limits {
@@ -55,6 +60,11 @@ impl Default for Limits {
             // 16 MiB: the decoder allocates the window a frame asks for, and the whole pull must
             // stay within 64 MiB. Level 19, as `kernel publish` packs, uses 8 MiB.
             window_log_max: 24,
+            // Real module trees need well under 1 MiB; the rest of the 64 MiB goes to the
+            // decoder's window, the pipe and the I/O buffers.
+            max_retained: 16 << 20,
+            // Real module trees have about a thousand; each costs a `mkdir` on disk.
+            max_dirs: 8192,
         }
     }
 }

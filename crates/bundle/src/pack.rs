@@ -28,8 +28,8 @@ use zstd::stream::raw::CParameter;
 use crate::{
     digest::DigestWriter,
     layout::{check_config, symlink_target, BundlePath, MAX_CONFIG_SIZE},
-    tree::{Node, Tree},
-    BundleError, Digested, DIR_MODE, FILE_MODE,
+    tree::{Entry, Tree},
+    BundleError, Digested, Limits, DIR_MODE, FILE_MODE,
 };
 
 /// The mtime of every entry: 2000-01-01T00:00:00Z. Old enough to mean nothing, new enough that
@@ -289,21 +289,25 @@ impl Plan {
 
     /// Apply the extraction's tree rules, so that a bundle this makes is one banger accepts.
     fn check_tree(&self) -> Result<(), PackError> {
-        let mut tree = Tree::default();
+        let limits = Limits::default();
+        let mut tree = Tree::new(limits.max_retained, limits.max_dirs);
+        let mut links = Vec::new();
         for item in &self.items {
-            let node = match &item.kind {
-                ItemKind::File { .. } => Node::File,
-                ItemKind::Dir => Node::Dir { explicit: true },
-                ItemKind::Symlink(target) => Node::Symlink(target.clone()),
+            let entry = match &item.kind {
+                ItemKind::File { .. } => Entry::File,
+                ItemKind::Dir => Entry::Dir,
+                ItemKind::Symlink(target) => Entry::Symlink(target),
             };
-            tree.add(&item.path, node)
+            let node = tree
+                .add(&item.path, entry)
                 .map_err(|e| rejected(&item.source, e.to_string()))?;
-        }
-        for item in &self.items {
             if matches!(item.kind, ItemKind::Symlink(_)) {
-                tree.resolve(&item.path)
-                    .map_err(|reason| rejected(&item.source, reason))?;
+                links.push((node, &item.source));
             }
+        }
+        for (node, source) in links {
+            tree.resolve(node)
+                .map_err(|reason| rejected(source, reason))?;
         }
         Ok(())
     }

@@ -9,16 +9,19 @@
 //!
 //! - nothing panics;
 //! - no case holds more than 64 MiB at once or asks for more in one allocation, counted by a
-//!   global allocator ([`memory`]); the corpus includes extension-header bombs (GNU long names
-//!   and link names, PAX `x` and `g` headers) that claim, and really carry, far more;
+//!   global allocator, nor takes the whole process's peak RSS past 64 MiB ([`memory`]); the
+//!   corpus includes extension-header bombs (GNU long names and link names, PAX `x` and `g`
+//!   headers) that claim, and really carry, far more, and one case in eight is a valid bundle
+//!   of hostile shape for the extractor's budgets ([`shapes`]: deep names, many entries, long
+//!   names and link targets, many directories, symlink chains);
 //! - an accepted bundle holds only `vmlinux`, `initrd.img` and `modules/**`, with no special
 //!   file, no setuid/setgid/sticky or world-writable mode, and every symlink resolving inside
 //!   `modules/`; nothing is ever written beside the staging directory;
 //! - an accepted catalog satisfies every entry rule, has unique (name, arch) pairs, and holds
 //!   no control character in any field (checked here, not by calling the validator).
 //!
-//! Usage: `banger-fuzz [--seconds N] [--seed S]`. It prints the seed, the case counts and the
-//! duration, and exits non-zero with the seed and case number on the first violation.
+//! Usage: `banger-fuzz [--seconds N] [--seed S]`. It prints the seed, the case counts, the
+//! peak heap and process RSS, and the duration, and exits non-zero with the seed and case number on the first violation.
 
 use std::{
     fs,
@@ -41,16 +44,17 @@ use banger_testkit::{
 };
 
 mod memory;
+mod shapes;
 
 #[global_allocator]
-static ALLOCATOR: memory::Counting = memory::Counting;
+static ALLOCATOR: banger_testkit::alloc::Counting = banger_testkit::alloc::Counting;
 
 /// The cases' source of randomness: `fastrand`, seeded, so that `--seed` replays a run.
-struct Rng(fastrand::Rng);
+pub(crate) struct Rng(fastrand::Rng);
 
 impl Rng {
     /// A number in `0..n` (0 when `n` is 0).
-    fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         self.0.usize(..n.max(1))
     }
 }
@@ -78,32 +82,45 @@ fn main() -> ExitCode {
     let corpus = Corpus::new();
     let mut rng = Rng(fastrand::Rng::with_seed(seed));
     let (mut bundles, mut accepted, mut catalogs, mut valid_catalogs) = (0u64, 0u64, 0u64, 0u64);
-    let mut peak = 0;
+    let (mut shaped, mut shaped_accepted) = (0u64, 0u64);
+    let mut peak = memory::Peak::default();
     while started.elapsed() < budget {
-        let case = memory::Case::start();
-        // Mostly bundles: they are the costlier and the more dangerous input.
-        let outcome = if rng.below(4) == 0 {
-            catalogs += 1;
-            fuzz_catalog(&corpus, &mut rng).map(|ok| valid_catalogs += u64::from(ok))
-        } else {
-            bundles += 1;
-            fuzz_bundle(&corpus, &mut rng).map(|ok| accepted += u64::from(ok))
+        let mut case = memory::Case::start();
+        // Mostly bundles: they are the costlier and the more dangerous input. One case in
+        // eight is a hostile shape for the extractor's budgets.
+        let outcome = match rng.below(8) {
+            0 | 1 => {
+                catalogs += 1;
+                fuzz_catalog(&corpus, &mut rng).map(|ok| valid_catalogs += u64::from(ok))
+            }
+            2 => {
+                shaped += 1;
+                shapes::fuzz_shape(&mut rng, &mut case).map(|ok| shaped_accepted += u64::from(ok))
+            }
+            _ => {
+                bundles += 1;
+                fuzz_bundle(&corpus, &mut rng).map(|ok| accepted += u64::from(ok))
+            }
         };
-        peak = peak.max(memory::Case::peak());
-        let outcome = outcome.and_then(|()| case.check());
+        let outcome = outcome.and_then(|()| case.check()).map(|case| {
+            peak.heap = peak.heap.max(case.heap);
+            peak.resident = peak.resident.max(case.resident);
+        });
         if let Err(violation) = outcome {
             eprintln!(
                 "fuzz: VIOLATION after {} cases (seed {seed}): {violation}",
-                bundles + catalogs
+                bundles + catalogs + shaped
             );
             return ExitCode::FAILURE;
         }
     }
+    let mib = |bytes: usize| bytes as f64 / f64::from(1 << 20);
     println!(
-        "fuzz: {} cases in {:.1} s: {bundles} bundles ({accepted} accepted), {catalogs} catalogs ({valid_catalogs} valid), peak heap {:.1} MiB (cap {} MiB), no violation",
-        bundles + catalogs,
+        "fuzz: {} cases in {:.1} s: {bundles} bundles ({accepted} accepted), {shaped} hostile shapes ({shaped_accepted} accepted), {catalogs} catalogs ({valid_catalogs} valid), peak heap {:.1} MiB, peak process RSS {:.1} MiB (cap {} MiB), no violation",
+        bundles + catalogs + shaped,
         started.elapsed().as_secs_f64(),
-        peak as f64 / f64::from(1 << 20),
+        mib(peak.heap),
+        mib(peak.resident),
         memory::CAP >> 20
     );
     ExitCode::SUCCESS
@@ -303,7 +320,7 @@ fn fuzz_bundle(corpus: &Corpus, rng: &mut Rng) -> Result<bool, String> {
 }
 
 /// The properties of an accepted bundle's tree.
-fn check_tree(staging: &Path) -> Result<(), String> {
+pub(crate) fn check_tree(staging: &Path) -> Result<(), String> {
     let vmlinux =
         fs::symlink_metadata(staging.join("vmlinux")).map_err(|e| format!("vmlinux: {e}"))?;
     if !vmlinux.is_file() {
@@ -374,7 +391,7 @@ fn entry_properties(entry: &banger_catalog::Entry) -> Result<(), String> {
 }
 
 /// Where extraction cases write: tmpfs when there is one, since file creation on disk is slow.
-fn scratch() -> std::path::PathBuf {
+pub(crate) fn scratch() -> std::path::PathBuf {
     let shm = Path::new("/dev/shm");
     if shm.is_dir() {
         shm.to_owned()

@@ -159,6 +159,23 @@ impl RawTar {
         self
     }
 
+    /// Any entry whose name (and link target, if not empty) go in a PAX `x` header before it,
+    /// as GNU tar writes names longer than a header holds.
+    pub fn pax_entry(self, name: &str, kind: Kind, data: &[u8], link: &str) -> Self {
+        let mut records = pax_record("path", name);
+        if !link.is_empty() {
+            records.extend(pax_record("linkpath", link));
+        }
+        self.entry(b"PaxHeaders/entry", Kind::Pax, 0o644, &records, b"")
+            .entry(b"placeholder", kind, 0o644, data, b"placeholder")
+    }
+
+    /// The entries written so far, without the end marker, leaving this archive empty: for
+    /// writing a large archive out in pieces.
+    pub fn take(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.bytes)
+    }
+
     /// The tar bytes, with the two zero blocks that end an archive.
     pub fn finish(mut self) -> Vec<u8> {
         self.bytes.resize(self.bytes.len() + 1024, 0);

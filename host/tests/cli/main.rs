@@ -3,6 +3,7 @@
 #![allow(clippy::disallowed_macros, clippy::disallowed_methods)]
 
 mod abi;
+mod budgets;
 mod check;
 mod example_plugin;
 mod hostile;
