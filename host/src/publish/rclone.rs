@@ -1,6 +1,6 @@
 //! Uploading with rclone, and checking what the public URL serves. Remote and bucket names
 //! are checked before rclone sees them, and reach it as positionals after `--`, so they can
-//! never be read as flags.
+//! never be read as flags. rclone runs without banger's secret variables.
 
 use std::{
     io::IsTerminal,
@@ -16,7 +16,8 @@ use crate::hint::Hinted;
 /// `rclone copyto <file> <target>`; rclone's own output goes to stderr.
 pub(super) fn rclone_copyto(bundle: &Path, target: &str, remote: &str) -> Result<()> {
     let mut command = Command::new("rclone");
-    command.arg("copyto");
+    // rclone reads its own configuration; banger's passwords are none of its business.
+    banger_fetch::secrets::without_secrets(&mut command).arg("copyto");
     if std::io::stderr().is_terminal() {
         command.arg("--progress");
     }
