@@ -5,6 +5,7 @@ mod example_plugin;
 mod hostile;
 mod image;
 mod import;
+mod listing;
 mod mirror;
 mod oci;
 mod plugins;
