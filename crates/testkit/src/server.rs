@@ -278,6 +278,17 @@ impl Handler {
                     Ok(_) => head.push_str(&line),
                 }
             }
+            // Read the body (an upload's) before answering: a server that answers and closes
+            // with the body unread makes the client's write fail with a reset.
+            let length: u64 = head
+                .lines()
+                .find_map(|line| {
+                    let (name, value) = line.split_once(':')?;
+                    name.eq_ignore_ascii_case("content-length")
+                        .then(|| value.trim().parse().ok())?
+                })
+                .unwrap_or(0);
+            let _ = std::io::copy(&mut reader.take(length), &mut std::io::sink());
         }
         let mut words = head.split_whitespace();
         let (method, path) = (

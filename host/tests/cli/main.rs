@@ -8,6 +8,7 @@ mod import;
 mod listing;
 mod mirror;
 mod oci;
+mod origins;
 mod plugins;
 mod publish;
 mod pull;
