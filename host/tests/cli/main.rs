@@ -14,6 +14,7 @@ mod publish;
 mod pull;
 mod readme;
 mod reliability;
+mod secrets;
 mod signed;
 mod ui;
 mod util;
