@@ -1,6 +1,6 @@
 //! `banger-fuzz`: mutation fuzzing of the two parsers that read untrusted bytes, for a bounded
 //! time: bundle extraction (`banger_bundle::extract`) and catalog parsing
-//! (`banger_catalog::Catalog::parse`).
+//! (`banger_catalog::Catalog::parse`); and generated registry listings ([`listing`]).
 //!
 //! Each case starts from a valid input (a packed fixture kernel, hostile archives from the test
 //! kit, a valid catalog) and mutates it: bit flips, interesting bytes, truncation, duplicated
@@ -40,6 +40,7 @@ use banger_testkit::{
     kernel,
 };
 
+mod listing;
 mod memory;
 
 #[global_allocator]
@@ -78,11 +79,15 @@ fn main() -> ExitCode {
     let corpus = Corpus::new();
     let mut rng = Rng(fastrand::Rng::with_seed(seed));
     let (mut bundles, mut accepted, mut catalogs, mut valid_catalogs) = (0u64, 0u64, 0u64, 0u64);
+    let (mut listings, mut listed) = (0u64, 0u64);
     let mut peak = 0;
     while started.elapsed() < budget {
         let case = memory::Case::start();
         // Mostly bundles: they are the costlier and the more dangerous input.
-        let outcome = if rng.below(4) == 0 {
+        let outcome = if rng.below(16) == 0 {
+            listings += 1;
+            listing::fuzz_listing(&mut rng).map(|ok| listed += u64::from(ok))
+        } else if rng.below(4) == 0 {
             catalogs += 1;
             fuzz_catalog(&corpus, &mut rng).map(|ok| valid_catalogs += u64::from(ok))
         } else {
@@ -94,14 +99,14 @@ fn main() -> ExitCode {
         if let Err(violation) = outcome {
             eprintln!(
                 "fuzz: VIOLATION after {} cases (seed {seed}): {violation}",
-                bundles + catalogs
+                bundles + catalogs + listings
             );
             return ExitCode::FAILURE;
         }
     }
     println!(
-        "fuzz: {} cases in {:.1} s: {bundles} bundles ({accepted} accepted), {catalogs} catalogs ({valid_catalogs} valid), peak heap {:.1} MiB (cap {} MiB), no violation",
-        bundles + catalogs,
+        "fuzz: {} cases in {:.1} s: {bundles} bundles ({accepted} accepted), {catalogs} catalogs ({valid_catalogs} valid), {listings} registry listings ({listed} listed), peak heap {:.1} MiB (cap {} MiB), no violation",
+        bundles + catalogs + listings,
         started.elapsed().as_secs_f64(),
         peak as f64 / f64::from(1 << 20),
         memory::CAP >> 20
