@@ -235,16 +235,16 @@ impl Registry {
 #[derive(serde::Deserialize)]
 struct ManifestCount {
     #[serde(default)]
-    manifests: Option<Counted>,
+    manifests: Option<DescriptorCount>,
 }
 
-struct Counted(usize);
+struct DescriptorCount(usize);
 
-impl<'de> serde::Deserialize<'de> for Counted {
+impl<'de> serde::Deserialize<'de> for DescriptorCount {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct Count;
         impl<'de> serde::de::Visitor<'de> for Count {
-            type Value = Counted;
+            type Value = DescriptorCount;
 
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("a list of descriptors")
@@ -253,12 +253,12 @@ impl<'de> serde::Deserialize<'de> for Counted {
             fn visit_seq<A: serde::de::SeqAccess<'de>>(
                 self,
                 mut seq: A,
-            ) -> Result<Counted, A::Error> {
+            ) -> Result<DescriptorCount, A::Error> {
                 let mut count = 0;
                 while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
                     count += 1;
                 }
-                Ok(Counted(count))
+                Ok(DescriptorCount(count))
             }
         }
         deserializer.deserialize_seq(Count)

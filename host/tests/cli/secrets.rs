@@ -33,6 +33,14 @@ fn script(t: &mut TestContext, name: &str, body: &str) {
     );
 }
 
+/// A docker config holding `config`, which banger reads through `DOCKER_CONFIG`.
+fn docker_config(t: &mut TestContext, config: serde_json::Value) {
+    let docker = t.path("docker");
+    fs::create_dir_all(&docker).unwrap();
+    fs::write(docker.join("config.json"), config.to_string()).unwrap();
+    t.env("DOCKER_CONFIG", docker.display().to_string());
+}
+
 /// Assert that the environment dump at `path` holds none of banger's secret variables.
 fn assert_no_secret_variable(path: &Path) {
     let env = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -96,14 +104,10 @@ fn a_failing_credential_helper_is_named_and_its_answer_never_shown() {
         "docker-credential-leaky",
         "read registry\nprintf '{\"Username\":\"fleet\",\"Secret\":\"helper-s3cr3t\"}'\necho 'Secret: helper-s3cr3t' >&2\nexit 3\n",
     );
-    let docker = t.path("docker");
-    fs::create_dir_all(&docker).unwrap();
-    fs::write(
-        docker.join("config.json"),
-        json!({"credHelpers": {registry.address(): "leaky"}}).to_string(),
-    )
-    .unwrap();
-    t.env("DOCKER_CONFIG", docker.display().to_string());
+    docker_config(
+        &mut t,
+        json!({"credHelpers": {registry.address(): "leaky"}}),
+    );
     let out = t.banger(&[
         "kernel",
         "list",
@@ -132,14 +136,7 @@ fn a_credential_helper_gets_no_secret_variable() {
             dump.display()
         ),
     );
-    let docker = t.path("docker");
-    fs::create_dir_all(&docker).unwrap();
-    fs::write(
-        docker.join("config.json"),
-        json!({"credsStore": "recorder"}).to_string(),
-    )
-    .unwrap();
-    t.env("DOCKER_CONFIG", docker.display().to_string());
+    docker_config(&mut t, json!({"credsStore": "recorder"}));
     // A user name alone is not a credential pair, so the helper is asked; an empty password
     // is still a variable that must not reach it.
     t.env("BANGER_SIGNING_PASSWORD", "signing-s3cr3t");
