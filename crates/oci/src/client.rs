@@ -101,10 +101,8 @@ impl Registry {
             .map(String::from)
             .map_err(|e| OciError::Invalid {
                 url: DisplaySafeUrl::from(url).to_string(),
-                reason: format!(
-                    "it names `{}`, which is not a URL: {e}",
-                    DisplaySafeUrl::from(reference)
-                ),
+                // The reference itself may carry a token in its query: only why it is bad.
+                reason: format!("it names a next page or upload that is not a URL: {e}"),
             })
     }
 
