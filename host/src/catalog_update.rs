@@ -15,7 +15,7 @@ use std::{
 
 use anyhow::{Context, Result};
 use banger_catalog::{read_capped, Catalog};
-use banger_fetch::{redact, Fetcher, Schemes};
+use banger_fetch::{DisplaySafeUrl, Fetcher, Schemes};
 
 use crate::{
     hint::Hinted,
@@ -144,13 +144,17 @@ fn fetch(from: &UpdateSource) -> Result<(String, String, String)> {
 
 fn fetch_url(url: &str, schemes: Schemes) -> Result<(String, String, String)> {
     let fetcher = Fetcher::new(schemes)?.with_notice(crate::text::notice());
-    let shown = redact(url);
+    let shown = DisplaySafeUrl::from(url).to_string();
     let text = read_capped(fetcher.get(url)?, &shown)?;
     let signature_url = format!("{url}.minisig");
     let signature = fetcher
         .get(&signature_url)
         .map_err(|e| anyhow::Error::new(e).context(format!("`{shown}` has no signature")))?;
-    let signature = read_up_to(signature, MAX_SIGNATURE_BYTES, &redact(&signature_url))?;
+    let signature = read_up_to(
+        signature,
+        MAX_SIGNATURE_BYTES,
+        &DisplaySafeUrl::from(&signature_url).to_string(),
+    )?;
     Ok((text, signature, shown))
 }
 

@@ -105,7 +105,7 @@ pub fn to_registry(
                     let verifying = Verifying {
                         reader: DigestReader::new(stream, planned.entry.size),
                         entry: planned.entry.clone(),
-                        from: banger_fetch::redact(&claims.url),
+                        from: banger_fetch::DisplaySafeUrl::from(&claims.url).to_string(),
                         _bar: bar,
                     };
                     Ok(Box::new(verifying) as Box<dyn io::Read>)
@@ -300,7 +300,7 @@ fn fetch_into(source: &Source, planned: &Planned, dir: &Path) -> Result<()> {
     let mut reader = DigestReader::new(stream, entry.size);
     let copied = io::copy(&mut reader, &mut partial.file());
     bar.finish_and_clear();
-    let from = banger_fetch::redact(&claims.url);
+    let from = banger_fetch::DisplaySafeUrl::from(&claims.url).to_string();
     copied.with_context(|| {
         format!(
             "cannot mirror `{}` ({}) from `{from}`",

@@ -183,7 +183,7 @@ pub fn install(
     }
     let expected = Expected {
         // Where the bytes come from is what messages and the manifest name, without secrets.
-        url: banger_fetch::redact(&opened.url),
+        url: banger_fetch::DisplaySafeUrl::from(&opened.url).to_string(),
         sha256,
         size: verdict.entry.size,
     };

@@ -44,7 +44,7 @@ pub use error::{ErrorKind, PluginError};
 pub use host::{Host, HostBox, Host_TO, LogLevel};
 pub use module::{
     PluginInfo, SourcePlugin, SourcePluginRef, SourcePlugin_Prefix, HOST_API_OPTION,
-    SCRATCH_DIR_OPTION, TRUSTED_CATALOG_OPTION,
+    LISTING_LIMIT_OPTION, SCRATCH_DIR_OPTION, TRUSTED_CATALOG_OPTION,
 };
 pub use names::{Arch, KernelName, Sha256, ARCHES};
 pub use options::Options;

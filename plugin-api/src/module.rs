@@ -25,6 +25,12 @@ pub const SCRATCH_DIR_OPTION: &str = "banger.scratch_dir";
 /// one. Sources that serve the trusted catalog read it from there.
 pub const TRUSTED_CATALOG_OPTION: &str = "banger.catalog";
 
+/// The option key under which the host passes the most bytes of entries JSON it reads from one
+/// `list` (a decimal number). A source that builds its listing from the network stops as soon
+/// as it would answer more, instead of building all of it for the host to refuse; the host
+/// still checks. Older hosts do not pass it.
+pub const LISTING_LIMIT_OPTION: &str = "banger.listing_limit";
+
 /// Who a plugin is.
 #[repr(C)]
 #[derive(StableAbi, Clone, Debug)]

@@ -7,7 +7,7 @@
 
 use std::{collections::BTreeSet, path::PathBuf};
 
-use crate::{PluginError, SCRATCH_DIR_OPTION, TRUSTED_CATALOG_OPTION};
+use crate::{PluginError, LISTING_LIMIT_OPTION, SCRATCH_DIR_OPTION, TRUSTED_CATALOG_OPTION};
 
 /// The options of one plugin instance, as the user and the host gave them.
 #[derive(Clone, Debug, Default)]
@@ -85,6 +85,16 @@ impl Options {
             .map(|(_, v)| PathBuf::from(v))
     }
 
+    /// The most bytes of entries JSON the host reads from one `list` (`banger.listing_limit`);
+    /// `None` from a host that does not say.
+    pub fn listing_limit(&self) -> Option<u64> {
+        self.pairs
+            .iter()
+            .rev()
+            .find(|(k, _)| k == LISTING_LIMIT_OPTION)
+            .and_then(|(_, v)| v.parse().ok())
+    }
+
     /// Refuse any option the plugin did not ask for with [`Options::get`] and friends, naming
     /// it and the options `plugin` does take. Options from the host (`banger.*`) are never
     /// refused.
@@ -145,8 +155,10 @@ mod tests {
             ("mirorr", "y"),
             ("banger.scratch_dir", "/tmp/s"),
             ("banger.future", "z"),
+            ("banger.listing_limit", "4194304"),
         ]);
         assert_eq!(o.scratch_dir(), Some(PathBuf::from("/tmp/s")));
+        assert_eq!(o.listing_limit(), Some(4 << 20));
         o.get("mirror");
         let err = o.finish("mirror").unwrap_err();
         assert_eq!(

@@ -9,7 +9,7 @@ use std::{
 
 use reqwest::blocking::Response;
 
-use crate::{redact, Fetcher, ATTEMPTS, LOW_SPEED_LIMIT};
+use crate::{DisplaySafeUrl, Fetcher, ATTEMPTS, LOW_SPEED_LIMIT};
 
 /// A streaming GET. Reads fail only once the retries are used up or the failure is not
 /// transient; the bytes delivered are those of the resource from [`Download::start`] on.
@@ -33,7 +33,7 @@ impl Download {
         Self {
             fetcher,
             url: url.to_owned(),
-            shown: redact(url),
+            shown: DisplaySafeUrl::from(url).to_string(),
             response,
             start,
             position: start,

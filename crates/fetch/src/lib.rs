@@ -4,24 +4,28 @@
 //! extra CA from `SSL_CERT_FILE`, `HTTPS_PROXY`/`NO_PROXY` from the environment, connect and
 //! read timeouts, a low-speed limit, retries with backoff for transient failures, resumption
 //! with `Range`, and bodies that stream instead of sitting in memory ([`Download`]). Every URL
-//! in an error or notice is [`redact`]ed. Whether the bytes are good is not this crate's
-//! business: the host hashes them.
+//! in an error or notice is a [`DisplaySafeUrl`], which shows no credentials. Plain `http://`
+//! goes only where [`Schemes`] allows it, redirects included; reqwest drops `Authorization`
+//! when a redirect leaves the origin. The programs banger runs get no secret variable
+//! ([`secrets`]). Whether the bytes are good is not this crate's business: the host hashes
+//! them.
 #![forbid(unsafe_code)]
 
 mod download;
 pub mod plugin;
-mod redact;
+pub mod secrets;
+mod url;
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
 pub use download::Download;
-pub use redact::redact;
-use reqwest::{blocking::Client, StatusCode};
+use reqwest::{blocking::Client, redirect, StatusCode};
 pub use reqwest::{
     blocking::Response,
     header::{HeaderMap, HeaderName, HeaderValue},
-    Method,
+    Method, Url,
 };
+pub use url::{DisplaySafeUrl, Origin};
 
 /// How long to wait for a TCP + TLS connection.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -44,13 +48,36 @@ pub const LOW_SPEED_TIME: Duration = Duration::from_secs(60);
 /// Receives a line for the user when a request is retried.
 pub type Notice = Arc<dyn Fn(&str) + Send + Sync>;
 
-/// Which URL schemes a client accepts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The most redirects one request follows.
+pub const MAX_REDIRECTS: usize = 10;
+
+/// Which URL schemes a client accepts, for requests and the redirects they lead to.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Schemes {
     /// Only `https://`: for sources whose URL is part of the trust decision.
     HttpsOnly,
     /// `http://` too: for untrusted transports whose bytes are checked against a trusted digest.
     HttpAndHttps,
+    /// `https://`, and plain `http://` to this one origin only: a registry on loopback, or one
+    /// the user allowed with `insecure=true`. Whatever else it hands out must be https.
+    HttpsAndPlainTo(Origin),
+}
+
+impl Schemes {
+    /// Whether a request to `url` may be sent.
+    fn allow(&self, url: &str) -> bool {
+        if url.starts_with("https://") {
+            return true;
+        }
+        if !url.starts_with("http://") {
+            return false;
+        }
+        match self {
+            Self::HttpsOnly => false,
+            Self::HttpAndHttps => true,
+            Self::HttpsAndPlainTo(origin) => Origin::of(url).as_ref() == Some(origin),
+        }
+    }
 }
 
 /// A failed request; every variant names the URL.
@@ -71,16 +98,19 @@ pub enum FetchError {
         source: reqwest::Error,
     },
     #[error("refusing `{url}`: only https:// URLs are allowed here")]
-    InsecureUrl { url: String },
+    InsecureUrl { url: DisplaySafeUrl },
     #[error("`{url}` was not found (HTTP 404)")]
-    NotFound { url: String },
+    NotFound { url: DisplaySafeUrl },
     #[error("`{url}` answered HTTP {status}")]
-    Status { url: String, status: StatusCode },
+    Status {
+        url: DisplaySafeUrl,
+        status: StatusCode,
+    },
     #[error("`{url}` answered HTTP 429 and asked to wait {seconds} s, more than the {} s banger waits", MAX_RETRY_AFTER.as_secs())]
-    TooLongToWait { url: String, seconds: u64 },
+    TooLongToWait { url: DisplaySafeUrl, seconds: u64 },
     #[error("request to `{url}` failed")]
     Request {
-        url: String,
+        url: DisplaySafeUrl,
         #[source]
         source: reqwest::Error,
     },
@@ -93,7 +123,8 @@ impl FetchError {
     }
 
     /// Whether trying again may help: a timeout, a refused or reset connection, a 5xx, 408 or
-    /// 429. A certificate the client rejects, a 404 or a bad URL are not transient.
+    /// 429. A certificate the client rejects, a 404, a refused redirect or a bad URL are not
+    /// transient.
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Status { status, .. } => {
@@ -101,7 +132,11 @@ impl FetchError {
                     || *status == StatusCode::REQUEST_TIMEOUT
                     || *status == StatusCode::TOO_MANY_REQUESTS
             }
-            Self::Request { source, .. } => !is_tls_rejection(source),
+            // A URL reqwest cannot build a request for (an invalid port, say) stays bad, and so
+            // does a redirect the policy refused.
+            Self::Request { source, .. } => {
+                !source.is_builder() && !source.is_redirect() && !is_tls_rejection(source)
+            }
             _ => false,
         }
     }
@@ -147,7 +182,8 @@ impl Fetcher {
             // The blocking client applies this to each operation: sending, and every body read.
             .timeout(read_timeout())
             .user_agent(concat!("banger/", env!("CARGO_PKG_VERSION")))
-            .https_only(schemes == Schemes::HttpsOnly);
+            .https_only(schemes == Schemes::HttpsOnly)
+            .redirect(redirect_policy(schemes.clone()));
         if let Some(path) = std::env::var_os("SSL_CERT_FILE").filter(|p| !p.is_empty()) {
             let path = PathBuf::from(path);
             let pem = std::fs::read(&path).map_err(|source| FetchError::CaFile {
@@ -212,7 +248,7 @@ impl Fetcher {
                         return Ok(response);
                     }
                     FetchError::Status {
-                        url: redact(url),
+                        url: url.into(),
                         status,
                     }
                 }
@@ -225,7 +261,7 @@ impl Fetcher {
             match retry_after {
                 Some(wait) if wait > MAX_RETRY_AFTER => {
                     return Err(FetchError::TooLongToWait {
-                        url: redact(url),
+                        url: url.into(),
                         seconds: wait.as_secs(),
                     })
                 }
@@ -335,14 +371,29 @@ impl Fetcher {
     }
 
     fn check_scheme(&self, url: &str) -> Result<(), FetchError> {
-        let allowed = url.starts_with("https://")
-            || (self.schemes == Schemes::HttpAndHttps && url.starts_with("http://"));
-        if allowed {
+        if self.schemes.allow(url) {
             Ok(())
         } else {
-            Err(FetchError::InsecureUrl { url: redact(url) })
+            Err(FetchError::InsecureUrl { url: url.into() })
         }
     }
+}
+
+/// Follow at most [`MAX_REDIRECTS`] redirects, and none to a URL `schemes` refuses: a registry
+/// allowed plain http cannot send a request on to plain http elsewhere.
+fn redirect_policy(schemes: Schemes) -> redirect::Policy {
+    redirect::Policy::custom(move |attempt| {
+        if !schemes.allow(attempt.url().as_str()) {
+            let refused = DisplaySafeUrl::from(attempt.url().as_str()).to_string();
+            attempt.error(format!(
+                "refusing the redirect to `{refused}`: only https:// URLs are allowed there"
+            ))
+        } else if attempt.previous().len() > MAX_REDIRECTS {
+            attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
+        } else {
+            attempt.follow()
+        }
+    })
 }
 
 /// The read timeout: `$BANGER_HTTP_TIMEOUT` seconds, else [`READ_TIMEOUT`].
@@ -392,10 +443,10 @@ fn content_range_start(response: &Response) -> Option<u64> {
 }
 
 /// reqwest's own message names the URL it was given, credentials and all; it is dropped, and
-/// the redacted URL named instead.
+/// the display-safe URL named instead.
 fn request_error(url: &str, source: reqwest::Error) -> FetchError {
     FetchError::Request {
-        url: redact(url),
+        url: url.into(),
         source: source.without_url(),
     }
 }
@@ -403,9 +454,9 @@ fn request_error(url: &str, source: reqwest::Error) -> FetchError {
 fn check_status(url: &str, response: Response) -> Result<Response, FetchError> {
     match response.status() {
         StatusCode::OK => Ok(response),
-        StatusCode::NOT_FOUND => Err(FetchError::NotFound { url: redact(url) }),
+        StatusCode::NOT_FOUND => Err(FetchError::NotFound { url: url.into() }),
         status => Err(FetchError::Status {
-            url: redact(url),
+            url: url.into(),
             status,
         }),
     }

@@ -1,6 +1,6 @@
 //! `banger-fuzz`: mutation fuzzing of the two parsers that read untrusted bytes, for a bounded
 //! time: bundle extraction (`banger_bundle::extract`) and catalog parsing
-//! (`banger_catalog::Catalog::parse`).
+//! (`banger_catalog::Catalog::parse`); and generated registry listings ([`listing`]).
 //!
 //! Each case starts from a valid input (a packed fixture kernel, hostile archives from the test
 //! kit, a valid catalog) and mutates it: bit flips, interesting bytes, truncation, duplicated
@@ -43,6 +43,7 @@ use banger_testkit::{
     kernel,
 };
 
+mod listing;
 mod memory;
 mod shapes;
 
@@ -83,19 +84,25 @@ fn main() -> ExitCode {
     let mut rng = Rng(fastrand::Rng::with_seed(seed));
     let (mut bundles, mut accepted, mut catalogs, mut valid_catalogs) = (0u64, 0u64, 0u64, 0u64);
     let (mut shaped, mut shaped_accepted) = (0u64, 0u64);
+    let (mut listings, mut listed) = (0u64, 0u64);
     let mut peak = memory::Peak::default();
     while started.elapsed() < budget {
         let mut case = memory::Case::start();
         // Mostly bundles: they are the costlier and the more dangerous input. One case in
-        // eight is a hostile shape for the extractor's budgets.
-        let outcome = match rng.below(8) {
-            0 | 1 => {
+        // eight is a hostile shape for the extractor's budgets, one in sixteen a registry
+        // listing.
+        let outcome = match rng.below(16) {
+            0..=2 => {
                 catalogs += 1;
                 fuzz_catalog(&corpus, &mut rng).map(|ok| valid_catalogs += u64::from(ok))
             }
-            2 => {
+            3 | 4 => {
                 shaped += 1;
                 shapes::fuzz_shape(&mut rng, &mut case).map(|ok| shaped_accepted += u64::from(ok))
+            }
+            5 => {
+                listings += 1;
+                listing::fuzz_listing(&mut rng).map(|ok| listed += u64::from(ok))
             }
             _ => {
                 bundles += 1;
@@ -109,15 +116,15 @@ fn main() -> ExitCode {
         if let Err(violation) = outcome {
             eprintln!(
                 "fuzz: VIOLATION after {} cases (seed {seed}): {violation}",
-                bundles + catalogs + shaped
+                bundles + catalogs + shaped + listings
             );
             return ExitCode::FAILURE;
         }
     }
     let mib = |bytes: usize| bytes as f64 / f64::from(1 << 20);
     println!(
-        "fuzz: {} cases in {:.1} s: {bundles} bundles ({accepted} accepted), {shaped} hostile shapes ({shaped_accepted} accepted), {catalogs} catalogs ({valid_catalogs} valid), peak heap {:.1} MiB, peak process RSS {:.1} MiB (cap {} MiB), no violation",
-        bundles + catalogs + shaped,
+        "fuzz: {} cases in {:.1} s: {bundles} bundles ({accepted} accepted), {shaped} hostile shapes ({shaped_accepted} accepted), {catalogs} catalogs ({valid_catalogs} valid), {listings} registry listings ({listed} listed), peak heap {:.1} MiB, peak process RSS {:.1} MiB (cap {} MiB), no violation",
+        bundles + catalogs + shaped + listings,
         started.elapsed().as_secs_f64(),
         mib(peak.heap),
         mib(peak.resident),

@@ -3,7 +3,9 @@
 //! Credentials come from `BANGER_OCI_USERNAME` and `BANGER_OCI_PASSWORD`, else from the docker
 //! config (`$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`): a `credHelpers` entry for
 //! the registry, the `credsStore`, or the `auths` entry, in that order, as docker reads them.
-//! A helper is run as `docker-credential-<name> get` with the registry on its standard input.
+//! A helper is run as `docker-credential-<name> get` with the registry on its standard input,
+//! and without banger's secret variables ([`banger_fetch::secrets`]); what it prints is read,
+//! never shown: a failing helper is named with its exit status only.
 //! A registry's 401 carries a `WWW-Authenticate` challenge: `Basic` (send the credentials) or
 //! `Bearer realm=…,service=…,scope=…` (ask the realm for a token, with the credentials if
 //! there are any, as distribution's token auth describes).
@@ -126,28 +128,33 @@ fn run_helper(helper: &str, registry: &str) -> Result<Credentials, OciError> {
     {
         return Err(failed("not a helper name".into()));
     }
-    let mut child = Command::new(format!("docker-credential-{helper}"))
+    let mut command = Command::new(format!("docker-credential-{helper}"));
+    command
         .arg("get")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        // Its stderr is its own business, and may echo what it read: never shown.
+        .stderr(Stdio::null());
+    let mut child = banger_fetch::secrets::without_secrets(&mut command)
         .spawn()
         .map_err(|e| failed(format!("cannot run it: {e}")))?;
     if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(registry.as_bytes());
     }
+    // The answer holds the secret: it is parsed, and never put into a message.
     let out = child
         .wait_with_output()
         .map_err(|e| failed(e.to_string()))?;
     if !out.status.success() {
-        return Err(failed(format!(
-            "it failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout).trim()
-        )));
+        return Err(failed(format!("it failed ({})", out.status)));
     }
-    let answer: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .map_err(|e| failed(format!("its answer is not JSON: {e}")))?;
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| {
+        failed(format!(
+            "its answer is not JSON (line {}, column {})",
+            e.line(),
+            e.column()
+        ))
+    })?;
     match (answer["Username"].as_str(), answer["Secret"].as_str()) {
         (Some(username), Some(secret)) => Ok(Credentials {
             username: username.to_owned(),

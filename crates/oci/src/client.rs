@@ -1,18 +1,26 @@
-//! The distribution API, blocking, on `banger-fetch`: tags (paginated), manifests and indexes
-//! (capped), blobs (streamed, resumed with `Range`, redirects to storage followed with the
-//! `Authorization` dropped on another host), and pushes (monolithic POST + PUT for small blobs,
-//! chunked PATCH for large ones).
+//! The distribution API, blocking, on `banger-fetch`: manifests and indexes (capped), blobs
+//! (streamed, resumed with `Range`), and pushes (monolithic POST + PUT for small blobs, chunked
+//! PATCH for large ones). Listing a repository is [`crate::listing`]'s.
 //!
 //! Authentication is answered as it is asked for: a 401's challenge ([`Challenge`]) is met with
-//! Basic credentials or a Bearer token from the realm, cached per scope.
+//! Basic credentials or a Bearer token from the realm, cached per scope. Credentials and tokens
+//! belong to the registry's origin (scheme, host, port): a URL the registry hands out on another
+//! origin (a `Link` page, an upload `Location`) is followed anonymously, and a 401 there is an
+//! error; a redirect elsewhere loses its `Authorization` (reqwest drops it on any change of
+//! origin). A Bearer realm may be on another host, but gets the credentials only over https,
+//! unless it is the loopback registry's own origin. Plain http:// goes only to a loopback
+//! registry, or one the user allowed with `insecure=true`, and only to its own origin.
 
 use std::{collections::HashMap, io::Read, sync::Mutex};
 
-use banger_fetch::{redact, Fetcher, HeaderMap, HeaderValue, Method, Notice, Schemes};
+use banger_fetch::{
+    DisplaySafeUrl, Fetcher, HeaderMap, HeaderValue, Method, Notice, Origin, Schemes, Url,
+};
 use sha2::{Digest, Sha256};
 
 use crate::{
     auth::{credentials, Challenge, Credentials},
+    listing::Budget,
     OciError, Repository,
 };
 
@@ -29,9 +37,11 @@ const ACCEPT: &str =
 pub struct Registry {
     pub repository: Repository,
     base: String,
+    /// The origin of `base`: the only one that ever gets the credentials or a token.
+    origin: Origin,
     fetcher: Fetcher,
     credentials: Option<Credentials>,
-    /// `Authorization` values by scope, as the registry asked for them.
+    /// `Authorization` values for `origin`, by scope, as the registry asked for them.
     authorizations: Mutex<HashMap<String, String>>,
 }
 
@@ -45,35 +55,58 @@ pub struct Fetched {
 
 impl Registry {
     /// A client for `repository`. https://, unless the registry is on loopback or `insecure`,
-    /// where plain http:// is allowed (and tried when https:// cannot connect).
+    /// where plain http:// to the registry's own origin is allowed (and tried when https://
+    /// cannot connect); everything else it hands out must still be https://.
     pub fn new(
         repository: &Repository,
         insecure: bool,
         notice: Option<Notice>,
     ) -> Result<Self, OciError> {
-        let plain_allowed = insecure || repository.is_loopback();
-        let mut fetcher = Fetcher::new(if plain_allowed {
-            Schemes::HttpAndHttps
+        let bad = || OciError::BadRepository(repository.to_string());
+        let plain = format!("http://{}", repository.registry);
+        let schemes = if insecure || repository.is_loopback() {
+            Schemes::HttpsAndPlainTo(Origin::of(&plain).ok_or_else(bad)?)
         } else {
             Schemes::HttpsOnly
-        })?;
+        };
+        let plain_allowed = schemes != Schemes::HttpsOnly;
+        let mut fetcher = Fetcher::new(schemes)?;
         if let Some(notice) = notice {
             fetcher = fetcher.with_notice(notice);
         }
-        let mut registry = Self {
+        let mut base = format!("https://{}", repository.registry);
+        if plain_allowed && !fetcher.answers(&format!("{base}/v2/")) {
+            base = plain;
+        }
+        Ok(Self {
             repository: repository.clone(),
-            base: format!("https://{}", repository.registry),
+            origin: Origin::of(&base).ok_or_else(bad)?,
+            base,
             fetcher,
             credentials: credentials(&repository.registry)?,
             authorizations: Mutex::new(HashMap::new()),
-        };
-        if plain_allowed && !registry.fetcher.answers(&format!("{}/v2/", registry.base)) {
-            registry.base = format!("http://{}", repository.registry);
-        }
-        Ok(registry)
+        })
     }
 
-    fn url(&self, path: &str) -> String {
+    /// Whether `url` is on the registry's own origin, where the credentials go.
+    fn is_own(&self, url: &str) -> bool {
+        Origin::of(url).as_ref() == Some(&self.origin)
+    }
+
+    /// `reference` (a `Link` target, a `Location`) resolved against `url`, the request that
+    /// named it, as RFC 3986 resolves references: never by pasting strings.
+    pub(crate) fn resolve(&self, url: &str, reference: &str) -> Result<String, OciError> {
+        Url::parse(url)
+            .and_then(|base| base.join(reference))
+            .map(String::from)
+            .map_err(|e| OciError::Invalid {
+                url: DisplaySafeUrl::from(url).to_string(),
+                // The reference itself may carry a token in its query: only why it is bad.
+                reason: format!("it names a next page or upload that is not a URL: {e}"),
+            })
+    }
+
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}/v2/{}/{path}", self.base, self.repository.path)
     }
 
@@ -83,8 +116,8 @@ impl Registry {
     }
 
     /// Send a request with the authorization this scope has; on a 401, answer the challenge
-    /// once and send again.
-    fn send(
+    /// once and send again. A request to another origin goes without any.
+    pub(crate) fn send(
         &self,
         method: Method,
         url: &str,
@@ -92,6 +125,17 @@ impl Registry {
         body: Option<&[u8]>,
         push: bool,
     ) -> Result<banger_fetch::Response, OciError> {
+        if !self.is_own(url) {
+            // Another origin: no credentials, no token, and no challenge answered.
+            let response = self.fetcher.send(method, url, headers, body)?;
+            if response.status().as_u16() == 401 {
+                return Err(OciError::ForeignUnauthorized {
+                    url: url.into(),
+                    registry: self.repository.registry.clone(),
+                });
+            }
+            return Ok(response);
+        }
         let scope = self.scope(push);
         let mut attempt = 0;
         loop {
@@ -157,6 +201,12 @@ impl Registry {
     /// A token from the realm for `scope` (distribution's token auth), sending the
     /// credentials, when there are any, as Basic auth.
     fn token(&self, realm: &str, service: Option<&str>, scope: &str) -> Result<String, OciError> {
+        if !realm.starts_with("https://") && !self.is_own(realm) {
+            return Err(OciError::InsecureRealm {
+                realm: realm.into(),
+                registry: self.repository.registry.clone(),
+            });
+        }
         let mut url = format!("{realm}?scope={}", encode(scope));
         if let Some(service) = service {
             url.push_str(&format!("&service={}", encode(service)));
@@ -174,10 +224,10 @@ impl Registry {
             401 | 403 => return Err(self.unauthorized()),
             status => return Err(status_error(&url, status, response)),
         }
-        let body = read_capped(response, 64 << 10, &url)?;
+        let body = read_capped(response, 64 << 10, &url, None)?;
         let answer: serde_json::Value =
             serde_json::from_slice(&body).map_err(|e| OciError::Invalid {
-                url: redact(&url),
+                url: DisplaySafeUrl::from(&url).to_string(),
                 reason: e.to_string(),
             })?;
         answer["token"]
@@ -186,61 +236,22 @@ impl Registry {
             .filter(|t| !t.is_empty())
             .map(str::to_owned)
             .ok_or_else(|| OciError::NoToken {
-                realm: redact(realm),
+                realm: realm.into(),
             })
-    }
-
-    /// Every tag, following `Link` pages.
-    pub fn tags(&self) -> Result<Vec<String>, OciError> {
-        let mut tags = Vec::new();
-        let mut next = Some(self.url("tags/list?n=100"));
-        let mut pages = 0;
-        while let Some(url) = next.take() {
-            pages += 1;
-            if pages > 1000 {
-                return Err(OciError::Invalid {
-                    url: redact(&url),
-                    reason: "more than 1000 pages of tags".into(),
-                });
-            }
-            let response = self.send(Method::GET, &url, &HeaderMap::new(), None, false)?;
-            match response.status().as_u16() {
-                200 => {}
-                404 => return Ok(Vec::new()),
-                status => return Err(status_error(&url, status, response)),
-            }
-            next = response
-                .headers()
-                .get("link")
-                .and_then(|l| l.to_str().ok())
-                .and_then(next_link)
-                .map(|path| {
-                    if path.starts_with("http") {
-                        path
-                    } else {
-                        format!("{}{path}", self.base)
-                    }
-                });
-            let body = read_capped(response, MAX_MANIFEST_BYTES, &url)?;
-            let page: serde_json::Value =
-                serde_json::from_slice(&body).map_err(|e| OciError::Invalid {
-                    url: redact(&url),
-                    reason: e.to_string(),
-                })?;
-            tags.extend(
-                page["tags"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|t| t.as_str().map(str::to_owned)),
-            );
-        }
-        Ok(tags)
     }
 
     /// The manifest or index `reference` (a tag or `sha256:<hex>`); `None` for a 404.
     /// Refused over [`MAX_MANIFEST_BYTES`], and when fetched by digest, if the bytes are not it.
     pub fn manifest(&self, reference: &str) -> Result<Option<Fetched>, OciError> {
+        self.manifest_within(reference, None)
+    }
+
+    /// [`Registry::manifest`], its bytes counted against `budget` when there is one.
+    pub(crate) fn manifest_within(
+        &self,
+        reference: &str,
+        budget: Option<&Budget>,
+    ) -> Result<Option<Fetched>, OciError> {
         let url = self.url(&format!("manifests/{reference}"));
         let mut headers = HeaderMap::new();
         headers.insert(reqwest_header("accept"), HeaderValue::from_static(ACCEPT));
@@ -256,11 +267,11 @@ impl Registry {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_owned();
-        let bytes = read_capped(response, MAX_MANIFEST_BYTES, &url)?;
+        let bytes = read_capped(response, MAX_MANIFEST_BYTES, &url, budget)?;
         let digest = sha256_digest(&bytes);
         if reference.starts_with("sha256:") && reference != digest {
             return Err(OciError::DigestMismatch {
-                url: redact(&url),
+                url: url.as_str().into(),
                 expected: reference.to_owned(),
                 got: digest,
             });
@@ -385,7 +396,7 @@ impl Registry {
         headers.insert(
             reqwest_header("content-type"),
             HeaderValue::from_str(media_type).map_err(|_| OciError::Invalid {
-                url: redact(&url),
+                url: DisplaySafeUrl::from(&url).to_string(),
                 reason: format!("media type `{media_type}`"),
             })?,
         );
@@ -396,20 +407,18 @@ impl Registry {
         }
     }
 
+    /// The upload's `Location`, resolved against `url`. On another origin it is followed
+    /// anonymously, as [`Registry::send`] does for every other origin.
     fn location(&self, response: &banger_fetch::Response, url: &str) -> Result<String, OciError> {
         let location = response
             .headers()
             .get("location")
             .and_then(|l| l.to_str().ok())
             .ok_or_else(|| OciError::Invalid {
-                url: redact(url),
+                url: DisplaySafeUrl::from(url).to_string(),
                 reason: "the upload has no Location".into(),
             })?;
-        Ok(if location.starts_with("http") {
-            location.to_owned()
-        } else {
-            format!("{}{location}", self.base)
-        })
+        self.resolve(url, location)
     }
 }
 
@@ -422,15 +431,29 @@ pub fn sha256_digest(bytes: &[u8]) -> String {
     format!("sha256:{:x}", Sha256::digest(bytes))
 }
 
-fn read_capped(response: impl Read, cap: u64, url: &str) -> Result<Vec<u8>, OciError> {
+/// The body of `response`, refused over `cap` bytes, and counted against `budget` when there
+/// is one.
+pub(crate) fn read_capped(
+    response: impl Read,
+    cap: u64,
+    url: &str,
+    budget: Option<&Budget>,
+) -> Result<Vec<u8>, OciError> {
     let mut bytes = Vec::new();
-    response
-        .take(cap + 1)
-        .read_to_end(&mut bytes)
-        .map_err(OciError::Read)?;
+    let read = match budget {
+        Some(budget) => budget
+            .reader(response)
+            .take(cap + 1)
+            .read_to_end(&mut bytes),
+        None => response.take(cap + 1).read_to_end(&mut bytes),
+    };
+    if let Some(spent) = budget.and_then(Budget::spent) {
+        return Err(spent);
+    }
+    read.map_err(OciError::Read)?;
     if bytes.len() as u64 > cap {
         return Err(OciError::TooLarge {
-            url: redact(url),
+            url: url.into(),
             limit: cap,
         });
     }
@@ -448,7 +471,7 @@ fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(filled)
 }
 
-fn status_error(url: &str, status: u16, response: impl Read) -> OciError {
+pub(crate) fn status_error(url: &str, status: u16, response: impl Read) -> OciError {
     let mut detail = String::new();
     let _ = response.take(4096).read_to_string(&mut detail);
     let detail: String = detail
@@ -457,7 +480,7 @@ fn status_error(url: &str, status: u16, response: impl Read) -> OciError {
         .take(300)
         .collect();
     OciError::Status {
-        url: redact(url),
+        url: url.into(),
         status,
         detail: if detail.is_empty() {
             String::new()
@@ -465,20 +488,6 @@ fn status_error(url: &str, status: u16, response: impl Read) -> OciError {
             format!(": {detail}")
         },
     }
-}
-
-/// The target of `Link: <…>; rel="next"`.
-fn next_link(header: &str) -> Option<String> {
-    header.split(',').find_map(|part| {
-        let (target, params) = part.split_once(';')?;
-        params.contains("rel=\"next\"").then(|| {
-            target
-                .trim()
-                .trim_start_matches('<')
-                .trim_end_matches('>')
-                .to_owned()
-        })
-    })
 }
 
 /// Percent-encode a query value.
@@ -499,15 +508,57 @@ mod tests {
     use super::*;
 
     #[test]
-    fn link_headers_and_query_values() {
-        assert_eq!(
-            next_link(r#"</v2/k/tags/list?n=2&last=b>; rel="next""#).as_deref(),
-            Some("/v2/k/tags/list?n=2&last=b")
-        );
-        assert_eq!(next_link(r#"</x>; rel="prev""#), None);
+    fn query_values_are_percent_encoded() {
         assert_eq!(
             encode("repository:a/b:pull,push"),
             "repository%3Aa%2Fb%3Apull%2Cpush"
         );
+    }
+
+    #[test]
+    fn plain_http_goes_only_to_a_loopback_registry_s_own_origin() {
+        // Nothing listens on these ports: the https probe fails, so a loopback registry falls
+        // back to plain http, and a `127.`-prefixed DNS name never does.
+        let registry =
+            |name: &str| Registry::new(&Repository::parse(name).unwrap(), false, None).unwrap();
+        let loopback = registry("127.0.0.1:9/acme/kernels");
+        assert_eq!(loopback.base, "http://127.0.0.1:9");
+        let named = registry("127.example.com:9/acme/kernels");
+        assert_eq!(named.base, "https://127.example.com:9");
+        let refused = |r: &Registry, url: &str| {
+            matches!(
+                r.fetcher.send(Method::GET, url, &HeaderMap::new(), None),
+                Err(banger_fetch::FetchError::InsecureUrl { .. })
+            )
+        };
+        assert!(refused(&named, "http://127.example.com:9/v2/"));
+        assert!(refused(&loopback, "http://127.0.0.1:10/v2/"));
+        assert!(refused(&loopback, "http://localhost:9/v2/"));
+        assert!(!refused(&loopback, "http://127.0.0.1:9/v2/"));
+    }
+
+    #[test]
+    fn references_resolve_as_urls_not_as_pasted_strings() {
+        let registry = Registry::new(
+            &Repository::parse("127.0.0.1:9/acme/kernels").unwrap(),
+            false,
+            None,
+        )
+        .unwrap();
+        let page = "http://127.0.0.1:9/v2/acme/kernels/tags/list?n=100";
+        let resolve = |reference| registry.resolve(page, reference).unwrap();
+        assert_eq!(
+            resolve("/v2/acme/kernels/tags/list?n=100&last=b"),
+            "http://127.0.0.1:9/v2/acme/kernels/tags/list?n=100&last=b"
+        );
+        // Pasted after the base, `@evil.example/x` would have made the registry's address the
+        // userinfo of a URL on `evil.example`; resolved, it is a path on the registry.
+        assert_eq!(
+            resolve("@evil.example/x"),
+            "http://127.0.0.1:9/v2/acme/kernels/tags/@evil.example/x"
+        );
+        assert!(!registry.is_own(&resolve("//other.example/v2/")));
+        assert!(!registry.is_own(&resolve("https://127.0.0.1:9/v2/")));
+        assert!(registry.is_own(&resolve("list?n=100&last=c")));
     }
 }

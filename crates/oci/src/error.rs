@@ -1,6 +1,6 @@
 //! Why a registry operation failed; every variant names the registry, repository or URL.
 
-use banger_fetch::FetchError;
+use banger_fetch::{DisplaySafeUrl, FetchError};
 
 /// A registry operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -13,7 +13,7 @@ pub enum OciError {
     Fetch(#[from] FetchError),
     #[error("`{url}` answered HTTP {status}{detail}")]
     Status {
-        url: String,
+        url: DisplaySafeUrl,
         status: u16,
         /// The registry's own error text, when it sent one.
         detail: String,
@@ -26,7 +26,17 @@ pub enum OciError {
     #[error("`{registry}` sent a malformed WWW-Authenticate header: `{header}`")]
     BadChallenge { registry: String, header: String },
     #[error("the token service `{realm}` gave no token")]
-    NoToken { realm: String },
+    NoToken { realm: DisplaySafeUrl },
+    #[error("`{registry}` sends credentials to the token service `{realm}` over plain http://; banger sends them over https://, or to a loopback registry's own origin")]
+    InsecureRealm {
+        realm: DisplaySafeUrl,
+        registry: String,
+    },
+    #[error("`{url}` is not on the origin of `{registry}` and asks for credentials; banger sends them only to the registry's own origin")]
+    ForeignUnauthorized {
+        url: DisplaySafeUrl,
+        registry: String,
+    },
     #[error("cannot get credentials for `{registry}` from `docker-credential-{helper}`: {reason}")]
     Helper {
         registry: String,
@@ -38,7 +48,11 @@ pub enum OciError {
     #[error("`{repository}` has no tag `{tag}`")]
     UnknownTag { repository: String, tag: String },
     #[error("`{url}` is larger than the {limit} bytes banger reads for a manifest or index")]
-    TooLarge { url: String, limit: u64 },
+    TooLarge { url: DisplaySafeUrl, limit: u64 },
+    #[error("listing `{repository}` took more than the {limit} bytes banger reads for one listing (tags, indexes and manifests together)")]
+    ListingBudget { repository: String, limit: u64 },
+    #[error("the entries `{repository}` lists take more than the {limit} bytes banger reads from a source")]
+    ListingTooLarge { repository: String, limit: u64 },
     #[error("the index `{url}` lists {count} manifests, more than the {limit} banger reads")]
     TooManyManifests {
         url: String,
@@ -49,12 +63,10 @@ pub enum OciError {
     Invalid { url: String, reason: String },
     #[error("`{url}` served bytes whose sha256 is {got}, not the {expected} asked for")]
     DigestMismatch {
-        url: String,
+        url: DisplaySafeUrl,
         expected: String,
         got: String,
     },
-    #[error("`{0}` is not loopback: plain http:// needs the option insecure=true")]
-    Insecure(String),
     #[error("cannot read the bundle to upload")]
     Read(#[source] std::io::Error),
 }

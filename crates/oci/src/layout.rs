@@ -12,7 +12,7 @@ use oci_spec::image::{
     ImageManifestBuilder, MediaType, Os, PlatformBuilder,
 };
 
-use crate::{client::sha256_digest, OciError, Registry};
+use crate::{client::sha256_digest, listing::Budget, OciError, Registry};
 
 /// The manifests' `artifactType`.
 pub const ARTIFACT_TYPE: &str = "application/vnd.banger.kernel.v1";
@@ -38,7 +38,7 @@ fn oci_arch(arch: &str) -> Option<Arch> {
     }
 }
 
-fn catalog_arch(arch: &Arch) -> Option<&'static str> {
+pub(crate) fn catalog_arch(arch: &Arch) -> Option<&'static str> {
     match arch {
         Arch::Amd64 => Some("x86_64"),
         Arch::ARM64 => Some("arm64"),
@@ -46,7 +46,7 @@ fn catalog_arch(arch: &Arch) -> Option<&'static str> {
     }
 }
 
-fn invalid(url: &str, reason: impl Into<String>) -> OciError {
+pub(crate) fn invalid(url: &str, reason: impl Into<String>) -> OciError {
     OciError::Invalid {
         url: url.to_owned(),
         reason: reason.into(),
@@ -157,64 +157,35 @@ pub fn index_with(
 impl Registry {
     /// The index tagged `name`, if there is one.
     pub fn index(&self, name: &str) -> Result<Option<ImageIndex>, OciError> {
-        let Some(fetched) = self.manifest(name)? else {
+        self.index_within(name, None)
+    }
+
+    /// [`Registry::index`], its bytes counted against `budget` when there is one. The
+    /// manifests it names are counted before any is parsed: an index naming more than
+    /// [`MAX_INDEX_MANIFESTS`] is refused without building them.
+    pub(crate) fn index_within(
+        &self,
+        name: &str,
+        budget: Option<&Budget>,
+    ) -> Result<Option<ImageIndex>, OciError> {
+        let Some(fetched) = self.manifest_within(name, budget)? else {
             return Ok(None);
         };
         let url = format!("{}:{name}", self.repository);
-        let index = ImageIndex::from_reader(&fetched.bytes[..])
-            .map_err(|e| invalid(&url, format!("not an OCI image index: {e}")))?;
-        if index.manifests().len() > MAX_INDEX_MANIFESTS {
+        let count = serde_json::from_slice::<ManifestCount>(&fetched.bytes)
+            .map_err(|e| invalid(&url, format!("not an OCI image index: {e}")))?
+            .manifests
+            .map_or(0, |counted| counted.0);
+        if count > MAX_INDEX_MANIFESTS {
             return Err(OciError::TooManyManifests {
                 url,
-                count: index.manifests().len(),
+                count,
                 limit: MAX_INDEX_MANIFESTS,
             });
         }
+        let index = ImageIndex::from_reader(&fetched.bytes[..])
+            .map_err(|e| invalid(&url, format!("not an OCI image index: {e}")))?;
         Ok(Some(index))
-    }
-
-    /// The entries the kernel tagged `name` offers, one per arch.
-    pub fn entries(&self, name: &str) -> Result<Vec<Entry>, OciError> {
-        let Some(index) = self.index(name)? else {
-            return Err(OciError::UnknownTag {
-                repository: self.repository.to_string(),
-                tag: name.to_owned(),
-            });
-        };
-        let mut entries = Vec::new();
-        for descriptor in index.manifests() {
-            let Some(arch) = descriptor
-                .platform()
-                .as_ref()
-                .and_then(|p| catalog_arch(p.architecture()))
-            else {
-                continue;
-            };
-            let reference = descriptor.digest().to_string();
-            let url = format!("{}@{reference}", self.repository);
-            let fetched = self.manifest(&reference)?.ok_or_else(|| {
-                invalid(
-                    &url,
-                    "the index names a manifest the registry does not have",
-                )
-            })?;
-            let manifest = ImageManifest::from_reader(&fetched.bytes[..])
-                .map_err(|e| invalid(&url, format!("not an OCI image manifest: {e}")))?;
-            entries.push(entry_of(&self.repository, &manifest, arch, &url)?);
-        }
-        Ok(entries)
-    }
-
-    /// Every kernel in the repository: each tag's entries.
-    pub fn list(&self) -> Result<Vec<Entry>, OciError> {
-        let mut entries = Vec::new();
-        for tag in self.tags()? {
-            if banger_plugin_api::names::validate_name(&tag).is_err() {
-                continue;
-            }
-            entries.extend(self.entries(&tag)?);
-        }
-        Ok(entries)
     }
 
     /// Put `entry`'s bundle into the repository: the blob (read from `bundle` only when the
@@ -260,11 +231,45 @@ impl Registry {
     }
 }
 
-/// The catalog entry a banger manifest describes.
-fn entry_of(
+/// An index's `manifests`, counted without being kept.
+#[derive(serde::Deserialize)]
+struct ManifestCount {
+    #[serde(default)]
+    manifests: Option<DescriptorCount>,
+}
+
+struct DescriptorCount(usize);
+
+impl<'de> serde::Deserialize<'de> for DescriptorCount {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Count;
+        impl<'de> serde::de::Visitor<'de> for Count {
+            type Value = DescriptorCount;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of descriptors")
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<DescriptorCount, A::Error> {
+                let mut count = 0;
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                    count += 1;
+                }
+                Ok(DescriptorCount(count))
+            }
+        }
+        deserializer.deserialize_seq(Count)
+    }
+}
+
+/// The catalog entry a banger manifest describes, its arch left empty: that comes from the
+/// index's descriptor.
+pub(crate) fn entry_of(
     repository: &crate::Repository,
     manifest: &ImageManifest,
-    arch: &str,
     url: &str,
 ) -> Result<Entry, OciError> {
     if manifest
@@ -297,7 +302,7 @@ fn entry_of(
     let entry = Entry {
         name: annotation(NAME),
         distro: annotation(DISTRO),
-        arch: arch.to_owned(),
+        arch: String::new(),
         kernel_version: annotation(VERSION),
         url: repository.bundle_url(&sha256),
         sha256,

@@ -5,7 +5,9 @@
 //!
 //! - [`reference`]: repositories and `oci://REGISTRY/REPOSITORY@sha256:…` bundle URLs;
 //! - [`auth`]: credentials (environment, docker config, credential helpers) and challenges;
-//! - [`client`]: the distribution API on `banger-fetch` ([`Registry`]);
+//! - [`client`]: the distribution API on `banger-fetch` ([`Registry`]), credentials bound to
+//!   the registry's origin;
+//! - [`listing`]: listing a repository's kernels within one byte budget;
 //! - [`layout`]: banger's artifact layout, with `oci-spec`'s types.
 #![forbid(unsafe_code)]
 
@@ -13,6 +15,7 @@ pub mod auth;
 pub mod client;
 mod error;
 pub mod layout;
+pub mod listing;
 pub mod reference;
 
 pub use client::Registry;

@@ -1,7 +1,7 @@
 //! Names in a registry: a repository (`REGISTRY/REPOSITORY`) and a bundle's address in one
 //! (`oci://REGISTRY/REPOSITORY@sha256:<digest>`), validated once, at the edge.
 
-use std::fmt;
+use std::{fmt, net::IpAddr};
 
 use crate::OciError;
 
@@ -44,13 +44,31 @@ impl Repository {
         })
     }
 
-    /// Whether the registry is on this machine, where plain http:// is allowed.
-    pub fn is_loopback(&self) -> bool {
-        let host = match self.registry.rsplit_once(':') {
+    /// The registry's host, without its port (an IPv6 address keeps its brackets).
+    pub fn host(&self) -> &str {
+        if self.registry.starts_with('[') {
+            return match self.registry.find(']') {
+                Some(end) => &self.registry[..=end],
+                None => &self.registry,
+            };
+        }
+        match self.registry.rsplit_once(':') {
             Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host,
             _ => &self.registry,
-        };
-        matches!(host, "localhost" | "[::1]") || host.starts_with("127.")
+        }
+    }
+
+    /// Whether the registry is on this machine, where plain http:// to it is allowed: its host
+    /// is an IP address that [`IpAddr::is_loopback`] accepts, or exactly `localhost`. Nothing
+    /// else is, however it starts: `127.example.com` is a name anyone can point anywhere.
+    pub fn is_loopback(&self) -> bool {
+        let host = self.host();
+        host == "localhost"
+            || host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
     }
 
     /// `oci://REGISTRY/REPOSITORY@sha256:<sha256>`: where the bundle with `sha256` lives here.
@@ -101,6 +119,7 @@ mod tests {
         assert!(!Repository::parse("ghcr.io/acme/kernels")
             .unwrap()
             .is_loopback());
+        assert_eq!(repo.host(), "127.0.0.1");
         for bad in [
             "ghcr.io",
             "ghcr.io/",
@@ -123,6 +142,40 @@ mod tests {
             "oci://ghcr.io/acme",
         ] {
             assert!(BundleUrl::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_loopback_addresses_and_localhost_are_loopback() {
+        let loopback = |registry: &str| {
+            Repository::parse(&format!("{registry}/k"))
+                .unwrap()
+                .is_loopback()
+        };
+        for yes in [
+            "127.0.0.1",
+            "127.0.0.1:5000",
+            "127.255.0.9:1",
+            "localhost",
+            "localhost:5000",
+            "[::1]",
+            "[::1]:5000",
+        ] {
+            assert!(loopback(yes), "{yes}");
+        }
+        for no in [
+            "127.example.com",
+            "127.example.com:5000",
+            "127.0.0.1.example.com",
+            "127.1",
+            "localhost.example.com",
+            "mylocalhost",
+            "LOCALHOST",
+            "10.0.0.1:5000",
+            "[::2]:5000",
+            "[::ffff:127.0.0.1]",
+        ] {
+            assert!(!loopback(no), "{no}");
         }
     }
 }

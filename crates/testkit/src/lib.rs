@@ -10,13 +10,15 @@
 //! - [`server`]: an HTTP(S) file server on 127.0.0.1 with a CA made at test time, a request
 //!   log and fault injection;
 //! - [`nginx`]: a real nginx on 127.0.0.1 serving a directory, for mirror tests;
-//! - [`registry`]: a real OCI registry (`docker-registry`) on 127.0.0.1, with TLS and htpasswd.
+//! - [`registry`]: a real OCI registry (`docker-registry`) on 127.0.0.1, with TLS and htpasswd;
+//! - [`fake_registry`]: a registry faked by the test server, serving what no real one would.
 #![deny(unsafe_code)]
 
 #[allow(unsafe_code)] // a global allocator cannot be written without it
 pub mod alloc;
 pub mod archive;
 pub mod distro;
+pub mod fake_registry;
 pub mod image;
 pub mod kernel;
 pub mod nginx;

@@ -1,7 +1,9 @@
 //! A small HTTP(S) file server on 127.0.0.1 for tests.
 //!
 //! It serves a directory, answers `Range: bytes=N-` with 206 and a `Content-Range`, logs every
-//! request, and injects faults per path (see [`Fault`]). For HTTPS it makes a fresh CA and a
+//! request (and, apart, those that carried an `Authorization`), injects faults per path (see
+//! [`Fault`]), and gives canned answers with headers of their own ([`Server::respond`]), so
+//! that a test can fake what a registry sends (`Link`, `Location`). For HTTPS it makes a fresh CA and a
 //! certificate for `127.0.0.1`/`localhost` at start; point `SSL_CERT_FILE` at
 //! [`Server::ca_file`] to trust it. One thread per connection, one request per connection.
 
@@ -54,8 +56,32 @@ pub struct Server {
     scheme: &'static str,
     ca_file: Option<tempfile::NamedTempFile>,
     log: Arc<Mutex<Vec<String>>>,
+    authorized: Arc<Mutex<Vec<String>>>,
     faults: Arc<Mutex<HashMap<String, Vec<Armed>>>>,
+    canned: Arc<Mutex<HashMap<String, Canned>>>,
     stop: Arc<AtomicBool>,
+}
+
+/// A canned answer: status, extra header lines, body.
+#[derive(Clone, Debug)]
+struct Canned {
+    status: u16,
+    headers: Vec<String>,
+    body: Vec<u8>,
+}
+
+/// The value stored under `path` in `map`: the exact path (query included) first, else the
+/// longest key ending in `*` that `path` starts with.
+fn lookup<'m, V>(map: &'m HashMap<String, V>, path: &str) -> Option<&'m V> {
+    map.get(path).or_else(|| {
+        map.iter()
+            .filter_map(|(key, value)| {
+                let prefix = key.strip_suffix('*')?;
+                path.starts_with(prefix).then_some((prefix.len(), value))
+            })
+            .max_by_key(|(len, _)| *len)
+            .map(|(_, value)| value)
+    })
 }
 
 /// A fault and how many more requests it applies to (`None`: all of them).
@@ -91,13 +117,17 @@ impl Server {
             scheme: if tls.is_some() { "https" } else { "http" },
             ca_file,
             log: Arc::default(),
+            authorized: Arc::default(),
             faults: Arc::default(),
+            canned: Arc::default(),
             stop: Arc::default(),
         };
-        let (root, log, faults, stop) = (
+        let (root, log, authorized, faults, canned, stop) = (
             root.to_owned(),
             server.log.clone(),
+            server.authorized.clone(),
             server.faults.clone(),
+            server.canned.clone(),
             server.stop.clone(),
         );
         thread::spawn(move || {
@@ -109,7 +139,9 @@ impl Server {
                 let handler = Handler {
                     root: root.clone(),
                     log: log.clone(),
+                    authorized: authorized.clone(),
                     faults: faults.clone(),
+                    canned: canned.clone(),
                 };
                 let tls = tls.clone();
                 thread::spawn(move || {
@@ -142,6 +174,33 @@ impl Server {
     /// Every request so far, as `METHOD /path STATUS`, plus ` bytes=N-` for a ranged request.
     pub fn requests(&self) -> Vec<String> {
         self.log.lock().unwrap().clone()
+    }
+
+    /// The requests so far that carried an `Authorization` header, as `METHOD /path SCHEME`
+    /// (`Basic`, `Bearer`): the credentials themselves are not kept.
+    pub fn authorized(&self) -> Vec<String> {
+        self.authorized.lock().unwrap().clone()
+    }
+
+    /// Answer requests of `path` (without the leading slash, query included; a trailing `*`
+    /// matches every path that starts with what precedes it) with `status`, the header lines
+    /// `headers` (`"Link: <…>; rel=\"next\""`) and `body`, instead of a file. Faults still
+    /// come first.
+    pub fn respond(&self, path: &str, status: u16, headers: &[&str], body: &[u8]) {
+        self.respond_to("", path, status, headers, body);
+    }
+
+    /// [`Server::respond`], for requests with `method` (`PUT`, `POST`) only; these come before
+    /// the answers for every method.
+    pub fn respond_to(&self, method: &str, path: &str, status: u16, headers: &[&str], body: &[u8]) {
+        self.canned.lock().unwrap().insert(
+            format!("{method} /{path}"),
+            Canned {
+                status,
+                headers: headers.iter().map(|h| (*h).to_owned()).collect(),
+                body: body.to_vec(),
+            },
+        );
     }
 
     /// Inject `fault` for every request of `path` (without the leading slash), replacing any
@@ -188,7 +247,9 @@ impl Drop for Server {
 struct Handler {
     root: PathBuf,
     log: Arc<Mutex<Vec<String>>>,
+    authorized: Arc<Mutex<Vec<String>>>,
     faults: Arc<Mutex<HashMap<String, Vec<Armed>>>>,
+    canned: Arc<Mutex<HashMap<String, Canned>>>,
 }
 
 impl Handler {
@@ -217,6 +278,17 @@ impl Handler {
                     Ok(_) => head.push_str(&line),
                 }
             }
+            // Read the body (an upload's) before answering: a server that answers and closes
+            // with the body unread makes the client's write fail with a reset.
+            let length: u64 = head
+                .lines()
+                .find_map(|line| {
+                    let (name, value) = line.split_once(':')?;
+                    name.eq_ignore_ascii_case("content-length")
+                        .then(|| value.trim().parse().ok())?
+                })
+                .unwrap_or(0);
+            let _ = std::io::copy(&mut reader.take(length), &mut std::io::sink());
         }
         let mut words = head.split_whitespace();
         let (method, path) = (
@@ -235,12 +307,31 @@ impl Handler {
                 .parse()
                 .ok()
         });
+        if let Some(scheme) = head.lines().find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("authorization")
+                .then(|| value.split_whitespace().next().unwrap_or("").to_owned())
+        }) {
+            self.authorized
+                .lock()
+                .unwrap()
+                .push(format!("{method} {path} {scheme}"));
+        }
         let fault = self.take_fault(&path);
+        let canned = {
+            let canned = self.canned.lock().unwrap();
+            lookup(&canned, &format!("{method} {path}"))
+                .or_else(|| lookup(&canned, &format!(" {path}")))
+                .cloned()
+        };
         // Files are served by path; a query string (as a token request has) is ignored.
         let file_path = path.split('?').next().unwrap_or_default();
         let file =
             (!file_path.contains("..")).then(|| self.root.join(file_path.trim_start_matches('/')));
-        let mut body = file.and_then(|f| fs::read(f).ok());
+        let mut body = match &canned {
+            Some(canned) => Some(canned.body.clone()),
+            None => file.and_then(|f| fs::read(f).ok()),
+        };
         if let (Some(Fault::CorruptByte(at)), Some(body)) = (&fault, &mut body) {
             if let Some(byte) = body.get_mut(*at) {
                 *byte ^= 0xff;
@@ -252,6 +343,7 @@ impl Handler {
             (Some(Fault::Status(status)), _, _) => (*status, Vec::new()),
             (Some(Fault::RetryAfter(_)), _, _) => (429, Vec::new()),
             (Some(Fault::Challenge(_)), _, _) => (401, Vec::new()),
+            (_, Some(body), _) if canned.is_some() => (canned.as_ref().unwrap().status, body),
             (_, None, _) => (404, Vec::new()),
             (_, Some(_), Some(start)) if start >= total => (416, Vec::new()),
             (_, Some(body), Some(start)) => (206, body[start..].to_vec()),
@@ -264,6 +356,8 @@ impl Handler {
             .push(format!("{method} {path} {status}{range_note}"));
         let reason = match status {
             200 => "OK",
+            201 => "Created",
+            202 => "Accepted",
             206 => "Partial Content",
             _ => "Error",
         };
@@ -271,9 +365,12 @@ impl Handler {
             (206, Some(start)) => format!("Content-Range: bytes {start}-{}/{total}\r\n", total - 1),
             _ => String::new(),
         };
-        let extra = match &fault {
-            Some(Fault::RetryAfter(seconds)) => format!("Retry-After: {seconds}\r\n"),
-            Some(Fault::Challenge(challenge)) => format!("WWW-Authenticate: {challenge}\r\n"),
+        let extra = match (&fault, &canned) {
+            (Some(Fault::RetryAfter(seconds)), _) => format!("Retry-After: {seconds}\r\n"),
+            (Some(Fault::Challenge(challenge)), _) => {
+                format!("WWW-Authenticate: {challenge}\r\n")
+            }
+            (None, Some(canned)) => canned.headers.iter().map(|h| format!("{h}\r\n")).collect(),
             _ => String::new(),
         };
         let header = format!(

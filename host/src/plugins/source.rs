@@ -17,8 +17,8 @@ use banger_plugin_api::{
         std_types::{RResult, RStr, RString, Tuple2},
     },
     BundleMessage, ByteStreamBox, Entry, Host, Host_TO, LogLevel, OpenMessage, OpenRequest,
-    PluginError, Sha256, SourceBox, API_VERSION, HOST_API_OPTION, SCRATCH_DIR_OPTION,
-    TRUSTED_CATALOG_OPTION,
+    PluginError, Sha256, SourceBox, API_VERSION, HOST_API_OPTION, LISTING_LIMIT_OPTION,
+    SCRATCH_DIR_OPTION, TRUSTED_CATALOG_OPTION,
 };
 
 use super::{HostOptions, Plugin};
@@ -32,7 +32,8 @@ pub struct Source {
 
 impl Source {
     /// Build the plugin's source with the user's options, plus the host's own: its interface
-    /// version, a scratch directory for temporary files, and the verified catalog update.
+    /// version, the most bytes of entries it reads from one listing, a scratch directory for
+    /// temporary files, and the verified catalog update.
     pub fn new(plugin: Plugin, options: &[(String, String)], host: &HostOptions) -> Result<Self> {
         if let Some((key, _)) = options.iter().find(|(key, _)| key.starts_with("banger.")) {
             anyhow::bail!("option `{key}` is reserved for banger itself");
@@ -42,6 +43,10 @@ impl Source {
             .map(|(k, v)| Tuple2(RString::from(k.as_str()), RString::from(v.as_str())))
             .collect();
         ffi_options.push(Tuple2(HOST_API_OPTION.into(), API_VERSION.into()));
+        ffi_options.push(Tuple2(
+            LISTING_LIMIT_OPTION.into(),
+            banger_catalog::MAX_CATALOG_BYTES.to_string().into(),
+        ));
         ffi_options.push(Tuple2(
             SCRATCH_DIR_OPTION.into(),
             host.scratch.display().to_string().into(),

@@ -1,6 +1,6 @@
 //! Uploading with rclone, and checking what the public URL serves. Remote and bucket names
 //! are checked before rclone sees them, and reach it as positionals after `--`, so they can
-//! never be read as flags.
+//! never be read as flags. rclone runs without banger's secret variables.
 
 use std::{
     io::{BufRead, BufReader, Read},
@@ -18,7 +18,8 @@ use crate::hint::Hinted;
 /// banger prints; so rclone draws no progress bar.
 pub(super) fn rclone_copyto(bundle: &Path, target: &str, remote: &str) -> Result<()> {
     let mut command = Command::new("rclone");
-    command.arg("copyto");
+    // rclone reads its own configuration; banger's passwords are none of its business.
+    banger_fetch::secrets::without_secrets(&mut command).arg("copyto");
     // After `--`, nothing is taken as a flag, whatever it starts with.
     command.arg("--").arg(bundle).arg(target);
     command.stdout(Stdio::piped()).stderr(Stdio::piped());

@@ -12,7 +12,7 @@
 use std::io::Read;
 
 use banger_catalog::{locate, Catalog};
-use banger_fetch::{plugin::fetcher, redact, Fetcher, Schemes};
+use banger_fetch::{plugin::fetcher, DisplaySafeUrl, Fetcher, Schemes};
 use banger_plugin_api::{
     BundleInfo, Entry, ErrorKind, HostHandle, KernelSource, OpenRequest, Opened, Options,
     PluginError,
@@ -48,7 +48,7 @@ impl MirrorSource {
         if !base.starts_with("http://") && !base.starts_with("https://") {
             return Err(PluginError::invalid_input(format!(
                 "mirror `{}` is not an http:// or https:// URL",
-                redact(&base)
+                DisplaySafeUrl::from(&base)
             )));
         }
         let (trusted, _) = Catalog::trusted(updated.as_deref())
@@ -69,7 +69,7 @@ impl MirrorSource {
     /// [`banger_catalog::MAX_CATALOG_BYTES`] of it are read).
     fn index(&self) -> Result<Option<Catalog>, PluginError> {
         let url = self.url("catalog.json");
-        let shown = redact(&url);
+        let shown = DisplaySafeUrl::from(&url).to_string();
         let body = match self.fetcher.get(&url) {
             Ok(body) => body,
             Err(e) if e.is_not_found() => {
@@ -112,7 +112,7 @@ impl KernelSource for MirrorSource {
             .ok_or_else(|| {
                 PluginError::not_found(format!(
                     "neither the trusted catalog nor mirror `{}` lists `{}` for {}",
-                    redact(&self.base),
+                    DisplaySafeUrl::from(&self.base),
                     request.name,
                     request.arch
                 ))

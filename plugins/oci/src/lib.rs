@@ -6,7 +6,9 @@
 //! with `--allow-unverified`. Blob downloads resume with `Range`.
 //!
 //! Options: `repo=REGISTRY/REPOSITORY` (else `$BANGER_OCI_REPO`), `insecure=true` to allow
-//! plain http:// to a registry that is not on loopback.
+//! plain http:// to a registry that is not on loopback (to its own origin only). A listing
+//! stops at the host's `banger.listing_limit` while it is read (docs/oci.md, "Listing
+//! budgets").
 
 use banger_catalog::Catalog;
 use banger_oci::{OciError, Registry, Repository};
@@ -28,6 +30,8 @@ const REPO_ENV: &str = "BANGER_OCI_REPO";
 struct OciSource {
     registry: Registry,
     trusted: Catalog,
+    /// The host's listing cap, applied while the listing is read.
+    listing_limit: Option<u64>,
 }
 
 fn plugin_error(error: OciError) -> PluginError {
@@ -36,9 +40,10 @@ fn plugin_error(error: OciError) -> PluginError {
         OciError::Fetch(e) if e.is_not_found() => ErrorKind::NOT_FOUND,
         OciError::Status { status: 404, .. } => ErrorKind::NOT_FOUND,
         OciError::DigestMismatch { .. } => ErrorKind::INTEGRITY,
-        OciError::BadRepository(_) | OciError::BadUrl(_) | OciError::Insecure(_) => {
-            ErrorKind::INVALID_INPUT
-        }
+        OciError::BadRepository(_)
+        | OciError::BadUrl(_)
+        | OciError::ListingBudget { .. }
+        | OciError::ListingTooLarge { .. } => ErrorKind::INVALID_INPUT,
         _ => ErrorKind::NETWORK,
     };
     let mut message = PluginError::from_error(kind, &error).message().to_owned();
@@ -53,6 +58,7 @@ impl OciSource {
         let repo = options.get_or_env("repo", REPO_ENV);
         let insecure = options.flag("insecure")?;
         let updated = options.trusted_catalog();
+        let listing_limit = options.listing_limit();
         options.finish("oci")?;
         let repo = repo.ok_or_else(|| {
             PluginError::invalid_input(format!(
@@ -64,7 +70,11 @@ impl OciSource {
         let registry = Registry::new(&repository, insecure, Some(notice)).map_err(plugin_error)?;
         let (trusted, _) = Catalog::trusted(updated.as_deref())
             .map_err(|e| PluginError::from_error(ErrorKind::INVALID_INPUT, &e))?;
-        Ok(Self { registry, trusted })
+        Ok(Self {
+            registry,
+            trusted,
+            listing_limit,
+        })
     }
 }
 
@@ -89,7 +99,7 @@ impl OciSource {
 
 impl KernelSource for OciSource {
     fn list(&self) -> Result<Vec<Entry>, PluginError> {
-        self.registry.list().map_err(plugin_error)
+        self.registry.list(self.listing_limit).map_err(plugin_error)
     }
 
     fn open(

@@ -97,7 +97,7 @@ pub fn available(kernels: &Kernels, args: &SourceArgs, json: bool) -> Result<()>
         .map(|entry| Available {
             verified: trust::vouches(&trusted, &entry),
             entry: Entry {
-                url: banger_fetch::redact(&entry.url),
+                url: banger_fetch::DisplaySafeUrl::from(&entry.url).to_string(),
                 ..entry
             },
         })
