@@ -25,7 +25,6 @@ needed=(
     "jq:jq"
     "man:man-db"
     "lintian:lintian"
-    "dpkg-deb:dpkg"
     "mkfifo:coreutils"
     "sha256sum:coreutils"
     "qemu-system-x86_64:qemu-system-x86"  # kernel check --boot (TCG)
@@ -93,6 +92,13 @@ if [ ${#problems[@]} -gt 0 ]; then
     echo "cannot run the tests:" >&2
     printf '  - %s\n' "${problems[@]}" >&2
     exit 1
+fi
+
+# The real-kernel tests resolve and download a Debian kernel package at test time
+# (crates/testkit/src/distro.rs), which needs package lists even where nothing was missing.
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null &&
+    ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then
+    apt-get update -qq
 fi
 
 log=$(mktemp)
