@@ -108,6 +108,8 @@ fn fixture_context() -> Fixture {
     // A build tree in a plain directory (an import records where it came from, and an entry
     // field is refused when it holds such characters), and one in the hostile directory.
     kernel::write_tree(&t.path("plain/build"), "6.1.0");
+    // A config that `kernel publish` accepts, so that publishing gets as far as rclone.
+    fs::write(t.path("plain/build/.config"), crate::check::READY_CONFIG).unwrap();
     kernel::write_tree(&dir.join("build"), "6.1.0");
     fs::write(dir.join("rootfs.ext4"), b"rootfs").unwrap();
 

@@ -156,7 +156,7 @@ fn a_credential_helper_gets_no_secret_variable() {
 fn rclone_gets_no_secret_variable() {
     let mut t = TestContext::new();
     let server = t.https_server();
-    let dir = crate::import::build_dir(&t, "void", "6.12.3");
+    let dir = crate::check::ready_build_dir(&t, "void", "6.12.3");
     t.ok(&[
         "kernel",
         "import",
