@@ -9,7 +9,8 @@
 //!
 //! - nothing panics;
 //! - no case holds more than 64 MiB at once or asks for more in one allocation, counted by a
-//!   global allocator, nor takes the whole process's peak RSS past 64 MiB ([`memory`]); the
+//!   global allocator, nor raises the whole process's peak RSS more than 64 MiB above where the case
+//!   started ([`memory`]); the
 //!   corpus includes extension-header bombs (GNU long names and link names, PAX `x` and `g`
 //!   headers) that claim, and really carry, far more, and one case in eight is a valid bundle
 //!   of hostile shape for the extractor's budgets ([`shapes`]: deep names, many entries, long
@@ -91,22 +92,28 @@ fn main() -> ExitCode {
         // Mostly bundles: they are the costlier and the more dangerous input. One case in
         // eight is a hostile shape for the extractor's budgets, one in sixteen a registry
         // listing.
-        let outcome = match rng.below(16) {
+        let (kind, outcome) = match rng.below(16) {
             0..=2 => {
                 catalogs += 1;
-                fuzz_catalog(&corpus, &mut rng).map(|ok| valid_catalogs += u64::from(ok))
+                let outcome =
+                    fuzz_catalog(&corpus, &mut rng).map(|ok| valid_catalogs += u64::from(ok));
+                ("catalog", outcome)
             }
             3 | 4 => {
                 shaped += 1;
-                shapes::fuzz_shape(&mut rng, &mut case).map(|ok| shaped_accepted += u64::from(ok))
+                let outcome = shapes::fuzz_shape(&mut rng, &mut case)
+                    .map(|ok| shaped_accepted += u64::from(ok));
+                ("hostile shape", outcome)
             }
             5 => {
                 listings += 1;
-                listing::fuzz_listing(&mut rng).map(|ok| listed += u64::from(ok))
+                let outcome = listing::fuzz_listing(&mut rng).map(|ok| listed += u64::from(ok));
+                ("registry listing", outcome)
             }
             _ => {
                 bundles += 1;
-                fuzz_bundle(&corpus, &mut rng).map(|ok| accepted += u64::from(ok))
+                let outcome = fuzz_bundle(&corpus, &mut rng).map(|ok| accepted += u64::from(ok));
+                ("bundle", outcome)
             }
         };
         let outcome = outcome.and_then(|()| case.check()).map(|case| {
@@ -115,7 +122,7 @@ fn main() -> ExitCode {
         });
         if let Err(violation) = outcome {
             eprintln!(
-                "fuzz: VIOLATION after {} cases (seed {seed}): {violation}",
+                "fuzz: VIOLATION after {} cases (seed {seed}), in a {kind} case: {violation}",
                 bundles + catalogs + shaped + listings
             );
             return ExitCode::FAILURE;
@@ -123,7 +130,7 @@ fn main() -> ExitCode {
     }
     let mib = |bytes: usize| bytes as f64 / f64::from(1 << 20);
     println!(
-        "fuzz: {} cases in {:.1} s: {bundles} bundles ({accepted} accepted), {shaped} hostile shapes ({shaped_accepted} accepted), {catalogs} catalogs ({valid_catalogs} valid), {listings} registry listings ({listed} listed), peak heap {:.1} MiB, peak process RSS {:.1} MiB (cap {} MiB), no violation",
+        "fuzz: {} cases in {:.1} s: {bundles} bundles ({accepted} accepted), {shaped} hostile shapes ({shaped_accepted} accepted), {catalogs} catalogs ({valid_catalogs} valid), {listings} registry listings ({listed} listed), peak heap {:.1} MiB, peak rise of the process RSS {:.1} MiB (cap {} MiB), no violation",
         bundles + catalogs + shaped + listings,
         started.elapsed().as_secs_f64(),
         mib(peak.heap),

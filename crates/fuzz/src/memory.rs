@@ -3,8 +3,11 @@
 //! the other: the heap, counted by the test kit's global allocator on every thread, and the
 //! whole process's peak resident set (`VmHWM` in `/proc/self/status`), which also sees the
 //! zstd decoder's C allocations, thread stacks and anything else the allocator never hears of.
-//! The resident peak is reset before each case (`5` into `/proc/self/clear_refs`); if the
-//! kernel refuses that, the peak is the process's lifetime one, which is only stricter.
+//! The resident peak is reset before each case (`5` into `/proc/self/clear_refs`), and what
+//! counts is how far it rose above the resident set the case started from (`VmRSS`): the
+//! fuzzer's own corpus, and memory the C allocator kept from earlier cases, belong to no case.
+//! If the kernel refuses the reset, the peak is the process's lifetime one, which is only
+//! stricter.
 
 use std::fs;
 
@@ -16,6 +19,8 @@ pub const CAP: usize = 64 << 20;
 /// Measures one case.
 pub struct Case {
     heap: Measure,
+    /// The resident set when the case started.
+    resident_at_start: usize,
 }
 
 /// What a case used at its peak.
@@ -31,6 +36,8 @@ impl Case {
         let _ = fs::write("/proc/self/clear_refs", "5");
         Self {
             heap: Measure::start(),
+            // Unreadable, it counts as nothing, which can only fail more cases.
+            resident_at_start: status_kib("VmRSS:").map_or(0, |kib| kib << 10),
         }
     }
 
@@ -43,11 +50,12 @@ impl Case {
     /// The case's peaks, or a description of the breach if it went over [`CAP`].
     pub fn check(self) -> Result<Peak, String> {
         let usage = self.heap.usage();
-        let resident = resident_peak()?;
+        let peak = status_kib("VmHWM:")? << 10;
+        let resident = peak.saturating_sub(self.resident_at_start);
         if usage.peak > CAP || usage.largest > CAP || resident > CAP {
             return Err(format!(
-                "memory: heap peak {} bytes, largest allocation {} bytes, process peak RSS {resident} bytes, over the {CAP}-byte cap",
-                usage.peak, usage.largest
+                "memory: heap peak {} bytes, largest allocation {} bytes, process peak RSS {peak} bytes, {resident} above the {} it started from, over the {CAP}-byte cap",
+                usage.peak, usage.largest, self.resident_at_start
             ));
         }
         Ok(Peak {
@@ -57,13 +65,13 @@ impl Case {
     }
 }
 
-/// `VmHWM` of this process, in bytes.
-fn resident_peak() -> Result<usize, String> {
+/// A `/proc/self/status` field of this process (`VmHWM:`, `VmRSS:`), in KiB.
+fn status_kib(field: &str) -> Result<usize, String> {
     let status =
         fs::read_to_string("/proc/self/status").map_err(|e| format!("/proc/self/status: {e}"))?;
     status
         .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .find_map(|line| line.strip_prefix(field))
         .and_then(|kib| {
             kib.trim()
                 .trim_end_matches("kB")
@@ -71,6 +79,5 @@ fn resident_peak() -> Result<usize, String> {
                 .parse::<usize>()
                 .ok()
         })
-        .map(|kib| kib << 10)
-        .ok_or_else(|| "no VmHWM in /proc/self/status".into())
+        .ok_or_else(|| format!("no {field} in /proc/self/status"))
 }
