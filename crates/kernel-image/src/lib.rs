@@ -161,9 +161,19 @@ pub fn machine_name(machine: u16) -> String {
     }
 }
 
+/// Open the regular file at `path`. Anything else (a FIFO, which would block the read
+/// forever, a device, a directory) is refused before it is opened.
+fn open_regular(path: &Path) -> Result<File, Error> {
+    let metadata = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if !metadata.is_file() {
+        return Err(Error::malformed(path, "it is not a regular file"));
+    }
+    File::open(path).map_err(|e| Error::io(path, e))
+}
+
 /// Open `path` and read its first bytes and size.
 fn open(path: &Path) -> Result<(File, Vec<u8>, u64), Error> {
-    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut file = open_regular(path)?;
     let size = file.metadata().map_err(|e| Error::io(path, e))?.len();
     let mut head = Vec::with_capacity(HEAD);
     (&mut file)
@@ -179,6 +189,19 @@ pub fn identify(path: &Path) -> Result<Image, Error> {
     let release = match release {
         Some(release) => Some(release),
         None => release_of(path, &format)?,
+    };
+    Ok(Image { format, release })
+}
+
+/// [`identify`] without decompressing anything: a bzImage's release is the one its setup
+/// header states, or none. For checks of images that will not be loaded as they are, where a
+/// payload's decompression (which can take a 64 MiB zstd window) would buy nothing.
+pub fn identify_header(path: &Path) -> Result<Image, Error> {
+    let (format, release) = detect(path)?;
+    let release = match (&format, release) {
+        (_, Some(release)) => Some(release),
+        (Format::BzImage { .. }, None) => None,
+        (format, None) => release_of(path, format)?,
     };
     Ok(Image { format, release })
 }
@@ -258,7 +281,7 @@ fn release_of(path: &Path, format: &Format) -> Result<Option<String>, Error> {
             Ok((_, input)) => scan::banner(input).map_err(|e| corrupt(path, *payload, e)),
         },
         _ => {
-            let file = File::open(path).map_err(|e| Error::io(path, e))?;
+            let file = open_regular(path)?;
             scan::banner(file).map_err(|e| Error::io(path, e))
         }
     }
@@ -281,7 +304,7 @@ pub fn ikconfig(path: &Path) -> Result<Option<String>, Error> {
             scan::ikconfig(input).map_err(|e| corrupt(path, payload, e))?
         }
         _ => {
-            let file = File::open(path).map_err(|e| Error::io(path, e))?;
+            let file = open_regular(path)?;
             scan::ikconfig(file).map_err(|e| Error::io(path, e))?
         }
     };

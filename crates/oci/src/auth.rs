@@ -11,7 +11,7 @@
 //! there are any, as distribution's token auth describes).
 
 use std::{
-    io::Write,
+    io::{Read, Write},
     path::PathBuf,
     process::{Command, Stdio},
 };
@@ -115,6 +115,11 @@ fn docker_config_path() -> Option<PathBuf> {
         .map(|home| home.join(".docker/config.json"))
 }
 
+/// The most a credential helper's answer (`{"Username", "Secret"}`) may hold.
+const HELPER_ANSWER_CAP: u64 = 64 << 10;
+/// How long a credential helper may take to answer.
+const HELPER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// `docker-credential-<helper> get`, as the credential-helper protocol describes.
 fn run_helper(helper: &str, registry: &str) -> Result<Credentials, OciError> {
     let failed = |reason: String| OciError::Helper {
@@ -141,14 +146,44 @@ fn run_helper(helper: &str, registry: &str) -> Result<Credentials, OciError> {
     if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(registry.as_bytes());
     }
-    // The answer holds the secret: it is parsed, and never put into a message.
-    let out = child
-        .wait_with_output()
-        .map_err(|e| failed(e.to_string()))?;
-    if !out.status.success() {
-        return Err(failed(format!("it failed ({})", out.status)));
+    // The answer holds the secret: it is parsed, and never put into a message. It is read to
+    // at most HELPER_ANSWER_CAP bytes, and the helper gets HELPER_TIMEOUT to finish.
+    let mut stdout = child.stdout.take().expect("stdout is piped");
+    let reader = std::thread::spawn(move || {
+        let mut answer = Vec::new();
+        (&mut stdout)
+            .take(HELPER_ANSWER_CAP)
+            .read_to_end(&mut answer)
+            .map(|_| answer)
+    });
+    let started = std::time::Instant::now();
+    let status = loop {
+        match child.try_wait().map_err(|e| failed(e.to_string()))? {
+            Some(status) => break status,
+            None if started.elapsed() > HELPER_TIMEOUT => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(failed(format!(
+                    "it did not answer within {} s",
+                    HELPER_TIMEOUT.as_secs()
+                )));
+            }
+            None => std::thread::sleep(std::time::Duration::from_millis(10)),
+        }
+    };
+    if !status.success() {
+        return Err(failed(format!("it failed ({status})")));
     }
-    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| {
+    let answer = reader
+        .join()
+        .map_err(|_| failed("its answer could not be read".into()))?
+        .map_err(|e| failed(e.to_string()))?;
+    if answer.len() as u64 >= HELPER_ANSWER_CAP {
+        return Err(failed(format!(
+            "its answer is over {HELPER_ANSWER_CAP} bytes"
+        )));
+    }
+    let answer: serde_json::Value = serde_json::from_slice(&answer).map_err(|e| {
         failed(format!(
             "its answer is not JSON (line {}, column {})",
             e.line(),

@@ -185,7 +185,9 @@ pub fn check(request: &Request) -> Result<Report> {
         Some(boot) => Some(boot::tools(machine, boot.busybox.as_deref())?),
         None => None,
     };
-    let image = banger_kernel_image::identify(&vmlinux).map_err(image_error)?;
+    // Nothing is decompressed here: a bzImage is refused as it is (it must be imported), so
+    // reading its payload for a release or an IKCONFIG copy would only cost memory.
+    let image = banger_kernel_image::identify_header(&vmlinux).map_err(image_error)?;
     let mut notes = Vec::new();
     let loadable = image.format.loadable(&vmlinux, machine.as_str());
     if let Err(refused) = &loadable {
@@ -222,8 +224,9 @@ pub fn check(request: &Request) -> Result<Report> {
     }
     let found = source::find(
         request.dir,
+        request.follow_links,
         request.config,
-        &vmlinux,
+        loadable.is_ok().then_some(vmlinux.as_path()),
         modules.as_ref(),
         request.rootfs,
         &mut notes,

@@ -4,6 +4,7 @@
 //! `y`, one with a `.ko` file is `m`, and everything else, bool options included, is not
 //! known, which the rules treat as unset: unknown is never ready.
 
+use std::os::unix::fs::OpenOptionsExt;
 use std::{
     io::Read,
     path::{Path, PathBuf},
@@ -57,11 +58,13 @@ pub struct Found {
     pub path: Option<PathBuf>,
 }
 
-/// Find the config of the kernel in `dir` (image `vmlinux`), trying `flag` second.
+/// Find the config of the kernel in `dir`, trying `flag` second, then an IKCONFIG copy in
+/// `vmlinux` (none when the image is refused as it is).
 pub fn find(
     dir: &Path,
+    follow_links: bool,
     flag: Option<&Path>,
-    vmlinux: &Path,
+    vmlinux: Option<&Path>,
     modules: Option<&Modules>,
     rootfs: RootFs,
     notes: &mut Vec<Note>,
@@ -78,13 +81,18 @@ pub fn find(
                 path.display()
             )));
         }
-        return read(&path, ConfigSource::Bundle);
+        return read(&path, ConfigSource::Bundle, follow_links);
     }
     if let Some(flag) = flag {
-        return read(flag, ConfigSource::File);
+        return read(flag, ConfigSource::File, true);
     }
-    let ikconfig = banger_kernel_image::ikconfig(vmlinux).map_err(super::image_error)?;
-    if let Some(text) = ikconfig {
+    let ikconfig = match vmlinux {
+        Some(vmlinux) => banger_kernel_image::ikconfig(vmlinux)
+            .map_err(super::image_error)?
+            .map(|text| (vmlinux, text)),
+        None => None,
+    };
+    if let Some((vmlinux, text)) = ikconfig {
         let config = Config::parse(&text).with_context(|| {
             format!(
                 "the IKCONFIG copy in `{}` holds no CONFIG_ line",
@@ -112,8 +120,17 @@ pub fn find(
 }
 
 /// Read the config at `path`, capped at [`MAX_CONFIG`].
-fn read(path: &Path, source: ConfigSource) -> Result<Found> {
-    let file = std::fs::File::open(path)
+/// A FIFO planted in its place is refused, never waited on; in an installed kernel's directory
+/// (`follow_links` false) a link is refused too.
+fn read(path: &Path, source: ConfigSource, follow_links: bool) -> Result<Found> {
+    let mut flags = rustix::fs::OFlags::NONBLOCK;
+    if !follow_links {
+        flags |= rustix::fs::OFlags::NOFOLLOW;
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(flags.bits() as i32)
+        .open(path)
         .with_context(|| format!("cannot read config `{}`", path.display()))?;
     let is_file = file.metadata().is_ok_and(|m| m.is_file());
     anyhow::ensure!(is_file, "config `{}` is not a regular file", path.display());

@@ -50,11 +50,35 @@ pub(super) fn rclone_copyto(bundle: &Path, target: &str, remote: &str) -> Result
     Ok(())
 }
 
-/// Print each line `output` yields on stderr, as `rclone: <line>`, until it ends.
+/// The longest line of rclone's output relayed; the rest of a longer line is dropped.
+const MAX_LINE: u64 = 4096;
+
+/// Print each line `output` yields on stderr, as `rclone: <line>`, until it ends. No line is
+/// held in memory past [`MAX_LINE`] bytes.
 fn relay(output: Box<dyn Read + Send>) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
-        for line in BufReader::new(output).split(b'\n').map_while(Result::ok) {
-            crate::text::tell!("rclone: {}", String::from_utf8_lossy(&line));
+        let mut reader = BufReader::new(output);
+        let mut line = Vec::new();
+        let mut rest = Vec::new();
+        loop {
+            line.clear();
+            match (&mut reader).take(MAX_LINE).read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+            if line.last() != Some(&b'\n') && line.len() as u64 == MAX_LINE {
+                // Skip the rest of an overlong line, a bounded piece at a time.
+                loop {
+                    rest.clear();
+                    match (&mut reader).take(MAX_LINE).read_until(b'\n', &mut rest) {
+                        Ok(0) | Err(_) => break,
+                        Ok(_) if rest.last() == Some(&b'\n') => break,
+                        Ok(_) => {}
+                    }
+                }
+            }
+            let text = String::from_utf8_lossy(&line);
+            crate::text::tell!("rclone: {}", text.trim_end_matches('\n'));
         }
     })
 }

@@ -814,3 +814,57 @@ fn links_are_followed_for_path_only() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_fifo_in_place_of_a_file_is_refused_not_waited_on() {
+    let t = TestContext::new();
+    let mkfifo = |path: &std::path::Path| {
+        let status = std::process::Command::new("mkfifo")
+            .arg(path)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    // A FIFO named `config` beside the kernel: reading it would block forever.
+    let dir = kernel_dir(&t, "fifo-config", &pvh_vmlinux(), None);
+    mkfifo(&dir.join("config"));
+    let out = check(&t, &dir, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is not a regular file"),
+        "{}",
+        stderr(&out)
+    );
+    // A FIFO as the kernel image itself.
+    let dir = t.path("kernels/fifo-image");
+    fs::create_dir_all(&dir).unwrap();
+    mkfifo(&dir.join("vmlinux"));
+    let out = check(&t, &dir, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not a regular file"),
+        "{}",
+        stderr(&out)
+    );
+    // And a single `vmlinuz*` that is a FIFO, given to `kernel import`.
+    let build = t.path("fifo-build");
+    fs::create_dir_all(&build).unwrap();
+    mkfifo(&build.join("vmlinuz-6.1.0"));
+    let out = t.banger(&[
+        "kernel",
+        "import",
+        "fifo-6.1",
+        "--from",
+        build.to_str().unwrap(),
+        "--distro",
+        "void",
+        "--arch",
+        "x86_64",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("not a regular file"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -92,18 +92,10 @@ fn check_busybox(path: &Path, machine: Machine) -> std::result::Result<(), Strin
     fs::File::open(path)
         .and_then(|f| f.take(64 << 10).read_to_end(&mut head))
         .map_err(|e| format!("cannot be read: {e}"))?;
-    let u16_at = |at: usize| {
-        head.get(at..at + 2)
-            .map(|b| u16::from_le_bytes([b[0], b[1]]))
-    };
-    let u32_at = |at: usize| {
-        head.get(at..at + 4)
-            .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
-    };
-    let u64_at = |at: usize| {
-        head.get(at..at + 8)
-            .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
-    };
+    // Offsets come from the file: the readers are bounds-checked and cannot overflow.
+    let u16_at = |at: usize| banger_kernel_image::le::u16_at(&head, at);
+    let u32_at = |at: usize| banger_kernel_image::le::u32_at(&head, at);
+    let u64_at = |at: usize| banger_kernel_image::le::u64_at(&head, at);
     if !head.starts_with(b"\x7fELF\x02\x01") {
         return Err("is not a 64-bit little-endian ELF executable".into());
     }
