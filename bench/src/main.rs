@@ -510,6 +510,8 @@ impl Bench {
                     "publish",
                     "pack-6.12",
                     "--dry-run",
+                    // The fixture is a packing load, not a kernel that boots.
+                    "--allow-unready",
                     "--out",
                     out.to_str().unwrap(),
                     "--catalog",
