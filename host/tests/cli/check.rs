@@ -792,17 +792,7 @@ fn links_are_followed_for_path_only() {
     assert!(!String::from_utf8(out.stdout).unwrap().contains("modules/"));
 
     let dir = ready_build_dir(&t, "ready", "6.12.3");
-    t.ok(&[
-        "kernel",
-        "import",
-        "void-6.12",
-        "--from",
-        dir.to_str().unwrap(),
-        "--distro",
-        "void",
-        "--arch",
-        "x86_64",
-    ]);
+    t.ok(&crate::import::import_args("void-6.12", &dir, "x86_64"));
     let vmlinux = t.kernels().join("void-6.12/vmlinux");
     fs::rename(&vmlinux, t.path("elsewhere")).unwrap();
     std::os::unix::fs::symlink(t.path("elsewhere"), &vmlinux).unwrap();

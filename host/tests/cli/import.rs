@@ -17,7 +17,7 @@ pub fn build_dir(t: &TestContext, tag: &str, version: &str) -> std::path::PathBu
     dir
 }
 
-fn import_args<'a>(name: &'a str, dir: &'a Path, arch: &'a str) -> Vec<&'a str> {
+pub(crate) fn import_args<'a>(name: &'a str, dir: &'a Path, arch: &'a str) -> Vec<&'a str> {
     vec![
         "kernel",
         "import",

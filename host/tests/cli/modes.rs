@@ -131,17 +131,7 @@ fn every_state_directory_is_private_after_import_update_and_pull() {
     // import, on a fresh state: the plugin's scratch directory (downloads/) is the host's.
     let root = fresh_state(&mut t, "import");
     let dir = crate::import::build_dir(&t, "b", "6.12.3");
-    t.ok(&[
-        "kernel",
-        "import",
-        "void-6.12",
-        "--from",
-        dir.to_str().unwrap(),
-        "--distro",
-        "void",
-        "--arch",
-        "x86_64",
-    ]);
+    t.ok(&crate::import::import_args("void-6.12", &dir, "x86_64"));
     assert_private(
         &root,
         "import",

@@ -157,17 +157,7 @@ fn rclone_gets_no_secret_variable() {
     let mut t = TestContext::new();
     let server = t.https_server();
     let dir = crate::check::ready_build_dir(&t, "void", "6.12.3");
-    t.ok(&[
-        "kernel",
-        "import",
-        "void-6.12",
-        "--from",
-        dir.to_str().unwrap(),
-        "--distro",
-        "void",
-        "--arch",
-        "x86_64",
-    ]);
+    t.ok(&crate::import::import_args("void-6.12", &dir, "x86_64"));
     let (_, secret) = crate::signed::minisign_keypair(&t, "release");
     let catalog = t.path("repo/catalog.json");
     fs::create_dir_all(catalog.parent().unwrap()).unwrap();
