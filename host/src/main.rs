@@ -4,28 +4,14 @@
 //! print any failure with its whole chain of causes and a non-zero exit status.
 #![forbid(unsafe_code)]
 
-mod atomic;
-mod catalog_update;
 mod check;
 mod cli;
 mod commands;
-mod downloads;
-mod exit;
-mod files;
-mod hint;
-mod images;
-mod install;
-mod keys;
-mod manifest;
-mod mirror;
+mod flows;
 mod plugins;
-mod progress;
-mod publish;
-mod pull;
-mod state;
-mod text;
+mod store;
 mod trust;
-mod trusted;
+mod ui;
 
 use std::process::ExitCode;
 
@@ -40,7 +26,7 @@ fn main() -> ExitCode {
         // A usage error quotes what the user typed: shown inert, like every other error.
         Err(error) => {
             for line in error.render().to_string().lines() {
-                text::tell!("{line}");
+                ui::text::tell!("{line}");
             }
             return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
         }
@@ -49,14 +35,14 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         // The command printed its answer already.
-        Err(error) if error.downcast_ref::<exit::NotReady>().is_some() => ExitCode::FAILURE,
+        Err(error) if error.downcast_ref::<ui::exit::NotReady>().is_some() => ExitCode::FAILURE,
         Err(error) => {
             // Error chains quote servers, files, archives and plugins: tell! makes them inert.
-            text::tell!("error: {error:#}");
-            if let Some(hint) = error.downcast_ref::<hint::Hinted>().map(|h| h.hint()) {
-                text::tell!("hint: {hint}");
+            ui::text::tell!("error: {error:#}");
+            if let Some(hint) = error.downcast_ref::<ui::hint::Hinted>().map(|h| h.hint()) {
+                ui::text::tell!("hint: {hint}");
             }
-            exit::status(&error)
+            ui::exit::status(&error)
         }
     }
 }

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 pub use rules::RootFs;
 pub use source::ConfigSource;
 
-use crate::hint::Hinted;
+use crate::ui::hint::Hinted;
 use rules::{Discovery, Finding, Severity};
 
 /// The machines Firecracker runs guests on.
@@ -333,7 +333,7 @@ impl Readiness {
                 mode,
                 config_source: None,
                 errors: vec![
-                    crate::text::inert(&format!("cannot be checked: {error:#}")).into_owned()
+                    crate::ui::text::inert(&format!("cannot be checked: {error:#}")).into_owned(),
                 ],
                 warnings: Vec::new(),
             },

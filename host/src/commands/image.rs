@@ -8,14 +8,14 @@ use serde::Serialize;
 
 use crate::{
     cli::ImageCommand,
-    commands::output::{print_json, print_table},
-    hint::Hinted,
-    images::{rootfs_kind, Image, ImageName, Images, KernelFiles, KernelStatus},
-    install::Kernels,
-    manifest::now_rfc3339,
-    state::State,
-    text::say,
-    trusted::Trusted,
+    store::images::{rootfs_kind, Image, ImageName, Images, KernelFiles, KernelStatus},
+    store::kernels::Kernels,
+    store::manifest::now_rfc3339,
+    store::state::State,
+    trust::catalog::Trusted,
+    ui::hint::Hinted,
+    ui::output::{print_json, print_table},
+    ui::text::say,
 };
 
 pub fn run(command: ImageCommand) -> Result<()> {
@@ -182,8 +182,8 @@ fn show(images: &Images, kernels: &Kernels, name: &ImageName, json: bool) -> Res
     let k = &image.kernel;
     say!("name:           {}", image.name)?;
     let kind = match image.rootfs_kind {
-        crate::images::RootfsKind::File => "file",
-        crate::images::RootfsKind::BlockDevice => "block device",
+        crate::store::images::RootfsKind::File => "file",
+        crate::store::images::RootfsKind::BlockDevice => "block device",
     };
     say!("rootfs:         {} ({kind})", image.rootfs)?;
     say!(

@@ -1,12 +1,11 @@
 //! The commands, one module per noun (and per subcommand under `kernel`). A command takes
 //! plain values from [`crate::cli`], calls the module that does the work, and prints its
-//! outcome as text or JSON ([`output`]). Commands do not call each other.
+//! outcome as text or JSON ([`crate::ui::output`]). Commands do not call each other.
 
 mod completions;
 mod image;
 mod kernel;
 mod manpages;
-mod output;
 mod plugin;
 
 use anyhow::Result;

@@ -5,9 +5,10 @@ use serde::Serialize;
 
 use crate::{
     cli::PluginCommand,
-    commands::output::{print_json, print_table},
-    plugins, text,
-    text::say,
+    plugins,
+    ui::output::{print_json, print_table},
+    ui::text,
+    ui::text::say,
 };
 
 /// Whether a plugin file was loaded.

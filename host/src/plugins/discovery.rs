@@ -82,7 +82,7 @@ fn absolute(what: &str, value: Option<OsString>) -> Option<PathBuf> {
     if path.is_absolute() {
         return Some(path);
     }
-    crate::text::warn(format_args!(
+    crate::ui::text::warn(format_args!(
         "ignoring {what} `{}` for plugins: not an absolute path",
         path.display()
     ));
@@ -145,7 +145,7 @@ pub fn find_named(name: &str) -> Result<Plugin> {
         match Plugin::load(&candidate.path, &candidate.name) {
             Ok(plugin) => {
                 for failure in &failures {
-                    crate::text::warn(failure);
+                    crate::ui::text::warn(failure);
                 }
                 return Ok(plugin);
             }
@@ -155,11 +155,11 @@ pub fn find_named(name: &str) -> Result<Plugin> {
     match failures.pop() {
         Some(last) => {
             for failure in &failures {
-                crate::text::warn(failure);
+                crate::ui::text::warn(failure);
             }
             Err(anyhow!(last))
         }
-        None => Err(crate::hint::Hinted::error(
+        None => Err(crate::ui::hint::Hinted::error(
             format!("no source plugin `{name}` found (looked for {PREFIX}{name}{SUFFIX})"),
             "run `banger plugin list` to see the plugins banger finds and where it looks",
         )),

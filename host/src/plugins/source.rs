@@ -22,7 +22,7 @@ use banger_plugin_api::{
 };
 
 use super::{HostOptions, Plugin};
-use crate::text::tell;
+use crate::ui::text::tell;
 
 /// A source built by a plugin.
 pub struct Source {

@@ -26,7 +26,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use super::{rules::Discovery as Supported, Machine, Mode};
-use crate::{hint::Hinted, text::inert};
+use crate::{ui::hint::Hinted, ui::text::inert};
 use qemu::{Accel, Console, Discovery, Ended, Vm};
 
 /// What the user asked of the boot.

@@ -1,5 +1,5 @@
 //! `banger kernel catalog update|status`: accept a signed catalog update
-//! (`crate::catalog_update`), or show which trusted catalog is in force (`crate::trusted`).
+//! (`crate::trust::update`), or show which trusted catalog is in force (`crate::trust::catalog`).
 
 use std::time::{Duration, SystemTime};
 
@@ -7,14 +7,14 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::{
-    catalog_update::{self, UpdateSource, CATALOG_URL_ENV, DEFAULT_CATALOG_URL},
     cli::{CatalogCommand, UpdateFrom},
-    commands::output::print_json,
-    hint::Hinted,
-    keys::{KeyId, KeysOrigin, TrustedKeys},
-    state::State,
-    text::{self, say},
-    trusted::{Ignored, Origin, Trusted},
+    store::state::State,
+    trust::catalog::{Ignored, Origin, Trusted},
+    trust::keys::{KeyId, KeysOrigin, TrustedKeys},
+    trust::update::{self, UpdateSource, CATALOG_URL_ENV, DEFAULT_CATALOG_URL},
+    ui::hint::Hinted,
+    ui::output::print_json,
+    ui::text::{self, say},
 };
 
 /// How close to its expiry a catalog gets a warning.
@@ -71,7 +71,7 @@ struct UpdateReport<'a> {
 }
 
 fn update(state: &State, from: &UpdateSource, allow_expired: bool, json: bool) -> Result<()> {
-    let updated = catalog_update::update(state, from, allow_expired)?;
+    let updated = update::update(state, from, allow_expired)?;
     if updated.expired {
         text::warn(format_args!(
             "ACCEPTED AN EXPIRED CATALOG (--allow-expired): serial {} expired at {}; a source that serves only expired catalogs may be holding newer ones back",

@@ -9,10 +9,10 @@ use anyhow::Result;
 use crate::{
     check::{self, boot, rules::Severity, Machine, Report, Request},
     cli::CheckArgs,
-    commands::output::{print_json, print_table},
-    exit::{CannotCheck, NotReady},
-    install::Kernels,
-    text::say,
+    store::kernels::Kernels,
+    ui::exit::{CannotCheck, NotReady},
+    ui::output::{print_json, print_table},
+    ui::text::say,
 };
 
 pub fn run(kernels: &Kernels, args: CheckArgs) -> Result<()> {
@@ -25,7 +25,7 @@ pub fn run(kernels: &Kernels, args: CheckArgs) -> Result<()> {
     if args.json {
         // The JSON's shape is fixed; what does not fit it goes to stderr.
         for note in &report.notes {
-            crate::text::warn(&note.message);
+            crate::ui::text::warn(&note.message);
         }
         print_json(&report)?;
     } else {

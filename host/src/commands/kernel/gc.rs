@@ -5,10 +5,10 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::{
-    commands::output::{human_size, print_json},
-    install::Kernels,
-    text::say,
-    trusted::Store,
+    store::kernels::Kernels,
+    trust::catalog::Store,
+    ui::output::{human_size, print_json},
+    ui::text::say,
 };
 
 #[derive(Serialize)]

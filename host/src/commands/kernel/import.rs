@@ -1,7 +1,10 @@
 //! `banger kernel import NAME --from DIR`: a build directory or an extracted distro kernel,
 //! through the `import` plugin and the same verified install as a pull.
 
-use crate::{cli::ImportArgs, images::Images, install::Kernels, plugins, pull, trusted::Trusted};
+use crate::{
+    cli::ImportArgs, flows::pull, plugins, store::images::Images, store::kernels::Kernels,
+    trust::catalog::Trusted,
+};
 use anyhow::{Context, Result};
 
 pub fn run(kernels: &Kernels, images: &Images, args: ImportArgs) -> Result<()> {

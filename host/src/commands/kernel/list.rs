@@ -7,12 +7,12 @@ use serde::Serialize;
 
 use crate::{
     cli::SourceArgs,
-    commands::output::{human_size, print_json, print_table},
-    install::Kernels,
-    manifest::Manifest,
-    text::say,
-    trust,
-    trusted::Trusted,
+    store::kernels::Kernels,
+    store::manifest::Manifest,
+    trust::catalog::Trusted,
+    trust::policy,
+    ui::output::{human_size, print_json, print_table},
+    ui::text::say,
 };
 
 /// An installed kernel, and what the trusted catalog has instead, if that differs.
@@ -95,7 +95,7 @@ pub fn available(kernels: &Kernels, args: &SourceArgs, json: bool) -> Result<()>
         .list()?
         .into_iter()
         .map(|entry| Available {
-            verified: trust::vouches(&trusted, &entry),
+            verified: policy::vouches(&trusted, &entry),
             entry: Entry {
                 url: banger_fetch::DisplaySafeUrl::from(&entry.url).to_string(),
                 ..entry

@@ -1,4 +1,4 @@
-//! `banger kernel mirror DIR [NAME...]`: the work is `crate::mirror`'s; this prints what was
+//! `banger kernel mirror DIR [NAME...]`: the work is `crate::flows::mirror`'s; this prints what was
 //! added, replaced and skipped, with sizes.
 
 use std::path::Path;
@@ -9,11 +9,11 @@ use serde::Serialize;
 
 use crate::{
     cli::MirrorArgs,
-    commands::output::{human_size, print_json, print_table},
-    install::Kernels,
-    mirror::{self, Action, Planned},
-    text::{self, say, tell},
-    trusted::Trusted,
+    flows::mirror::{self, Action, Planned},
+    store::kernels::Kernels,
+    trust::catalog::Trusted,
+    ui::output::{human_size, print_json, print_table},
+    ui::text::{self, say, tell},
 };
 
 pub fn run(kernels: &Kernels, args: MirrorArgs) -> Result<()> {
@@ -34,8 +34,9 @@ pub fn run(kernels: &Kernels, args: MirrorArgs) -> Result<()> {
     let target = args.target.to_string_lossy();
     let mirrored = if target.starts_with("oci://") {
         let repository = banger_oci::Repository::parse(&target).map_err(mirror::oci_error)?;
-        let registry = banger_oci::Registry::new(&repository, false, Some(crate::text::notice()))
-            .map_err(mirror::oci_error)?;
+        let registry =
+            banger_oci::Registry::new(&repository, false, Some(crate::ui::text::notice()))
+                .map_err(mirror::oci_error)?;
         mirror::to_registry(&source, &trusted, &request, &registry)?
     } else {
         mirror::run(&source, &trusted, &request)?

@@ -20,15 +20,15 @@ use serde::Serialize;
 use crate::{
     check::Readiness,
     cli::{KernelCommand, SourceArgs},
-    commands::output::print_json,
-    images::{ImageName, Images},
-    install::Kernels,
-    manifest::Trust,
+    flows::pull::{Outcome, Status},
     plugins::{self, HostOptions, Source},
-    pull::{Outcome, Status},
-    state::State,
-    text::{say, tell},
-    trusted::Trusted,
+    store::images::{ImageName, Images},
+    store::kernels::Kernels,
+    store::manifest::Trust,
+    store::state::State,
+    trust::catalog::Trusted,
+    ui::output::print_json,
+    ui::text::{say, tell},
 };
 
 pub fn run(command: KernelCommand) -> Result<()> {
@@ -149,7 +149,7 @@ pub(super) fn report_install(kernels: &Kernels, outcome: &Outcome, json: bool) -
     if !outcome.images_updated.is_empty() {
         tell!(
             "updated image record(s) {} to the new kernel",
-            crate::pull::list(&outcome.images_updated, ", ")
+            crate::flows::pull::list(&outcome.images_updated, ", ")
         );
     }
     let check = kernels.installed(&key)?.and_then(|m| m.check);

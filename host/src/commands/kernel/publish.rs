@@ -1,4 +1,4 @@
-//! `banger kernel publish [NAME]`: the steps are `crate::publish`'s; this prints what was
+//! `banger kernel publish [NAME]`: the steps are `crate::flows::publish`'s; this prints what was
 //! uploaded, patched and signed, and the git and build steps that come next.
 
 use std::path::PathBuf;
@@ -9,11 +9,11 @@ use serde::Serialize;
 
 use crate::{
     cli::PublishArgs,
-    commands::output::print_json,
-    install::Kernels,
-    keys::KeyId,
-    publish::{self, Published},
-    text::say,
+    flows::publish::{self, Published},
+    store::kernels::Kernels,
+    trust::keys::KeyId,
+    ui::output::print_json,
+    ui::text::say,
 };
 
 /// What the catalog patch did to the entry, for `--json`.
@@ -75,10 +75,12 @@ pub fn run(kernels: &Kernels, args: PublishArgs) -> Result<()> {
             let repository = to
                 .strip_prefix("oci://")
                 .ok_or_else(|| anyhow::anyhow!("--to `{to}` is not an oci:// repository"))
-                .and_then(|r| banger_oci::Repository::parse(r).map_err(crate::mirror::oci_error))?;
+                .and_then(|r| {
+                    banger_oci::Repository::parse(r).map_err(crate::flows::mirror::oci_error)
+                })?;
             Some(
-                banger_oci::Registry::new(&repository, false, Some(crate::text::notice()))
-                    .map_err(crate::mirror::oci_error)?,
+                banger_oci::Registry::new(&repository, false, Some(crate::ui::text::notice()))
+                    .map_err(crate::flows::mirror::oci_error)?,
             )
         }
         None => None,

@@ -1,10 +1,13 @@
-//! `banger kernel pull NAME`: the trust decision and the install are `crate::pull`'s; the
+//! `banger kernel pull NAME`: the trust decision and the install are `crate::flows::pull`'s; the
 //! outcome is printed as for `kernel import`.
 
 use anyhow::Result;
 use banger_catalog::{Arch, KernelName};
 
-use crate::{cli::SourceArgs, images::Images, install::Kernels, pull, trusted::Trusted};
+use crate::{
+    cli::SourceArgs, flows::pull, store::images::Images, store::kernels::Kernels,
+    trust::catalog::Trusted,
+};
 
 /// What the user asked for.
 pub struct Request {

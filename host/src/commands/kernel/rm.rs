@@ -5,10 +5,10 @@ use anyhow::Result;
 use banger_catalog::KernelName;
 
 use crate::{
-    hint::Hinted,
-    images::Images,
-    install::Kernels,
-    text::{self, say},
+    store::images::Images,
+    store::kernels::Kernels,
+    ui::hint::Hinted,
+    ui::text::{self, say},
 };
 
 pub fn run(kernels: &Kernels, images: &Images, name: &KernelName, force: bool) -> Result<()> {
@@ -28,7 +28,7 @@ pub fn run(kernels: &Kernels, images: &Images, name: &KernelName, force: bool) -
             ),
             format!(
                 "remove the images first (banger image rm {}), or pass --force",
-                crate::pull::list(&users, " ")
+                crate::flows::pull::list(&users, " ")
             ),
         ));
     }
@@ -39,7 +39,7 @@ pub fn run(kernels: &Kernels, images: &Images, name: &KernelName, force: bool) -
     if !users.is_empty() {
         text::warn(format_args!(
             "image(s) {} refer to the removed kernel until it is installed again",
-            crate::pull::list(&users, ", ")
+            crate::flows::pull::list(&users, ", ")
         ));
     }
     Ok(())

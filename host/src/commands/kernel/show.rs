@@ -5,10 +5,10 @@ use banger_catalog::KernelName;
 use serde::Serialize;
 
 use crate::{
-    commands::output::print_json,
-    install::{KernelPaths, Kernels},
-    manifest::Manifest,
-    text::say,
+    store::kernels::{KernelPaths, Kernels},
+    store::manifest::Manifest,
+    ui::output::print_json,
+    ui::text::say,
 };
 
 #[derive(Serialize)]

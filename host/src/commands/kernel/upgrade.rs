@@ -1,5 +1,5 @@
 //! `banger kernel upgrade [NAME...] [--all]`: install the trusted catalog's bundle for each
-//! installed kernel whose sha256 differs from it. Each is a forced pull (`crate::pull`), so it
+//! installed kernel whose sha256 differs from it. Each is a forced pull (`crate::flows::pull`), so it
 //! is swapped in atomically and its images' records follow it.
 
 use anyhow::{bail, Result};
@@ -8,13 +8,13 @@ use serde::Serialize;
 
 use crate::{
     cli::SourceArgs,
-    commands::output::{print_json, print_table},
-    images::Images,
-    install::Kernels,
-    manifest::Manifest,
-    pull,
-    text::{say, tell},
-    trusted::Trusted,
+    flows::pull,
+    store::images::Images,
+    store::kernels::Kernels,
+    store::manifest::Manifest,
+    trust::catalog::Trusted,
+    ui::output::{print_json, print_table},
+    ui::text::{say, tell},
 };
 
 /// What `upgrade` does, or did, to one kernel.
@@ -119,7 +119,7 @@ pub fn run(
             if !outcome.images_updated.is_empty() {
                 tell!(
                     "updated image record(s) {} to the new `{}`",
-                    crate::pull::list(&outcome.images_updated, ", "),
+                    crate::flows::pull::list(&outcome.images_updated, ", "),
                     manifest.name
                 );
             }

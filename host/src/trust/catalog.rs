@@ -23,10 +23,11 @@ use banger_catalog::{Catalog, CATALOG_ENV, EMBEDDED_JSON, EMBEDDED_SIGNATURE, MA
 use serde::Serialize;
 
 use crate::{
-    atomic, files,
-    keys::{KeyId, SignatureError, TrustedKeys},
-    state::State,
-    text,
+    store::atomic,
+    store::files,
+    store::state::State,
+    trust::keys::{KeyId, SignatureError, TrustedKeys},
+    ui::text,
 };
 
 /// Where the effective catalog came from.
@@ -364,7 +365,7 @@ impl Store {
         let leftovers = self.leftovers()?;
         let (mut count, mut bytes) = (0, 0);
         for path in leftovers {
-            bytes += crate::state::remove_leftover(&path)?;
+            bytes += crate::store::state::remove_leftover(&path)?;
             count += 1;
         }
         Ok((count, bytes))

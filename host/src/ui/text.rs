@@ -56,14 +56,14 @@ pub fn stderr_line(line: fmt::Arguments<'_>) {
 /// [`stdout_line`] with `format!` arguments: `say!("removed kernel `{name}`")?`.
 macro_rules! say {
     ($($arg:tt)*) => {
-        $crate::text::stdout_line(format_args!($($arg)*))
+        $crate::ui::text::stdout_line(format_args!($($arg)*))
     };
 }
 
 /// [`stderr_line`] with `format!` arguments.
 macro_rules! tell {
     ($($arg:tt)*) => {
-        $crate::text::stderr_line(format_args!($($arg)*))
+        $crate::ui::text::stderr_line(format_args!($($arg)*))
     };
 }
 

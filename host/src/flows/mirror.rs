@@ -8,7 +8,7 @@
 //! `DIR/catalog.json` is that catalog byte for byte, with its `catalog.json.minisig`, so that
 //! machines can update from DIR; otherwise it is rewritten after every bundle, so it always
 //! lists exactly the bundles that are there, with URLs relative to DIR. What is verified, and what needs `--allow-unverified`, is the trust
-//! policy's decision ([`crate::trust`]).
+//! policy's decision ([`crate::trust::policy`]).
 
 use std::{fs, io, path::Path};
 
@@ -18,12 +18,12 @@ use banger_catalog::{bundle_file_name, patch, Arch, Catalog, Entry, KernelName};
 use serde::Serialize;
 
 use crate::{
-    atomic,
-    hint::Hinted,
     plugins::Source,
-    progress,
-    trust::{self, Verdict},
-    trusted::Trusted,
+    store::atomic,
+    trust::catalog::Trusted,
+    trust::policy::{self, Verdict},
+    ui::hint::Hinted,
+    ui::progress,
 };
 
 /// One bundle to mirror.
@@ -66,7 +66,7 @@ pub struct Mirrored {
 
 /// The entries `request` names that `source` can provide, under the trust policy.
 fn selection(source: &Source, trusted: &Trusted, request: &Request) -> Result<Selected> {
-    let mut candidates = trust::candidates(source.name(), &trusted.catalog, &source.list()?);
+    let mut candidates = policy::candidates(source.name(), &trusted.catalog, &source.list()?);
     candidates.retain(|v| request.arches.iter().any(|a| a.as_str() == v.entry.arch));
     select(candidates, request, &trusted.label, source.name())
 }
@@ -338,7 +338,7 @@ fn read_index(path: &Path) -> Result<String> {
     match text {
         Ok(text) => Ok(text),
         Err(e) => {
-            crate::text::warn(format!("{e}; it will be rewritten"));
+            crate::ui::text::warn(format!("{e}; it will be rewritten"));
             Ok(empty)
         }
     }

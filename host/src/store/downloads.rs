@@ -19,7 +19,7 @@ use std::{
 use anyhow::{Context, Result};
 use banger_catalog::Sha256;
 
-use crate::{files, state::State};
+use crate::{store::files, store::state::State};
 
 const SUFFIX: &str = ".partial";
 
@@ -100,7 +100,7 @@ impl Downloads {
                 Ok(Some(file)) => file,
                 Ok(None) => continue,
                 Err(e) => {
-                    crate::text::warn(format_args!("skipping: {e:#}"));
+                    crate::ui::text::warn(format_args!("skipping: {e:#}"));
                     continue;
                 }
             };
@@ -193,7 +193,7 @@ impl<R: Read, W: Write> Read for Tee<R, W> {
         let n = self.inner.read(buf)?;
         if let Some(copy) = &mut self.copy {
             if let Err(e) = copy.write_all(&buf[..n]) {
-                crate::text::warn(format_args!("cannot keep the download for resuming: {e}"));
+                crate::ui::text::warn(format_args!("cannot keep the download for resuming: {e}"));
                 self.copy = None;
             }
         }
@@ -206,7 +206,7 @@ mod tests {
     use std::io::Read;
 
     use super::Downloads;
-    use crate::state::State;
+    use crate::store::state::State;
 
     fn downloads(root: &std::path::Path) -> Downloads {
         Downloads::new(&State {

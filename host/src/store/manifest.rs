@@ -52,7 +52,7 @@ impl Manifest {
     /// Read and check the manifest in `dir`, which must be the directory of kernel `name`.
     pub fn read(dir: &Path, name: &KernelName) -> Result<Self> {
         let path = dir.join(MANIFEST);
-        let text = crate::files::read_text(&path)?
+        let text = crate::store::files::read_text(&path)?
             .with_context(|| format!("`{}` is missing", path.display()))?;
         let manifest: Manifest = serde_json::from_str(&text)
             .with_context(|| format!("manifest `{}` is not valid", path.display()))?;

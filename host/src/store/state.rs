@@ -11,7 +11,7 @@
 //! refuses one that another user owns or that group or others can write to, since whoever can
 //! write there can plant links or files that banger would then trust. The root and an explicit
 //! `$BANGER_KERNELS_DIR` are paths the user chose, so a link there is followed; below them,
-//! banger follows no link it did not make (see [`crate::files`] for the files). The one
+//! banger follows no link it did not make (see [`crate::store::files`] for the files). The one
 //! exception to 0700 is an installed kernel's own tree (`<kernels>/<name>/`), which gets the
 //! bundle layout's 0755 once it is complete; it is private while it is staged.
 //!
@@ -26,7 +26,7 @@ use std::{
 
 use anyhow::{bail, Context, Result};
 
-use crate::hint::Hinted;
+use crate::ui::hint::Hinted;
 
 /// The mode of every directory banger creates for itself.
 pub const PRIVATE_DIR_MODE: u32 = 0o700;

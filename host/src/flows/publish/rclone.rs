@@ -11,7 +11,7 @@ use std::{
 use anyhow::{Context, Result};
 use banger_fetch::{Fetcher, Schemes};
 
-use crate::hint::Hinted;
+use crate::ui::hint::Hinted;
 
 /// `rclone copyto <file> <target>`. rclone's own output (which quotes paths and what the
 /// storage server answered) is relayed line by line to stderr, made inert like everything
@@ -78,7 +78,7 @@ fn relay(output: Box<dyn Read + Send>) -> std::thread::JoinHandle<()> {
                 }
             }
             let text = String::from_utf8_lossy(&line);
-            crate::text::tell!("rclone: {}", text.trim_end_matches('\n'));
+            crate::ui::text::tell!("rclone: {}", text.trim_end_matches('\n'));
         }
     })
 }

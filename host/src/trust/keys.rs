@@ -107,7 +107,7 @@ impl TrustedKeys {
         let keys = files
             .iter()
             .map(|file| {
-                let text = crate::files::read_text(file)?
+                let text = crate::store::files::read_text(file)?
                     .with_context(|| format!("{KEYS_ENV}: `{}` does not exist", file.display()))?;
                 parse_key(&text, &file.display().to_string())
             })

@@ -24,8 +24,8 @@ use banger_bundle::{DigestReader, Limits};
 use banger_catalog::{Arch, KernelName, Sha256};
 
 use crate::{
-    atomic, check::Readiness, downloads::Downloads, files, hint::Hinted, manifest::Manifest,
-    state::State,
+    check::Readiness, store::atomic, store::downloads::Downloads, store::files,
+    store::manifest::Manifest, store::state::State, ui::hint::Hinted,
 };
 
 const STAGING_PREFIX: &str = ".staging-";
@@ -130,7 +130,7 @@ impl Kernels {
     pub fn lock(&self, name: &KernelName) -> Result<NameLock> {
         let file = self.lock_file(name)?;
         if file.try_lock().is_err() {
-            crate::text::tell!("waiting for another banger to finish with kernel `{name}`...");
+            crate::ui::text::tell!("waiting for another banger to finish with kernel `{name}`...");
             file.lock()
                 .with_context(|| format!("cannot lock kernel `{name}`"))?;
         }
@@ -196,7 +196,7 @@ impl Kernels {
                 .to_str()
                 .is_some_and(|n| n.starts_with(&prefix))
             {
-                bytes += crate::state::remove_leftover(&entry.path())?;
+                bytes += crate::store::state::remove_leftover(&entry.path())?;
                 count += 1;
             }
         }

@@ -18,7 +18,10 @@ use anyhow::{Context, Result};
 use banger_catalog::{Arch, KernelName, Sha256};
 use serde::{Deserialize, Serialize};
 
-use crate::{atomic, files, install::KernelPaths, manifest::Manifest, state::State};
+use crate::{
+    store::atomic, store::files, store::kernels::KernelPaths, store::manifest::Manifest,
+    store::state::State,
+};
 
 /// An image's name, by the rules of a kernel name; it names the record's file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

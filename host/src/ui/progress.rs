@@ -6,7 +6,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 /// A byte progress bar of `total` bytes labelled `label`; hidden when stderr is not a terminal.
 pub fn bar(total: u64, label: &str) -> ProgressBar {
-    let bar = if crate::text::stderr_is_terminal() {
+    let bar = if crate::ui::text::stderr_is_terminal() {
         ProgressBar::new(total)
     } else {
         ProgressBar::hidden()

@@ -5,7 +5,7 @@ use std::{io::IsTerminal, path::Path};
 
 use anyhow::{Context, Result};
 
-use crate::{hint::Hinted, keys::KeyId};
+use crate::{trust::keys::KeyId, ui::hint::Hinted};
 
 /// The environment variable holding the secret key's password.
 pub const PASSWORD_ENV: &str = "BANGER_SIGNING_PASSWORD";

@@ -4,14 +4,13 @@
 //! reproducibly (zstd -19, all cores) → sha256 and size → `rclone copyto` → HEAD check of
 //! the public URL → under a lock on the catalog's directory: patch `catalog.json` (re-read, so
 //! an edit made during the upload is kept), raise its serial, set its expiry, sign it
-//! ([`signing`]), upload both files and HEAD-check both → write both locally. Each step must
+//! ([`crate::trust::signing`]), upload both files and HEAD-check both → write both locally. Each step must
 //! succeed before the next starts, so a failure anywhere leaves the local catalog as it was.
 //! With `catalog_only`, the kernel steps are skipped: the catalog is re-signed with a new
 //! serial and expiry. Nothing is committed and nothing is rebuilt: the command prints the
 //! next steps for the maintainer.
 
 mod rclone;
-mod signing;
 
 use std::{
     fs,
@@ -26,15 +25,17 @@ use banger_catalog::{
     Catalog, Entry, KernelName,
 };
 
+use crate::trust::signing::Signer;
 use crate::{
-    atomic::{self, Partial},
     check::Readiness,
-    hint::Hinted,
-    install::Kernels,
-    keys::KeyId,
-    manifest, progress, text,
+    store::atomic::{self, Partial},
+    store::kernels::Kernels,
+    store::manifest,
+    trust::keys::KeyId,
+    ui::hint::Hinted,
+    ui::progress,
+    ui::text,
 };
-use signing::Signer;
 
 /// What the maintainer asked to publish, and where.
 pub struct Request<'a> {
@@ -232,7 +233,7 @@ fn require_ready(
 /// Push the bundle, its manifest and the index tagged with its name, then check them as the
 /// bucket flow checks its URL: `HEAD` of the blob, and a `GET` of the manifest by digest.
 fn push_to_registry(registry: &banger_oci::Registry, entry: &Entry, bundle: &Path) -> Result<()> {
-    let oci = crate::mirror::oci_error;
+    let oci = crate::flows::mirror::oci_error;
     registry
         .push_kernel(entry, || {
             fs::File::open(bundle)

@@ -2,7 +2,7 @@
 //! (`O_NOFOLLOW`), without blocking on a FIFO planted in place of a file (`O_NONBLOCK`), and
 //! only if they are regular files; and read with a cap checked before the bytes are in memory.
 //!
-//! Directories are [`crate::state`]'s business; atomic, durable writes are [`crate::atomic`]'s.
+//! Directories are [`crate::store::state`]'s business; atomic, durable writes are [`crate::store::atomic`]'s.
 
 use std::{
     fs::{File, OpenOptions},
@@ -63,7 +63,7 @@ pub fn read_text_up_to(path: &Path, cap: u64) -> Result<Option<String>> {
 }
 
 fn planted(path: &Path, what: &str) -> anyhow::Error {
-    crate::hint::Hinted::error(
+    crate::ui::hint::Hinted::error(
         format!(
             "`{}` is {what}; banger opens only regular files it made in its state directory",
             path.display()

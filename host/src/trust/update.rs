@@ -1,7 +1,7 @@
 //! `kernel catalog update`: fetch a `catalog.json` and its `catalog.json.minisig`, accept it
 //! only if a trusted key signed it, it is newer than the rollback baseline (the highest serial
 //! among the embedded catalog and a stored update that a key trusted now signed), and it has
-//! not expired, then store it ([`crate::trusted::Store`]).
+//! not expired, then store it ([`crate::trust::catalog::Store`]).
 //!
 //! Every refusal leaves the stored catalog as it was. Downloads are capped like everything
 //! from a source: 4 MiB for the catalog, 64 KiB for the signature, and the fetch crate's
@@ -18,10 +18,10 @@ use banger_catalog::{read_capped, Catalog};
 use banger_fetch::{DisplaySafeUrl, Fetcher, Schemes};
 
 use crate::{
-    hint::Hinted,
-    keys::{KeyId, TrustedKeys},
-    state::State,
-    trusted::{Store, Trusted},
+    store::state::State,
+    trust::catalog::{Store, Trusted},
+    trust::keys::{KeyId, TrustedKeys},
+    ui::hint::Hinted,
 };
 
 /// The environment variable naming the URL updates come from by default.
@@ -143,7 +143,7 @@ fn fetch(from: &UpdateSource) -> Result<(String, String, String)> {
 }
 
 fn fetch_url(url: &str, schemes: Schemes) -> Result<(String, String, String)> {
-    let fetcher = Fetcher::new(schemes)?.with_notice(crate::text::notice());
+    let fetcher = Fetcher::new(schemes)?.with_notice(crate::ui::text::notice());
     let shown = DisplaySafeUrl::from(url).to_string();
     let text = read_capped(fetcher.get(url)?, &shown)?;
     let signature_url = format!("{url}.minisig");

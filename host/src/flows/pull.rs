@@ -13,13 +13,13 @@ use banger_catalog::{Catalog, Entry};
 use serde::Serialize;
 
 use crate::{
-    hint::Hinted,
-    images::{ImageName, Images},
-    install::{Expected, Incomplete, Kernels},
-    manifest::{now_rfc3339, Manifest},
     plugins::Source,
-    progress,
-    trust::{self, Verdict},
+    store::images::{ImageName, Images},
+    store::kernels::{Expected, Incomplete, Kernels},
+    store::manifest::{now_rfc3339, Manifest},
+    trust::policy::{self, Verdict},
+    ui::hint::Hinted,
+    ui::progress,
 };
 
 /// What became of the kernel.
@@ -57,13 +57,13 @@ pub fn verdict(
     allow_unverified: bool,
 ) -> Result<Verdict> {
     let trusted = catalog.find(name, arch);
-    let transport = trust::is_catalog_transport(source.name());
+    let transport = policy::is_catalog_transport(source.name());
     // A catalog transport with a trusted entry needs no listing: the entry says it all.
     let offered = match (transport, trusted) {
         (true, Some(_)) => None,
         _ => source.offered(name, arch)?,
     };
-    let Some(verdict) = trust::judge(source.name(), trusted, offered.as_ref()) else {
+    let Some(verdict) = policy::judge(source.name(), trusted, offered.as_ref()) else {
         return Err(if transport {
             not_in_catalog(catalog, origin, name, arch)
         } else {

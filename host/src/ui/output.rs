@@ -1,5 +1,5 @@
 //! How commands print: JSON for scripts, tables whose columns fit their content, and sizes for
-//! people. Lines of text go through [`crate::text::say!`]; both tables and JSON keep text from
+//! people. Lines of text go through [`crate::ui::text::say!`]; both tables and JSON keep text from
 //! outside inert as well.
 //!
 //! JSON output escapes every unsafe character ([`banger_catalog::is_unsafe_char`]) as a
@@ -14,7 +14,7 @@ use banger_catalog::is_unsafe_char;
 use serde_json::ser::{Formatter, PrettyFormatter};
 use tabwriter::TabWriter;
 
-use crate::text::inert;
+use crate::ui::text::inert;
 
 /// Print `value` as pretty JSON on stdout, with unsafe characters escaped.
 pub fn print_json(value: &impl serde::Serialize) -> Result<()> {

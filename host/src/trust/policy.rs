@@ -17,7 +17,7 @@
 //! what their bytes are checked against, and it counts as verified only when it is the
 //! trusted catalog's digest. Whatever the source, the host hashes every byte itself.
 
-use crate::{manifest::Trust, plugins::Declared};
+use crate::{plugins::Declared, store::manifest::Trust};
 use banger_catalog::{Arch, Catalog, Entry, KernelName, Sha256};
 
 /// Sources that move bytes for the trusted catalog.

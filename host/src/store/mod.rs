@@ -1,0 +1,13 @@
+//! The state directory and everything kept in it: where it lives and the rules its
+//! directories follow ([`state`]), opening files in it without following links ([`files`]),
+//! files that appear whole and durably ([`atomic`]), the installed kernels ([`kernels`]) with
+//! their `manifest.json` ([`manifest`]), partial downloads kept for resuming ([`downloads`]),
+//! and image records ([`images`]).
+
+pub mod atomic;
+pub mod downloads;
+pub mod files;
+pub mod images;
+pub mod kernels;
+pub mod manifest;
+pub mod state;

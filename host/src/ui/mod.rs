@@ -1,0 +1,9 @@
+//! What the user sees: every printed line, made inert ([`text`]), tables and JSON
+//! ([`output`]), progress bars on a terminal ([`progress`]), hints ([`hint`]), and exit
+//! statuses ([`exit`]).
+
+pub mod exit;
+pub mod hint;
+pub mod output;
+pub mod progress;
+pub mod text;
