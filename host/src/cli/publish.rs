@@ -46,10 +46,25 @@ pub struct PublishArgs {
     /// The bucket (or path) on the remote.
     #[arg(long, env = "RCLONE_BUCKET", default_value = "banger-kernels")]
     pub bucket: String,
-    /// The public https:// URL the bucket is served from.
-    #[arg(long, env = "BASE_URL", default_value = "https://kernels.thaloco.com")]
-    pub base_url: String,
+    /// The public https:// URL the bucket is served from; else $BASE_URL (the seed flow's
+    /// older name), else https://kernels.thaloco.com.
+    #[arg(long, value_name = "URL", env = "BANGER_BASE_URL")]
+    base_url: Option<String>,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Where the bucket is served from when neither `--base-url` nor `$BANGER_BASE_URL` says.
+const DEFAULT_BASE_URL: &str = "https://kernels.thaloco.com";
+
+impl PublishArgs {
+    /// The public URL of the bucket: `--base-url`, `$BANGER_BASE_URL`, then the generic
+    /// `$BASE_URL` that the seed flow documented first, then [`DEFAULT_BASE_URL`].
+    pub fn base_url(&self) -> String {
+        self.base_url
+            .clone()
+            .or_else(|| std::env::var("BASE_URL").ok().filter(|url| !url.is_empty()))
+            .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned())
+    }
 }

@@ -225,6 +225,11 @@ fn a_failed_upload_or_head_check_leaves_the_catalog_untouched() {
     m.t.env("BASE_URL", "http://127.0.0.1:9/kernels");
     fails(&m, "is not an https:// URL");
     m.t.env("BASE_URL", m.server.url("").trim_end_matches('/'));
+    // BANGER_BASE_URL comes first; BASE_URL, the older generic name, is only its fallback.
+    m.t.env("BANGER_BASE_URL", "http://127.0.0.1:9/first");
+    m.t.env("BASE_URL", m.server.url("").trim_end_matches('/'));
+    fails(&m, "`http://127.0.0.1:9/first` is not an https:// URL");
+    m.t.env("BANGER_BASE_URL", m.server.url("").trim_end_matches('/'));
 
     // Bad names and catalogs.
     let catalog = m.catalog.display().to_string();

@@ -96,7 +96,7 @@ pub fn run(kernels: &Kernels, args: PublishArgs) -> Result<()> {
             out: args.out.as_deref(),
             remote: &args.remote,
             bucket: &args.bucket,
-            base_url: &args.base_url,
+            base_url: &args.base_url(),
             sign_key: args.sign_key.as_deref(),
             expires_days: args.expires_days,
             to: registry.as_ref(),

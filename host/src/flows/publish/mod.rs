@@ -96,8 +96,8 @@ pub fn publish(kernels: &Kernels, request: &Request) -> Result<Published> {
     let base_url = request.base_url.trim_end_matches('/');
     if request.to.is_none() && !base_url.starts_with("https://") {
         return Err(Hinted::error(
-            format!("BASE_URL `{base_url}` is not an https:// URL"),
-            "the catalog source fetches bundles over HTTPS only; set BASE_URL or --base-url to the bucket's public https:// address",
+            format!("the base URL `{base_url}` is not an https:// URL"),
+            "the catalog source fetches bundles over HTTPS only; set --base-url or BANGER_BASE_URL to the bucket's public https:// address",
         ));
     }
     // Everything that can fail fast does, before the slow part: the catalog, the key.

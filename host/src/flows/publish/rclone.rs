@@ -136,7 +136,7 @@ pub(super) fn check_public_url(url: &str, size: u64, upload: &str) -> Result<()>
         Ok(Some(length)) if length == size => Ok(()),
         Ok(Some(length)) => Err(Hinted::error(
             format!("`{url}` announces {length} bytes, but the file uploaded to `{upload}` has {size}; {not_changed}"),
-            "BASE_URL may serve a different bucket than RCLONE_BUCKET, or a cache still holds an older upload",
+            "the base URL (--base-url, BANGER_BASE_URL) may serve a different bucket than RCLONE_BUCKET, or a cache still holds an older upload",
         )),
         Ok(None) => Err(Hinted::error(
             format!("`{url}` sends no Content-Length, so its size cannot be checked; {not_changed}"),
@@ -144,7 +144,7 @@ pub(super) fn check_public_url(url: &str, size: u64, upload: &str) -> Result<()>
         )),
         Err(e) if e.is_not_found() => Err(Hinted::error(
             format!("`{url}` answers 404 after the upload to `{upload}`; {not_changed}"),
-            "the bucket may not allow public access, or BASE_URL does not serve RCLONE_BUCKET (wrong bucket or URL)",
+            "the bucket may not allow public access, or the base URL does not serve RCLONE_BUCKET (wrong bucket or URL)",
         )),
         Err(e) => Err(anyhow::Error::new(e)
             .context(format!("cannot check the public URL `{url}`; {not_changed}"))),
