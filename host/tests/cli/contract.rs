@@ -15,25 +15,23 @@ pub fn schema_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/schema")
 }
 
-/// The schema files that describe no command's stdout: the shared definitions, and the error
-/// document on stderr (docs/errors.md).
-pub const NOT_COMMANDS: [&str; 2] = ["defs", "error"];
+/// The schema file of shared definitions, which describes no command's stdout.
+pub const DEFS: &str = "defs";
+
+/// The error document on stderr: docs/errors.md's, validated with the errors, not here.
+const ERROR: &str = "error";
 
 /// Commands whose flag selects another document: (command, flag, schema).
 const VARIANTS: [(&str, &str, &str); 1] = [("kernel-list", "--available", "kernel-list-available")];
 
-/// Every schema file, by name (`kernel-pull` for `kernel-pull.json`), parsed.
+/// Every schema file of stdout's documents, by name (`kernel-pull` for `kernel-pull.json`),
+/// parsed: the commands' and [`DEFS`].
 pub fn schema_files() -> BTreeMap<String, Value> {
     let mut files = BTreeMap::new();
     for entry in fs::read_dir(schema_dir()).unwrap() {
         let path = entry.unwrap().path();
-        let Some(name) = path
-            .file_name()
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .strip_suffix(".json")
-        else {
+        let file = path.file_name().unwrap().to_str().unwrap();
+        let Some(name) = file.strip_suffix(".json").filter(|name| *name != ERROR) else {
             continue;
         };
         let text = fs::read_to_string(&path).unwrap();
@@ -61,7 +59,7 @@ fn validators() -> &'static BTreeMap<String, Validator> {
             .unwrap();
         files
             .iter()
-            .filter(|(name, _)| !NOT_COMMANDS.contains(&name.as_str()))
+            .filter(|(name, _)| name.as_str() != DEFS)
             .map(|(name, schema)| {
                 let validator = jsonschema::options()
                     .with_draft(Draft::Draft202012)
