@@ -46,9 +46,8 @@ pub struct KernelPaths {
     /// The kernel's directory.
     pub path: String,
     pub vmlinux: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// `null` in `kernel show --json` when there is none, as in an image's `kernel`.
     pub initrd: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub modules: Option<String>,
 }
 

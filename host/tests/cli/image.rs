@@ -6,6 +6,20 @@ use serde_json::Value;
 
 use crate::util::TestContext;
 
+/// `banger image register` of `rootfs` as `name`, booting the installed kernel `kernel`.
+pub(crate) fn register_args<'a>(name: &'a str, rootfs: &'a str, kernel: &'a str) -> Vec<&'a str> {
+    vec![
+        "image",
+        "register",
+        "--name",
+        name,
+        "--rootfs",
+        rootfs,
+        "--kernel-ref",
+        kernel,
+    ]
+}
+
 fn args(owned: &[String]) -> Vec<&str> {
     owned.iter().map(String::as_str).collect()
 }
@@ -106,18 +120,7 @@ fn register_checks_its_rootfs_and_names() {
     let void = t.publish("void", "void-6.12", "6.12.3", &server);
     t.write_catalog(&[&void.entry]);
     t.ok(&["kernel", "pull", "void-6.12", "--arch", "x86_64"]);
-    let register = |name: &str, rootfs: &str| {
-        t.banger(&[
-            "image",
-            "register",
-            "--name",
-            name,
-            "--rootfs",
-            rootfs,
-            "--kernel-ref",
-            "void-6.12",
-        ])
-    };
+    let register = |name: &str, rootfs: &str| t.banger(&register_args(name, rootfs, "void-6.12"));
     let fails = |name: &str, rootfs: &str, expected: &str| {
         let out = register(name, rootfs);
         let err = String::from_utf8_lossy(&out.stderr).into_owned();

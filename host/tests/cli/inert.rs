@@ -296,6 +296,7 @@ fn every_subcommand_keeps_hostile_text_inert() {
         let mut command = f.t.command(&args);
         command.envs(step.env.iter().map(|(k, v)| (k, v)));
         let out = command.output().unwrap();
+        crate::contract::check(&args, &out);
         let (stdout, stderr) = (
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr),

@@ -5,11 +5,13 @@
 mod abi;
 mod budgets;
 mod check;
+mod contract;
 mod example_plugin;
 mod hostile;
 mod image;
 mod import;
 mod inert;
+mod json;
 mod listing;
 mod mirror;
 mod modes;

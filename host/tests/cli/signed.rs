@@ -51,8 +51,8 @@ pub fn minisign_sign(secret: &Path, file: &Path, legacy: bool) {
 }
 
 /// A machine that trusts `public` and takes catalog updates, with no `$BANGER_CATALOG`.
-struct Machine {
-    t: TestContext,
+pub struct Machine {
+    pub t: TestContext,
     server: banger_testkit::server::Server,
     /// Where signed catalogs are made: `<dir>/catalog.json` and its `.minisig`.
     signed: PathBuf,
@@ -61,7 +61,7 @@ struct Machine {
 }
 
 impl Machine {
-    fn new() -> Self {
+    pub fn new() -> Self {
         let mut t = TestContext::new();
         let server = t.https_server();
         let (public, secret) = minisign_keypair(&t, "release");
@@ -284,7 +284,7 @@ fn every_refusal_leaves_the_stored_catalog_and_the_listing_as_they_were() {
 
 /// The maintainer's side of [`Machine`]: rclone into the bucket (`www/`, which the HTTPS server
 /// publishes as BASE_URL), the signing key, and the repository's catalog.
-fn maintainer(m: &mut Machine) -> PathBuf {
+pub fn maintainer(m: &mut Machine) -> PathBuf {
     let t = &mut m.t;
     t.env("RCLONE_CONFIG", t.path("rclone.conf").display().to_string());
     t.env("RCLONE_CONFIG_TESTR_TYPE", "local");

@@ -84,8 +84,11 @@ impl TestContext {
     }
 
     /// Run banger under `wrapper` (e.g. `["unshare", "-n"]`), with this context's environment.
+    /// A `--json` run's output is held to its schema ([`crate::contract::check`]).
     pub fn banger_under(&self, wrapper: &[&str], args: &[&str]) -> Output {
-        self.command_under(wrapper, args).output().unwrap()
+        let out = self.command_under(wrapper, args).output().unwrap();
+        crate::contract::check(args, &out);
+        out
     }
 
     /// The command that runs banger with `args` and this context's environment.
