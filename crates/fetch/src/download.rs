@@ -9,15 +9,13 @@ use std::{
 
 use reqwest::blocking::Response;
 
-use crate::{DisplaySafeUrl, Fetcher, ATTEMPTS, LOW_SPEED_LIMIT};
+use crate::{FetchError, Fetcher, ATTEMPTS, LOW_SPEED_LIMIT};
 
 /// A streaming GET. Reads fail only once the retries are used up or the failure is not
 /// transient; the bytes delivered are those of the resource from [`Download::start`] on.
 pub struct Download {
     fetcher: Fetcher,
     url: String,
-    /// The URL as messages show it.
-    shown: String,
     response: Response,
     start: u64,
     /// Absolute position of the next byte to deliver.
@@ -33,7 +31,6 @@ impl Download {
         Self {
             fetcher,
             url: url.to_owned(),
-            shown: DisplaySafeUrl::from(url).to_string(),
             response,
             start,
             position: start,
@@ -49,37 +46,36 @@ impl Download {
     }
 
     /// Replace the response after a failure at `self.position`: a ranged request, or a whole
-    /// new body whose first bytes are skipped when the server ignores `Range`.
-    fn resume(&mut self, mut last: String) -> io::Result<()> {
-        loop {
-            if self.retries + 1 >= ATTEMPTS {
-                return Err(io::Error::other(format!(
-                    "reading `{}` failed at byte {} after {ATTEMPTS} attempts: {last}",
-                    self.shown, self.position
-                )));
+    /// new body whose first bytes are skipped when the server ignores `Range`. The stream's
+    /// retries count against one budget of [`ATTEMPTS`].
+    fn resume(&mut self, reason: String) -> io::Result<()> {
+        let (fetcher, url, position) = (&self.fetcher, &self.url, self.position);
+        let interrupted = |reason| FetchError::Interrupted {
+            url: url.as_str().into(),
+            at: position,
+            reason,
+        };
+        let reconnect = || {
+            let (mut response, start) = fetcher.request(url, position)?;
+            let skip = position - start;
+            match io::copy(&mut (&mut response).take(skip), &mut io::sink()) {
+                Ok(skipped) if skipped == skip => Ok(response),
+                Ok(skipped) => Err(interrupted(format!(
+                    "the server ended after {skipped} of {skip} bytes"
+                ))),
+                Err(e) => Err(interrupted(e.to_string())),
             }
-            let failure = format!(
-                "reading `{}` failed at byte {}: {last}",
-                self.shown, self.position
-            );
-            self.fetcher.pause(self.retries, &failure);
-            self.retries += 1;
-            match self.fetcher.request(&self.url, self.position) {
-                Ok((response, start)) => {
-                    self.response = response;
-                    self.speed.restart();
-                    let skip = self.position - start;
-                    match io::copy(&mut (&mut self.response).take(skip), &mut io::sink()) {
-                        Ok(skipped) if skipped == skip => return Ok(()),
-                        Ok(skipped) => {
-                            last = format!("the server ended after {skipped} of {skip} bytes")
-                        }
-                        Err(e) => last = e.to_string(),
-                    }
-                }
-                Err(e) if e.is_transient() => last = e.to_string(),
-                Err(e) => return Err(io::Error::other(e)),
+        };
+        match fetcher.retrying_after(url, &mut self.retries, Some(interrupted(reason)), reconnect) {
+            Ok(response) => {
+                self.response = response;
+                self.speed.restart();
+                Ok(())
             }
+            Err(error @ FetchError::Interrupted { .. }) => Err(io::Error::other(format!(
+                "{error} (after {ATTEMPTS} attempts)"
+            ))),
+            Err(error) => Err(io::Error::other(error)),
         }
     }
 }

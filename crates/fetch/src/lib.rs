@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 mod download;
+#[cfg(feature = "plugin")]
 pub mod plugin;
 pub mod secrets;
 mod url;
@@ -105,9 +106,17 @@ pub enum FetchError {
     Status {
         url: DisplaySafeUrl,
         status: StatusCode,
+        /// The wait a 429 asked for (`Retry-After`), honoured before the next attempt.
+        retry_after: Option<Duration>,
     },
     #[error("`{url}` answered HTTP 429 and asked to wait {seconds} s, more than the {} s banger waits", MAX_RETRY_AFTER.as_secs())]
     TooLongToWait { url: DisplaySafeUrl, seconds: u64 },
+    #[error("reading `{url}` failed at byte {at}: {reason}")]
+    Interrupted {
+        url: DisplaySafeUrl,
+        at: u64,
+        reason: String,
+    },
     #[error("request to `{url}` failed")]
     Request {
         url: DisplaySafeUrl,
@@ -122,16 +131,22 @@ impl FetchError {
         matches!(self, Self::NotFound { .. })
     }
 
+    /// The wait the server asked for before the next attempt, if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
     /// Whether trying again may help: a timeout, a refused or reset connection, a 5xx, 408 or
     /// 429. A certificate the client rejects, a 404, a refused redirect or a bad URL are not
     /// transient.
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::Status { status, .. } => {
-                status.is_server_error()
-                    || *status == StatusCode::REQUEST_TIMEOUT
-                    || *status == StatusCode::TOO_MANY_REQUESTS
-            }
+            Self::Status { status, .. } => is_transient_status(*status),
+            // A body that broke off, stalled or came up short: asked again from where it was.
+            Self::Interrupted { .. } => true,
             // A URL reqwest cannot build a request for (an invalid port, say) stays bad, and so
             // does a redirect the policy refused.
             Self::Request { source, .. } => {
@@ -140,6 +155,13 @@ impl FetchError {
             _ => false,
         }
     }
+}
+
+/// The statuses worth asking again: a 5xx, 408 or 429.
+fn is_transient_status(status: StatusCode) -> bool {
+    status.is_server_error()
+        || status == StatusCode::REQUEST_TIMEOUT
+        || status == StatusCode::TOO_MANY_REQUESTS
 }
 
 /// Whether a TLS error (such as an untrusted certificate) is somewhere in `error`'s chain.
@@ -221,8 +243,7 @@ impl Fetcher {
         body: Option<&[u8]>,
     ) -> Result<Response, FetchError> {
         self.check_scheme(url)?;
-        let mut attempt = 0;
-        loop {
+        self.retrying(url, || {
             let mut request = self
                 .client
                 .request(method.clone(), url)
@@ -231,52 +252,48 @@ impl Fetcher {
             if let Some(body) = body {
                 request = request.body(body.to_vec());
             }
-            let outcome = request.send().map_err(|source| request_error(url, source));
-            let retry_after = match &outcome {
-                Ok(response) if response.status() == StatusCode::TOO_MANY_REQUESTS => {
-                    retry_after(response)
-                }
-                _ => None,
-            };
-            let error = match outcome {
-                Ok(response) => {
-                    let status = response.status();
-                    let transient = status.is_server_error()
-                        || status == StatusCode::REQUEST_TIMEOUT
-                        || status == StatusCode::TOO_MANY_REQUESTS;
-                    if !transient {
-                        return Ok(response);
-                    }
-                    FetchError::Status {
-                        url: url.into(),
-                        status,
-                    }
-                }
-                Err(e) if e.is_transient() => e,
-                Err(e) => return Err(e),
-            };
-            if attempt + 1 >= ATTEMPTS {
-                return Err(error);
+            let response = request
+                .send()
+                .map_err(|source| request_error(url, source))?;
+            if is_transient_status(response.status()) {
+                Err(status_error(url, &response))
+            } else {
+                Ok(response)
             }
-            match retry_after {
-                Some(wait) if wait > MAX_RETRY_AFTER => {
-                    return Err(FetchError::TooLongToWait {
-                        url: url.into(),
-                        seconds: wait.as_secs(),
-                    })
+        })
+    }
+
+    /// Run `attempt` until it succeeds, fails for good, or [`ATTEMPTS`] are used up, waiting
+    /// before each retry as [`Fetcher::wait`] decides: the one retry loop of every request.
+    fn retrying<T>(
+        &self,
+        url: &str,
+        attempt: impl FnMut() -> Result<T, FetchError>,
+    ) -> Result<T, FetchError> {
+        self.retrying_after(url, &mut 0, None, attempt)
+    }
+
+    /// [`Fetcher::retrying`] for a stream that already failed with `failure` after `done`
+    /// retries of its budget, which counts on across calls.
+    pub(crate) fn retrying_after<T>(
+        &self,
+        url: &str,
+        done: &mut u32,
+        mut failure: Option<FetchError>,
+        mut attempt: impl FnMut() -> Result<T, FetchError>,
+    ) -> Result<T, FetchError> {
+        loop {
+            if let Some(error) = failure.take() {
+                if !error.is_transient() || *done + 1 >= ATTEMPTS {
+                    return Err(error);
                 }
-                Some(wait) => {
-                    if let Some(notice) = &self.notice {
-                        notice(&format!(
-                            "{error}; waiting {} s as it asks (Retry-After)",
-                            wait.as_secs()
-                        ));
-                    }
-                    std::thread::sleep(wait);
-                }
-                None => self.pause(attempt, &error),
+                self.wait(url, *done, &error)?;
+                *done += 1;
             }
-            attempt += 1;
+            match attempt() {
+                Ok(value) => return Ok(value),
+                Err(error) => failure = Some(error),
+            }
         }
     }
 
@@ -297,19 +314,8 @@ impl Fetcher {
     /// a matching `Content-Range`, else 0.
     pub fn download(&self, url: &str, offset: u64) -> Result<Download, FetchError> {
         self.check_scheme(url)?;
-        let mut attempt = 0;
-        loop {
-            match self.request(url, offset) {
-                Err(e) if e.is_transient() && attempt + 1 < ATTEMPTS => {
-                    self.pause(attempt, &e);
-                    attempt += 1;
-                }
-                Err(e) => return Err(e),
-                Ok((response, start)) => {
-                    return Ok(Download::new(self.clone(), url, response, start))
-                }
-            }
-        }
+        let (response, start) = self.retrying(url, || self.request(url, offset))?;
+        Ok(Download::new(self.clone(), url, response, start))
     }
 
     /// One GET from `offset`: the response and the offset its body starts at. A ranged
@@ -335,17 +341,42 @@ impl Fetcher {
         }
     }
 
-    /// Say that a retry is coming, and wait before it.
-    fn pause(&self, attempt: u32, error: &dyn std::fmt::Display) {
-        let wait = FIRST_BACKOFF * 2u32.pow(attempt);
-        if let Some(notice) = &self.notice {
-            notice(&format!(
-                "{error}; retrying in {:.2} s (attempt {} of {ATTEMPTS})",
-                wait.as_secs_f64(),
-                attempt + 2
-            ));
+    /// Say that retry `done + 2` is coming after `error`, and wait before it: as long as the
+    /// server asked (`Retry-After` on `error`; more than [`MAX_RETRY_AFTER`] fails the request),
+    /// or else with exponential backoff from [`FIRST_BACKOFF`]. `$BANGER_TEST_NO_RETRY_DELAY`
+    /// skips the backoff (not the notice, nor a wait the server asked for), for tests.
+    fn wait(&self, url: &str, done: u32, error: &FetchError) -> Result<(), FetchError> {
+        let notice = |line: String| {
+            if let Some(notice) = &self.notice {
+                notice(&line);
+            }
+        };
+        match error.retry_after() {
+            Some(wait) if wait > MAX_RETRY_AFTER => Err(FetchError::TooLongToWait {
+                url: url.into(),
+                seconds: wait.as_secs(),
+            }),
+            Some(wait) => {
+                notice(format!(
+                    "{error}; waiting {} s as it asks (Retry-After)",
+                    wait.as_secs()
+                ));
+                std::thread::sleep(wait);
+                Ok(())
+            }
+            None => {
+                let wait = FIRST_BACKOFF * 2u32.pow(done);
+                notice(format!(
+                    "{error}; retrying in {:.2} s (attempt {} of {ATTEMPTS})",
+                    wait.as_secs_f64(),
+                    done + 2
+                ));
+                if std::env::var_os("BANGER_TEST_NO_RETRY_DELAY").is_none() {
+                    std::thread::sleep(wait);
+                }
+                Ok(())
+            }
         }
-        std::thread::sleep(wait);
     }
 
     /// Whether `url` answers at all (any status), in one attempt without retries: to tell
@@ -455,9 +486,18 @@ fn check_status(url: &str, response: Response) -> Result<Response, FetchError> {
     match response.status() {
         StatusCode::OK => Ok(response),
         StatusCode::NOT_FOUND => Err(FetchError::NotFound { url: url.into() }),
-        status => Err(FetchError::Status {
-            url: url.into(),
-            status,
-        }),
+        _ => Err(status_error(url, &response)),
+    }
+}
+
+/// The error for an answer with `response`'s status, with the wait a 429 asked for.
+fn status_error(url: &str, response: &Response) -> FetchError {
+    let status = response.status();
+    FetchError::Status {
+        url: url.into(),
+        status,
+        retry_after: (status == StatusCode::TOO_MANY_REQUESTS)
+            .then(|| retry_after(response))
+            .flatten(),
     }
 }
