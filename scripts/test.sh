@@ -101,12 +101,19 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null &&
     apt-get update -qq
 fi
 
+# The plugin workspaces outside banger's own (the fixture plugins, built against other
+# versions of the interface, and the example third-party plugin) share one target directory,
+# target/nested, where the tests load them from: their common dependencies build once, and no
+# test runs cargo.
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
 {
     cargo build --workspace --locked &&
-        cargo build --manifest-path tests/fixture-plugins/Cargo.toml --locked &&
+        CARGO_TARGET_DIR=target/nested cargo build --locked \
+            --manifest-path tests/fixture-plugins/Cargo.toml &&
+        CARGO_TARGET_DIR=target/nested cargo build --locked \
+            --manifest-path examples/source-plugin/Cargo.toml &&
         cargo test --workspace --locked &&
         cargo run -p banger-fuzz --locked -- --seconds 60 &&
         bash scripts/test-package.sh

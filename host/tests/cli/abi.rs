@@ -11,12 +11,21 @@ use crate::util::{kernels_listing, stderr, TestContext};
 
 /// A fixture plugin from tests/fixture-plugins, built by the README's test command.
 pub(crate) fn fixture(name: &str) -> PathBuf {
+    nested_library(
+        "tests/fixture-plugins",
+        &format!("libbanger_source_{name}.so"),
+    )
+}
+
+/// A library built from the plugin workspace `workspace` (outside banger's own) into the
+/// shared `target/nested`, as `scripts/test.sh` builds them before the tests run.
+pub(crate) fn nested_library(workspace: &str, file: &str) -> PathBuf {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixture-plugins/target/debug")
-        .join(format!("libbanger_source_{name}.so"));
+        .join("../target/nested/debug")
+        .join(file);
     assert!(
         path.exists(),
-        "{} is missing; run `cargo build --manifest-path tests/fixture-plugins/Cargo.toml` (the README's test command does)",
+        "{} is missing; run `CARGO_TARGET_DIR=target/nested cargo build --manifest-path {workspace}/Cargo.toml` (the README's test command does)",
         path.display()
     );
     path

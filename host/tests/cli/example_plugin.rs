@@ -1,43 +1,22 @@
 //! The example third-party plugin (`examples/source-plugin`): built standalone, installed into a
 //! plugin directory, listed, and used for a verified pull.
 
-use std::{
-    fs,
-    path::{Path, PathBuf},
-    process::Command,
-};
+use std::{fs, path::PathBuf, process::Command};
 
 use banger_testkit::{archive::pack_with_gnu_tar, kernel};
 use serde_json::Value;
 
 use crate::util::{kernels_listing, TestContext};
 
-/// Build the example with cargo, as its README says, and return the library.
-fn build_example() -> PathBuf {
-    let manifest =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/source-plugin/Cargo.toml");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let out = Command::new(cargo)
-        .args(["build", "--locked", "--manifest-path"])
-        .arg(&manifest)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "building the example plugin failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let library = manifest
-        .parent()
-        .unwrap()
-        .join("target/debug/libbanger_source_sha256sums.so");
-    assert!(library.is_file(), "{} was not built", library.display());
-    library
+/// The example, built standalone with cargo (its own manifest and lock file, as its README
+/// says) by the README's test command.
+fn example_library() -> PathBuf {
+    crate::abi::nested_library("examples/source-plugin", "libbanger_source_sha256sums.so")
 }
 
 #[test]
 fn the_example_plugin_builds_standalone_installs_lists_and_pulls() {
-    let library = build_example();
+    let library = example_library();
     let t = TestContext::new();
     let installed_library = t.path("plugins/libbanger_source_sha256sums.so");
     fs::copy(&library, &installed_library).unwrap();

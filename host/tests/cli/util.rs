@@ -43,6 +43,8 @@ impl TestContext {
             ("BANGER_PLUGIN_PATH".into(), path("plugins")),
             ("HOME".into(), path("home")),
             ("BANGER_CATALOG".into(), path("catalog.json")),
+            // Retries are shown but not slept through; a wait a server asks for still is.
+            ("BANGER_TEST_NO_RETRY_DELAY".into(), "1".into()),
         ];
         let context = Self {
             root,
