@@ -33,7 +33,7 @@ pub const EMBEDDED_JSON: &str = include_str!("../../../catalog.json");
 include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
 
 /// The environment variable naming a catalog file that replaces the embedded one.
-pub const CATALOG_ENV: &str = "BANGER_CATALOG";
+pub const CATALOG_ENV: &str = banger_env::BANGER_CATALOG;
 
 /// The largest catalog document banger reads, from a file, a server or a plugin's listing. A
 /// real entry takes about 400 bytes, so this holds some ten thousand; it also keeps parsing

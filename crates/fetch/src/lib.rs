@@ -206,7 +206,7 @@ impl Fetcher {
             .user_agent(concat!("banger/", env!("CARGO_PKG_VERSION")))
             .https_only(schemes == Schemes::HttpsOnly)
             .redirect(redirect_policy(schemes.clone()));
-        if let Some(path) = std::env::var_os("SSL_CERT_FILE").filter(|p| !p.is_empty()) {
+        if let Some(path) = banger_env::non_empty(banger_env::SSL_CERT_FILE) {
             let path = PathBuf::from(path);
             let pem = std::fs::read(&path).map_err(|source| FetchError::CaFile {
                 path: path.clone(),
@@ -371,7 +371,7 @@ impl Fetcher {
                     wait.as_secs_f64(),
                     done + 2
                 ));
-                if std::env::var_os("BANGER_TEST_NO_RETRY_DELAY").is_none() {
+                if std::env::var_os(banger_env::BANGER_TEST_NO_RETRY_DELAY).is_none() {
                     std::thread::sleep(wait);
                 }
                 Ok(())
@@ -429,12 +429,12 @@ fn redirect_policy(schemes: Schemes) -> redirect::Policy {
 
 /// The read timeout: `$BANGER_HTTP_TIMEOUT` seconds, else [`READ_TIMEOUT`].
 fn read_timeout() -> Duration {
-    seconds_from_env("BANGER_HTTP_TIMEOUT").unwrap_or(READ_TIMEOUT)
+    seconds_from_env(banger_env::BANGER_HTTP_TIMEOUT).unwrap_or(READ_TIMEOUT)
 }
 
 /// How long a transfer may stay below [`LOW_SPEED_LIMIT`].
 fn low_speed_time() -> Duration {
-    seconds_from_env("BANGER_HTTP_LOW_SPEED_TIME").unwrap_or(LOW_SPEED_TIME)
+    seconds_from_env(banger_env::BANGER_HTTP_LOW_SPEED_TIME).unwrap_or(LOW_SPEED_TIME)
 }
 
 fn seconds_from_env(name: &str) -> Option<Duration> {

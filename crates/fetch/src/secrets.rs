@@ -9,11 +9,7 @@ use std::process::Command;
 
 /// Every variable that holds a secret of banger's: the minisign key's password and the
 /// registry credentials.
-pub const SECRET_VARIABLES: &[&str] = &[
-    "BANGER_SIGNING_PASSWORD",
-    "BANGER_OCI_USERNAME",
-    "BANGER_OCI_PASSWORD",
-];
+pub const SECRET_VARIABLES: &[&str] = banger_env::SECRETS;
 
 /// `command`, which will not pass any of [`SECRET_VARIABLES`] to the child.
 pub fn without_secrets(command: &mut Command) -> &mut Command {

@@ -49,9 +49,10 @@ impl Credentials {
 /// The credentials for `registry`, if any are configured.
 pub fn credentials(registry: &str) -> Result<Option<Credentials>, OciError> {
     let env = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
-    if let (Some(username), Some(password)) =
-        (env("BANGER_OCI_USERNAME"), env("BANGER_OCI_PASSWORD"))
-    {
+    if let (Some(username), Some(password)) = (
+        env(banger_env::BANGER_OCI_USERNAME),
+        env(banger_env::BANGER_OCI_PASSWORD),
+    ) {
         return Ok(Some(Credentials { username, password }));
     }
     let Some(path) = docker_config_path() else {
@@ -106,10 +107,10 @@ pub fn credentials(registry: &str) -> Result<Option<Credentials>, OciError> {
 }
 
 fn docker_config_path() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("DOCKER_CONFIG").filter(|d| !d.is_empty()) {
+    if let Some(dir) = banger_env::non_empty(banger_env::DOCKER_CONFIG) {
         return Some(PathBuf::from(dir).join("config.json"));
     }
-    std::env::var_os("HOME")
+    std::env::var_os(banger_env::HOME)
         .map(PathBuf::from)
         .filter(|home| home.is_absolute())
         .map(|home| home.join(".docker/config.json"))

@@ -28,10 +28,10 @@ Examples:
         #[arg(long, value_enum, default_value = "catalog")]
         source: UpdateFrom,
         /// The mirror's base URL, with --source mirror.
-        #[arg(long, value_name = "URL", env = "BANGER_MIRROR_URL")]
+        #[arg(long, value_name = "URL", env = banger_env::BANGER_MIRROR_URL)]
         mirror: Option<String>,
         /// The directory, with --source offline.
-        #[arg(long, value_name = "DIR", env = "BANGER_OFFLINE_DIR")]
+        #[arg(long, value_name = "DIR", env = banger_env::BANGER_OFFLINE_DIR)]
         dir: Option<PathBuf>,
         /// Accept a catalog whose expiry has passed (with a warning).
         #[arg(long)]

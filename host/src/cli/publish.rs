@@ -16,7 +16,7 @@ pub struct PublishArgs {
     pub catalog_only: bool,
     /// The minisign secret key that signs the catalog; its password comes from
     /// $BANGER_SIGNING_PASSWORD, or a prompt on a terminal.
-    #[arg(long, value_name = "FILE", env = "BANGER_SIGNING_KEY")]
+    #[arg(long, value_name = "FILE", env = banger_env::BANGER_SIGNING_KEY)]
     pub sign_key: Option<PathBuf>,
     /// Push the bundle to an OCI registry instead of uploading it with rclone; the catalog
     /// entry's URL becomes `oci://REGISTRY/REPOSITORY@sha256:…` (see docs/oci.md).
@@ -41,14 +41,14 @@ pub struct PublishArgs {
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// The rclone remote to upload to.
-    #[arg(long, env = "RCLONE_REMOTE", default_value = "r2")]
+    #[arg(long, env = banger_env::RCLONE_REMOTE, default_value = "r2")]
     pub remote: String,
     /// The bucket (or path) on the remote.
-    #[arg(long, env = "RCLONE_BUCKET", default_value = "banger-kernels")]
+    #[arg(long, env = banger_env::RCLONE_BUCKET, default_value = "banger-kernels")]
     pub bucket: String,
     /// The public https:// URL the bucket is served from; else $BASE_URL (the seed flow's
     /// older name), else https://kernels.thaloco.com.
-    #[arg(long, value_name = "URL", env = "BANGER_BASE_URL")]
+    #[arg(long, value_name = "URL", env = banger_env::BANGER_BASE_URL)]
     base_url: Option<String>,
     /// Print the result as JSON.
     #[arg(long)]
@@ -64,7 +64,11 @@ impl PublishArgs {
     pub fn base_url(&self) -> String {
         self.base_url
             .clone()
-            .or_else(|| std::env::var("BASE_URL").ok().filter(|url| !url.is_empty()))
+            .or_else(|| {
+                banger_env::non_empty(banger_env::BASE_URL)?
+                    .into_string()
+                    .ok()
+            })
             .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned())
     }
 }

@@ -44,9 +44,12 @@ pub fn search_path() -> Vec<PathBuf> {
 
 fn resolve_search_path() -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = Vec::new();
-    if let Some(value) = std::env::var_os("BANGER_PLUGIN_PATH") {
+    if let Some(value) = std::env::var_os(banger_env::BANGER_PLUGIN_PATH) {
         for dir in std::env::split_paths(&value) {
-            if let Some(dir) = absolute("BANGER_PLUGIN_PATH entry", Some(dir.into_os_string())) {
+            if let Some(dir) = absolute(
+                &format!("{} entry", banger_env::BANGER_PLUGIN_PATH),
+                Some(dir.into_os_string()),
+            ) {
                 dirs.push(dir);
             }
         }
@@ -64,11 +67,14 @@ fn resolve_search_path() -> Vec<PathBuf> {
         dirs.push(exe_dir);
         dirs.extend(installed);
     }
-    let data_home = match std::env::var_os("XDG_DATA_HOME") {
-        Some(value) => absolute("XDG_DATA_HOME", Some(value)),
+    let data_home = match std::env::var_os(banger_env::XDG_DATA_HOME) {
+        Some(value) => absolute(banger_env::XDG_DATA_HOME, Some(value)),
         None => None,
     }
-    .or_else(|| absolute("HOME", std::env::var_os("HOME")).map(|home| home.join(".local/share")));
+    .or_else(|| {
+        absolute(banger_env::HOME, std::env::var_os(banger_env::HOME))
+            .map(|home| home.join(".local/share"))
+    });
     if let Some(data_home) = data_home {
         dirs.push(data_home.join("banger/plugins"));
     }

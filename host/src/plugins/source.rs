@@ -292,7 +292,7 @@ impl Host for HostCallbacks {
 
 /// Whether plugins' info and progress messages are shown (`BANGER_VERBOSE=1`).
 fn verbose() -> bool {
-    std::env::var_os("BANGER_VERBOSE").is_some_and(|v| !v.is_empty())
+    banger_env::non_empty(banger_env::BANGER_VERBOSE).is_some()
 }
 
 #[cfg(test)]

@@ -76,7 +76,7 @@ pub fn write(target: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Whether flushes are done; see the module documentation.
 pub fn syncing() -> bool {
-    std::env::var_os("BANGER_UNSAFE_NO_SYNC").is_none_or(|v| v.is_empty() || v == "0")
+    std::env::var_os(banger_env::BANGER_UNSAFE_NO_SYNC).is_none_or(|v| v.is_empty() || v == "0")
 }
 
 /// Flush `file`'s data and metadata to disk.

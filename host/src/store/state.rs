@@ -43,11 +43,11 @@ pub struct State {
 impl State {
     /// Resolve the directories and check those that exist already.
     pub fn from_env() -> Result<Self> {
-        let root = match banger_path("BANGER_STATE_DIR")? {
+        let root = match banger_path(banger_env::BANGER_STATE_DIR)? {
             Some(root) => root,
-            None => match xdg_path("XDG_STATE_HOME") {
+            None => match xdg_path(banger_env::XDG_STATE_HOME) {
                 Some(state) => state.join("banger"),
-                None => match xdg_path("HOME") {
+                None => match xdg_path(banger_env::HOME) {
                     Some(home) => home.join(".local/state/banger"),
                     None => bail!(
                         "cannot find a state directory: set BANGER_STATE_DIR, or HOME to an absolute path"
@@ -55,7 +55,7 @@ impl State {
                 },
             },
         };
-        let kernels = banger_path("BANGER_KERNELS_DIR")?;
+        let kernels = banger_path(banger_env::BANGER_KERNELS_DIR)?;
         let state = Self {
             kernels: kernels.clone().unwrap_or_else(|| root.join("kernels")),
             images: root.join("images"),
@@ -226,7 +226,7 @@ fn check_dir(dir: &Path, follow: Follow) -> Result<bool> {
 /// A path from one of banger's own variables; a relative one is taken from the current
 /// directory.
 fn banger_path(name: &str) -> Result<Option<PathBuf>> {
-    match std::env::var_os(name).filter(|p| !p.is_empty()) {
+    match banger_env::non_empty(name) {
         Some(path) => Ok(Some(
             std::path::absolute(&path).with_context(|| format!("cannot resolve {name}"))?,
         )),

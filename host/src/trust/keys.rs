@@ -12,7 +12,7 @@ use std::{fmt, path::PathBuf};
 use anyhow::{Context, Result};
 
 /// The environment variable naming keys that replace the embedded ones.
-pub const KEYS_ENV: &str = "BANGER_CATALOG_KEYS";
+pub const KEYS_ENV: &str = banger_env::BANGER_CATALOG_KEYS;
 
 /// A minisign key id, shown as the minisign CLI shows it: uppercase hex, no leading zeros.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,7 +82,7 @@ pub struct TrustedKeys {
 impl TrustedKeys {
     /// The embedded keys, or those `$BANGER_CATALOG_KEYS` names.
     pub fn load() -> Result<Self> {
-        let Some(path) = std::env::var_os(KEYS_ENV).filter(|p| !p.is_empty()) else {
+        let Some(path) = banger_env::non_empty(KEYS_ENV) else {
             let keys = banger_catalog::EMBEDDED_KEYS
                 .iter()
                 .map(|(name, text)| parse_key(text, &format!("keys/{name}")))

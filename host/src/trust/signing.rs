@@ -7,9 +7,6 @@ use anyhow::{Context, Result};
 
 use crate::{trust::keys::KeyId, ui::hint::Hinted};
 
-/// The environment variable holding the secret key's password.
-pub const PASSWORD_ENV: &str = "BANGER_SIGNING_PASSWORD";
-
 /// A secret key, ready to sign.
 pub struct Signer {
     key: minisign::SecretKey,
@@ -33,11 +30,14 @@ impl Signer {
         let key = match unencrypted {
             Some(key) => key,
             None => {
-                let password = std::env::var(PASSWORD_ENV).ok();
+                let password = std::env::var(banger_env::BANGER_SIGNING_PASSWORD).ok();
                 if password.is_none() && !std::io::stdin().is_terminal() {
                     return Err(Hinted::error(
                         format!("the signing key `{}` is encrypted", path.display()),
-                        format!("set {PASSWORD_ENV}, or run on a terminal to type the password"),
+                        format!(
+                            "set {}, or run on a terminal to type the password",
+                            banger_env::BANGER_SIGNING_PASSWORD
+                        ),
                     ));
                 }
                 minisign::SecretKey::from_box(parse()?, password).map_err(|e| {

@@ -25,7 +25,7 @@ use crate::{
 };
 
 /// The environment variable naming the URL updates come from by default.
-pub const CATALOG_URL_ENV: &str = "BANGER_CATALOG_URL";
+pub const CATALOG_URL_ENV: &str = banger_env::BANGER_CATALOG_URL;
 /// Where updates come from when nothing else is said: the bucket's public URL.
 pub const DEFAULT_CATALOG_URL: &str = "https://kernels.thaloco.com/catalog.json";
 /// The largest signature file read.

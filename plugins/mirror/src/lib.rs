@@ -26,7 +26,7 @@ banger_plugin_api::export_plugin! {
 }
 
 /// The environment variable that names the mirror when the option is absent.
-const MIRROR_ENV: &str = "BANGER_MIRROR_URL";
+const MIRROR_ENV: &str = banger_env::BANGER_MIRROR_URL;
 
 struct MirrorSource {
     base: String,

@@ -25,7 +25,7 @@ banger_plugin_api::export_plugin! {
 }
 
 /// The environment variable naming the repository when the option is absent.
-const REPO_ENV: &str = "BANGER_OCI_REPO";
+const REPO_ENV: &str = banger_env::BANGER_OCI_REPO;
 
 struct OciSource {
     registry: Registry,

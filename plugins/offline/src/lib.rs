@@ -23,7 +23,7 @@ banger_plugin_api::export_plugin! {
 }
 
 /// The environment variable that names the directory when the option is absent.
-const DIR_ENV: &str = "BANGER_OFFLINE_DIR";
+const DIR_ENV: &str = banger_env::BANGER_OFFLINE_DIR;
 
 struct OfflineSource {
     dir: PathBuf,

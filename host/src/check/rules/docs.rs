@@ -73,7 +73,7 @@ fn the_docs_render_this_table() {
             doc.replace_range(start..stop, &table);
         }
     }
-    if std::env::var_os("BANGER_BLESS").is_some() {
+    if std::env::var_os(banger_env::BANGER_BLESS).is_some() {
         std::fs::write(&path, doc).unwrap();
     } else {
         assert!(
