@@ -3,9 +3,9 @@
 //!
 //! The keys are the repository's `keys/*.pub`, embedded at build time; more than one means a
 //! rotation is under way. `$BANGER_CATALOG_KEYS` (a `.pub` file, or a directory of them)
-//! replaces them, for tests and private catalogs. Verification is `minisign-verify`'s; both the
-//! prehashed (`ED`) and the legacy (`Ed`) algorithm are accepted. Reading a signature's key id
-//! uses the `minisign` crate, which also signs (`kernel publish`).
+//! replaces them, for tests and private catalogs. Keys and signatures are parsed and checked by
+//! the `minisign` crate, the one that also signs (`kernel publish`); both the prehashed (`ED`)
+//! and the legacy (`Ed`) algorithm are accepted.
 
 use std::{fmt, path::PathBuf};
 
@@ -70,7 +70,7 @@ pub enum SignatureError {
 
 struct Key {
     id: KeyId,
-    key: minisign_verify::PublicKey,
+    key: minisign::PublicKey,
 }
 
 /// The keys banger trusts.
@@ -137,31 +137,36 @@ impl TrustedKeys {
         let malformed = || SignatureError::Malformed {
             what: what.to_owned(),
         };
-        let key_id = KeyId::of_signature(signature).ok_or_else(malformed)?;
-        let parsed = minisign_verify::Signature::decode(signature).map_err(|_| malformed())?;
+        let parsed = minisign::SignatureBox::from_string(signature).map_err(|_| malformed())?;
+        let key_id = KeyId::from_keynum(parsed.keynum()).ok_or_else(malformed)?;
         let key = self.keys.iter().find(|k| k.id == key_id).ok_or_else(|| {
             SignatureError::UntrustedKey {
                 what: what.to_owned(),
                 key_id,
             }
         })?;
-        key.key
-            .verify(bytes, &parsed, true)
-            .map_err(|_| SignatureError::Mismatch {
-                what: what.to_owned(),
-                key_id,
-            })?;
+        // Quiet, and without copying the bytes to stdout; legacy signatures allowed.
+        minisign::verify(
+            &key.key,
+            &parsed,
+            std::io::Cursor::new(bytes),
+            true,
+            false,
+            true,
+        )
+        .map_err(|_| SignatureError::Mismatch {
+            what: what.to_owned(),
+            key_id,
+        })?;
         Ok(key_id)
     }
 }
 
 fn parse_key(text: &str, origin: &str) -> Result<Key> {
-    let key = minisign_verify::PublicKey::decode(text)
-        .map_err(|e| anyhow::anyhow!("`{origin}` is not a minisign public key: {e}"))?;
-    let id = minisign::PublicKeyBox::from_string(text)
+    let key = minisign::PublicKeyBox::from_string(text)
         .and_then(|b| b.into_public_key())
-        .ok()
-        .and_then(|k| KeyId::of_public_key(&k))
+        .map_err(|e| anyhow::anyhow!("`{origin}` is not a minisign public key: {e}"))?;
+    let id = KeyId::of_public_key(&key)
         .with_context(|| format!("`{origin}` is not a minisign public key"))?;
     Ok(Key { id, key })
 }
