@@ -13,6 +13,8 @@ use banger_plugin_api::{
     SourcePluginRef, API_VERSION,
 };
 
+use crate::store::guard::{guard, Breach, Owners};
+
 /// A loaded plugin library.
 #[derive(Clone)]
 pub struct Plugin {
@@ -66,39 +68,34 @@ impl LoadError {
 /// A plugin runs with banger's full rights, so its file, and the directory it sits in, must
 /// belong to the caller or root and be writable by nobody else.
 fn check_ownership(path: &Path) -> Result<(), LoadError> {
-    use std::os::unix::fs::MetadataExt;
-    let me = rustix::process::geteuid().as_raw();
     let dir = path.parent().unwrap_or(Path::new("/"));
     for (what, place) in [("file", path), ("directory", dir)] {
         let metadata = std::fs::metadata(place).map_err(|e| LoadError::NotAPlugin {
             path: path.to_owned(),
             reason: format!("cannot inspect `{}`: {e}", place.display()),
         })?;
-        let unsafe_because = |problem: String, fix: String| LoadError::Unsafe {
-            path: path.to_owned(),
-            problem,
-            fix,
-        };
-        if metadata.uid() != me && metadata.uid() != 0 {
-            return Err(unsafe_because(
+        let (problem, fix) = match guard(&metadata, Owners::MeOrRoot) {
+            Ok(()) => continue,
+            Err(Breach::Owner { uid, me }) => (
                 format!(
-                    "its {what} `{}` belongs to uid {}, neither you (uid {me}) nor root",
-                    place.display(),
-                    metadata.uid()
+                    "its {what} `{}` belongs to uid {uid}, neither you (uid {me}) nor root",
+                    place.display()
                 ),
                 format!("chown {me} {}, or remove the plugin", place.display()),
-            ));
-        }
-        let mode = metadata.mode() & 0o7777;
-        if mode & 0o022 != 0 {
-            return Err(unsafe_because(
+            ),
+            Err(Breach::Writable { mode }) => (
                 format!(
                     "its {what} `{}` is writable by group or others (mode {mode:04o})",
                     place.display()
                 ),
                 format!("chmod go-w {}", place.display()),
-            ));
-        }
+            ),
+        };
+        return Err(LoadError::Unsafe {
+            path: path.to_owned(),
+            problem,
+            fix,
+        });
     }
     Ok(())
 }

@@ -1,5 +1,5 @@
 //! The state directory and everything kept in it: where it lives and the rules its
-//! directories follow ([`state`]), opening files in it without following links ([`files`]),
+//! directories follow ([`state`]), who may own and write a path ([`guard`]), opening files in it without following links ([`files`]),
 //! files that appear whole and durably ([`atomic`]), the installed kernels ([`kernels`]) with
 //! their `manifest.json` ([`manifest`]), partial downloads kept for resuming ([`downloads`]),
 //! and image records ([`images`]).
@@ -7,6 +7,7 @@
 pub mod atomic;
 pub mod downloads;
 pub mod files;
+pub mod guard;
 pub mod images;
 pub mod kernels;
 pub mod manifest;

@@ -20,13 +20,16 @@
 
 use std::{
     fs,
-    os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt},
+    os::unix::fs::{DirBuilderExt, PermissionsExt},
     path::{Path, PathBuf},
 };
 
 use anyhow::{bail, Context, Result};
 
-use crate::ui::hint::Hinted;
+use crate::{
+    store::guard::{guard, Breach, Owners},
+    ui::hint::Hinted,
+};
 
 /// The mode of every directory banger creates for itself.
 pub const PRIVATE_DIR_MODE: u32 = 0o700;
@@ -194,31 +197,21 @@ fn check_dir(dir: &Path, follow: Follow) -> Result<bool> {
     if !metadata.is_dir() {
         bail!("`{shown}` is not a directory");
     }
-    let me = rustix::process::geteuid().as_raw();
-    if metadata.uid() != me {
-        return Err(Hinted::error(
+    match guard(&metadata, Owners::Me) {
+        Ok(()) => {}
+        Err(Breach::Owner { uid, me }) => return Err(Hinted::error(
             format!(
-                "state directory `{shown}` belongs to uid {}, not to you (uid {me}); banger refuses a state directory that someone else controls",
-                metadata.uid()
+                "state directory `{shown}` belongs to uid {uid}, not to you (uid {me}); banger refuses a state directory that someone else controls"
             ),
             "use a directory of your own: set BANGER_STATE_DIR, or have its owner hand it over with chown",
-        ));
-    }
-    let mode = metadata.mode() & 0o7777;
-    if mode & 0o022 != 0 {
-        return Err(Hinted::error(
+        )),
+        Err(Breach::Writable { mode }) => return Err(Hinted::error(
             format!(
                 "state directory `{shown}` is writable by {} (mode {mode:04o}); banger refuses it, since anyone who can write there can plant files it would trust",
-                if mode & 0o020 != 0 && mode & 0o002 != 0 {
-                    "group and others"
-                } else if mode & 0o020 != 0 {
-                    "its group"
-                } else {
-                    "others"
-                }
+                Breach::writers(mode)
             ),
             format!("chmod 700 {shown}"),
-        ));
+        )),
     }
     Ok(true)
 }
