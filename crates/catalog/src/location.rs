@@ -5,7 +5,7 @@
 //! This names places; it fetches nothing and trusts nothing. The bytes found there are checked
 //! against the trusted catalog, or a trusted key, by whoever reads them.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// The file name of a location's own index.
 pub const INDEX_FILE: &str = "catalog.json";
@@ -61,10 +61,6 @@ impl OfflineDir {
         Self { dir: dir.into() }
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// The path of `file` (a bundle file name, or [`INDEX_FILE`]).
     pub fn path(&self, file: &str) -> PathBuf {
         self.dir.join(file)
@@ -85,6 +81,8 @@ impl OfflineDir {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
 
     #[test]
