@@ -20,9 +20,12 @@ pub const HOST_API_OPTION: &str = "banger.host_api";
 /// process holds with `flock`, so nothing a killed run leaves behind stays forever.
 pub const SCRATCH_DIR_OPTION: &str = "banger.scratch_dir";
 
-/// Since 1.2: the option key under which the host passes the path of the trusted catalog when
-/// it is an update the host has verified (signature, serial, expiry) rather than the embedded
-/// one. Sources that serve the trusted catalog read it from there.
+/// Since 1.2: the option key under which the host passes the path of the trusted catalog, a
+/// file holding exactly the bytes the host resolved and trusts: the embedded catalog, a signed
+/// update it verified (signature, serial, expiry), or the user's `$BANGER_CATALOG`. Hosts of
+/// 1.2 passed it only for an update; this host passes it to every source it builds, and the
+/// path stays readable only while the source lives. Sources that serve the trusted catalog read it
+/// from there, when they start, and nowhere else (`banger_catalog::Catalog::from_host`).
 pub const TRUSTED_CATALOG_OPTION: &str = "banger.catalog";
 
 /// The option key under which the host passes the most bytes of entries JSON it reads from one

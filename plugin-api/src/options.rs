@@ -75,8 +75,8 @@ impl Options {
             .map(|(_, v)| PathBuf::from(v))
     }
 
-    /// The trusted catalog the host verified and passed (`banger.catalog`), when it is an
-    /// update rather than the embedded one.
+    /// The file holding the trusted catalog the host resolved and passed (`banger.catalog`);
+    /// `None` from a host that passed none.
     pub fn trusted_catalog(&self) -> Option<PathBuf> {
         self.pairs
             .iter()

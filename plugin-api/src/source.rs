@@ -67,16 +67,23 @@ pub trait KernelSource: Send + Sync + 'static {
     fn list(&self) -> Result<Vec<Entry>, PluginError>;
 
     /// Open one bundle as a byte stream, with what the plugin expects its sha256 and size to be.
+    ///
+    /// Implement this or [`KernelSource::open_at`]; each has a default that calls the other,
+    /// so a source that implements neither never returns. The default here is `open_at` from
+    /// byte 0, for a source that can resume.
     fn open(
         &self,
         request: &OpenRequest,
-    ) -> Result<(BundleInfo, Box<dyn Read + Send>), PluginError>;
+    ) -> Result<(BundleInfo, Box<dyn Read + Send>), PluginError> {
+        let opened = self.open_at(request, 0)?;
+        Ok((opened.info, opened.stream))
+    }
 
     /// Since 1.1: open the bundle for a host that already holds its first `offset` bytes from
     /// an interrupted download. A source that fetches over a network and can start at
     /// `offset` returns an [`Opened`] with `resume: Some(start)`, where `start` is `offset` if
     /// the server honoured it and 0 if not. The default calls [`KernelSource::open`] and streams
-    /// from the start, which is always correct.
+    /// from the start, which is always correct. The host calls only this one.
     fn open_at(&self, request: &OpenRequest, offset: u64) -> Result<Opened, PluginError> {
         let _ = offset;
         let (info, stream) = self.open(request)?;

@@ -1,4 +1,9 @@
-//! Errors from reading and validating a catalog; each names the file or URL it came from.
+//! Errors from reading and validating a catalog; each names the file or URL it came from. A
+//! plugin returns them as [`PluginError`]s, with the whole chain as text.
+
+use banger_plugin_api::{ErrorKind, PluginError};
+
+use crate::capped::CappedError;
 
 /// A catalog could not be read or is not valid.
 #[derive(Debug, thiserror::Error)]
@@ -13,6 +18,9 @@ pub enum CatalogError {
     /// The document is larger than banger reads.
     #[error("catalog `{origin}` is larger than the {limit} bytes banger reads")]
     TooLarge { origin: String, limit: u64 },
+    /// A plugin was started without the trusted catalog the host hands over.
+    #[error("the host passed no trusted catalog (option `{option}`); this plugin needs a banger that hands it over")]
+    NotPassed { option: &'static str },
     /// The text is not JSON of the catalog's shape.
     #[error("catalog `{origin}` is not valid JSON")]
     Json {
@@ -44,4 +52,21 @@ pub enum CatalogError {
         name: String,
         arch: String,
     },
+}
+
+impl From<CappedError> for CatalogError {
+    fn from(error: CappedError) -> Self {
+        match error {
+            CappedError::Read { origin, source } => Self::Read { origin, source },
+            CappedError::TooLarge { origin, limit } => Self::TooLarge { origin, limit },
+        }
+    }
+}
+
+/// A catalog that cannot be read or is not valid is bad input to the plugin, wherever it came
+/// from.
+impl From<CatalogError> for PluginError {
+    fn from(error: CatalogError) -> Self {
+        PluginError::from_error(ErrorKind::INVALID_INPUT, &error)
+    }
 }

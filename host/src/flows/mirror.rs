@@ -14,7 +14,9 @@ use std::{fs, io, path::Path};
 
 use anyhow::{bail, Context, Result};
 use banger_bundle::DigestReader;
-use banger_catalog::{bundle_file_name, patch, Arch, Catalog, Entry, KernelName};
+use banger_catalog::{
+    bundle_file_name, location::OfflineDir, patch, Arch, Catalog, Entry, KernelName,
+};
 use serde::Serialize;
 
 use crate::{
@@ -191,7 +193,8 @@ pub fn run(source: &Source, trusted: &Trusted, request: &Request) -> Result<Mirr
         });
     }
 
-    let index_path = dir.join("catalog.json");
+    let layout = OfflineDir::new(dir);
+    let index_path = layout.index();
     let mut index = read_index(&index_path)?;
     if !request.dry_run {
         for planned in &plan {
@@ -213,7 +216,7 @@ pub fn run(source: &Source, trusted: &Trusted, request: &Request) -> Result<Mirr
             // update --source offline --dir DIR` or `--source mirror` verifies. The mirror and
             // offline sources find each bundle by its file name, wherever its URL points.
             atomic::write(&index_path, trusted.text.as_bytes())?;
-            atomic::write(&dir.join("catalog.json.minisig"), signature.as_bytes())?;
+            atomic::write(&layout.signature(), signature.as_bytes())?;
         }
     }
     Ok(Mirrored {
@@ -346,7 +349,7 @@ fn read_index(path: &Path) -> Result<String> {
 
 /// `index` without entries whose bundle is not in `dir`.
 fn prune(index: &str, dir: &Path) -> Result<String> {
-    let origin = dir.join("catalog.json").display().to_string();
+    let origin = OfflineDir::new(dir).index().display().to_string();
     Ok(patch::retain(index, &origin, |entry| {
         bundle_file_name(&entry.url).is_ok_and(|file| dir.join(file).is_file())
     })?)

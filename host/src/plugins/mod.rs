@@ -1,7 +1,9 @@
 //! Source plugins: finding the libraries ([`discovery`]), loading them across the stable
-//! interface ([`loader`]), and talking to the sources they build ([`source`]).
+//! interface ([`loader`]), handing them the trusted catalog ([`handoff`]), and talking to the
+//! sources they build ([`source`]).
 
 mod discovery;
+mod handoff;
 mod loader;
 mod source;
 
@@ -17,8 +19,8 @@ pub use source::{Declared, Source};
 pub struct HostOptions<'a> {
     /// A directory for temporary files (`banger.scratch_dir`).
     pub scratch: &'a Path,
-    /// The verified catalog update in force, if any (`banger.catalog`).
-    pub catalog: Option<&'a Path>,
+    /// The effective trusted catalog's exact text, always handed over (`banger.catalog`).
+    pub catalog: &'a str,
 }
 
 /// Find the plugin called `name` and build its source with the user's `options`.

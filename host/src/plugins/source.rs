@@ -21,19 +21,21 @@ use banger_plugin_api::{
     SCRATCH_DIR_OPTION, TRUSTED_CATALOG_OPTION,
 };
 
-use super::{HostOptions, Plugin};
+use super::{handoff::Handoff, HostOptions, Plugin};
 use crate::ui::text::tell;
 
 /// A source built by a plugin.
 pub struct Source {
     plugin: Plugin,
     source: SourceBox,
+    /// The trusted catalog the source was given; kept until the source is gone.
+    _catalog: Handoff,
 }
 
 impl Source {
     /// Build the plugin's source with the user's options, plus the host's own: its interface
     /// version, the most bytes of entries it reads from one listing, a scratch directory for
-    /// temporary files, and the verified catalog update.
+    /// temporary files, and the effective trusted catalog.
     pub fn new(plugin: Plugin, options: &[(String, String)], host: &HostOptions) -> Result<Self> {
         if let Some((key, _)) = options.iter().find(|(key, _)| key.starts_with("banger.")) {
             anyhow::bail!("option `{key}` is reserved for banger itself");
@@ -51,12 +53,11 @@ impl Source {
             SCRATCH_DIR_OPTION.into(),
             host.scratch.display().to_string().into(),
         ));
-        if let Some(catalog) = host.catalog {
-            ffi_options.push(Tuple2(
-                TRUSTED_CATALOG_OPTION.into(),
-                catalog.display().to_string().into(),
-            ));
-        }
+        let catalog = Handoff::write(host.scratch, host.catalog)?;
+        ffi_options.push(Tuple2(
+            TRUSTED_CATALOG_OPTION.into(),
+            catalog.path().display().to_string().into(),
+        ));
         let host = Host_TO::from_value(
             HostCallbacks {
                 plugin: plugin.name.clone(),
@@ -66,7 +67,11 @@ impl Source {
         let source = (plugin.module.new_source())(ffi_options.into(), host)
             .into_result()
             .map_err(|e| plugin_error(&plugin, "cannot start", e))?;
-        Ok(Self { plugin, source })
+        Ok(Self {
+            plugin,
+            source,
+            _catalog: catalog,
+        })
     }
 
     pub fn name(&self) -> &str {

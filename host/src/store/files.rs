@@ -1,17 +1,18 @@
 //! Files in banger's state directory, opened as hostile ground: without following links
 //! (`O_NOFOLLOW`), without blocking on a FIFO planted in place of a file (`O_NONBLOCK`), and
-//! only if they are regular files; and read with a cap checked before the bytes are in memory.
+//! only if they are regular files; and read with a cap checked before the bytes are in memory
+//! (`banger_catalog::capped`, the one capped reader).
 //!
 //! Directories are [`crate::store::state`]'s business; atomic, durable writes are [`crate::store::atomic`]'s.
 
 use std::{
     fs::{File, OpenOptions},
-    io::{self, Read},
+    io,
     os::unix::fs::OpenOptionsExt,
     path::Path,
 };
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use rustix::fs::OFlags;
 
 /// The largest state file banger reads: a manifest or an image record is a few hundred bytes.
@@ -49,16 +50,7 @@ pub fn read_text_up_to(path: &Path, cap: u64) -> Result<Option<String>> {
     let Some(file) = open(path, OpenOptions::new().read(true))? else {
         return Ok(None);
     };
-    let mut text = String::new();
-    file.take(cap + 1)
-        .read_to_string(&mut text)
-        .with_context(|| format!("cannot read `{}`", path.display()))?;
-    if text.len() as u64 > cap {
-        bail!(
-            "`{}` is larger than the {cap} bytes a state file may have",
-            path.display()
-        );
-    }
+    let text = banger_catalog::capped::read_text(file, cap, &path.display().to_string())?;
     Ok(Some(text))
 }
 

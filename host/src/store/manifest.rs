@@ -13,7 +13,8 @@ pub const MANIFEST: &str = "manifest.json";
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum Trust {
-    /// Against the trusted catalog (embedded, or `$BANGER_CATALOG`).
+    /// Against the effective trusted catalog: the embedded one or a stored signed update,
+    /// whichever has the higher serial, or `$BANGER_CATALOG` when it is set.
     Catalog,
     /// Against the digest the source plugin declared; the user chose to install that plugin.
     Source,

@@ -1,7 +1,8 @@
 //! The effective trusted catalog, the one every command trusts: the embedded catalog or the
 //! signed update stored in `<state>/catalog/`, whichever has the higher serial.
 //! `$BANGER_CATALOG` overrides both, as an unsigned developer override that `kernel catalog
-//! status` labels.
+//! status` labels. This is the only place that chooses: every source is handed the result
+//! ([`crate::plugins`], `banger.catalog`), and `banger-catalog` only parses what it is given.
 //!
 //! The stored update is verified again each time it is read, against the keys trusted *now*.
 //! One that no trusted key signed (its key was revoked, or the file changed behind banger's
@@ -19,7 +20,7 @@ use std::{
 };
 
 use anyhow::{Context, Result};
-use banger_catalog::{Catalog, CATALOG_ENV, EMBEDDED_JSON, EMBEDDED_SIGNATURE, MAX_CATALOG_BYTES};
+use banger_catalog::{Catalog, EMBEDDED_JSON, EMBEDDED_SIGNATURE, MAX_CATALOG_BYTES};
 use serde::Serialize;
 
 use crate::{
@@ -29,6 +30,10 @@ use crate::{
     trust::keys::{KeyId, SignatureError, TrustedKeys},
     ui::text,
 };
+
+/// The environment variable naming a catalog file that replaces the embedded catalog and any
+/// signed update.
+pub const CATALOG_ENV: &str = banger_env::BANGER_CATALOG;
 
 /// Where the effective catalog came from.
 #[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,13 +53,12 @@ pub struct Trusted {
     pub origin: Origin,
     /// How errors name it ("embedded catalog", "updated catalog (serial 7)", a path).
     pub label: String,
-    /// The document's exact bytes, and its signature where it has one.
+    /// The document's exact bytes (what plugins are handed), and its signature where it has
+    /// one.
     pub text: String,
     pub signature: Option<String>,
     /// The trusted key that signed it, where it is signed.
     pub key_id: Option<KeyId>,
-    /// The stored file, for plugins (`banger.catalog`); only for an update.
-    pub path: Option<PathBuf>,
     /// Where an update was fetched from.
     pub url: Option<String>,
     /// The stored update, when it is there but does not count.
@@ -104,7 +108,7 @@ impl Trusted {
     /// The effective catalog for `state`, saying nothing: [`Trusted::ignored`] tells whether
     /// the stored update was set aside.
     pub fn resolve(state: &State) -> Result<Self> {
-        if let Some(path) = std::env::var_os(CATALOG_ENV).filter(|p| !p.is_empty()) {
+        if let Some(path) = banger_env::non_empty(CATALOG_ENV) {
             let path = PathBuf::from(path);
             let label = path.display().to_string();
             let file = fs::File::open(&path)
@@ -118,7 +122,6 @@ impl Trusted {
                 text,
                 signature: None,
                 key_id: None,
-                path: None,
                 url: None,
                 ignored: None,
             });
@@ -169,7 +172,6 @@ impl Trusted {
             text: EMBEDDED_JSON.to_owned(),
             key_id: signature.as_deref().and_then(KeyId::of_signature),
             signature,
-            path: None,
             url: None,
             ignored: None,
         })
@@ -274,7 +276,6 @@ impl Store {
             text,
             signature: Some(signature),
             key_id: Some(key_id),
-            path: Some(path),
             url,
             ignored: None,
         })))

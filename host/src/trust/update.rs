@@ -7,14 +7,14 @@
 //! from a source: 4 MiB for the catalog, 64 KiB for the signature, and the fetch crate's
 //! timeouts and low-speed limit.
 
-use std::{
-    io::Read,
-    path::{Path, PathBuf},
-    time::SystemTime,
-};
+use std::{fs::File, path::PathBuf, time::SystemTime};
 
 use anyhow::{Context, Result};
-use banger_catalog::{read_capped, Catalog};
+use banger_catalog::{
+    capped,
+    location::{signature_of, Mirror, OfflineDir},
+    read_capped, Catalog,
+};
 use banger_fetch::{DisplaySafeUrl, Fetcher, Schemes};
 
 use crate::{
@@ -57,7 +57,7 @@ pub struct Updated {
 /// Fetch, verify and store an update.
 pub fn update(state: &State, from: &UpdateSource, allow_expired: bool) -> Result<Updated> {
     let (text, signature, source) = fetch(from)?;
-    let what = format!("{source}.minisig");
+    let what = signature_of(&source);
     let key_id = TrustedKeys::load()?.verify(text.as_bytes(), &signature, &what)?;
     let catalog = Catalog::parse(&text, &source)?;
     if catalog.schema < 2 {
@@ -122,56 +122,43 @@ pub fn update(state: &State, from: &UpdateSource, allow_expired: bool) -> Result
     })
 }
 
-/// The catalog text, its signature, and a label for where they came from.
+/// The catalog text, its signature, and a label for where they came from. A mirror and a
+/// directory keep them where the mirror and offline sources look (`banger_catalog::location`).
 fn fetch(from: &UpdateSource) -> Result<(String, String, String)> {
     match from {
-        UpdateSource::Url(url) => fetch_url(url, Schemes::HttpsOnly),
-        UpdateSource::Mirror(base) => fetch_url(
-            &format!("{}/catalog.json", base.trim_end_matches('/')),
-            Schemes::HttpAndHttps,
-        ),
+        UpdateSource::Url(url) => fetch_url(url, &signature_of(url), Schemes::HttpsOnly),
+        UpdateSource::Mirror(base) => {
+            let mirror = Mirror::new(base);
+            fetch_url(&mirror.index(), &mirror.signature(), Schemes::HttpAndHttps)
+        }
         UpdateSource::Dir(dir) => {
-            let catalog = dir.join("catalog.json");
-            let signature = dir.join("catalog.json.minisig");
+            let dir = OfflineDir::new(dir);
+            let catalog = dir.index();
             Ok((
                 read_file(&catalog, banger_catalog::MAX_CATALOG_BYTES)?,
-                read_file(&signature, MAX_SIGNATURE_BYTES)?,
+                read_file(&dir.signature(), MAX_SIGNATURE_BYTES)?,
                 catalog.display().to_string(),
             ))
         }
     }
 }
 
-fn fetch_url(url: &str, schemes: Schemes) -> Result<(String, String, String)> {
+fn fetch_url(url: &str, signature_url: &str, schemes: Schemes) -> Result<(String, String, String)> {
     let fetcher = Fetcher::new(schemes)?.with_notice(crate::ui::text::notice());
     let shown = DisplaySafeUrl::from(url).to_string();
     let text = read_capped(fetcher.get(url)?, &shown)?;
-    let signature_url = format!("{url}.minisig");
     let signature = fetcher
-        .get(&signature_url)
+        .get(signature_url)
         .map_err(|e| anyhow::Error::new(e).context(format!("`{shown}` has no signature")))?;
-    let signature = read_up_to(
+    let signature = capped::read_text(
         signature,
         MAX_SIGNATURE_BYTES,
-        &DisplaySafeUrl::from(&signature_url).to_string(),
+        &DisplaySafeUrl::from(signature_url).to_string(),
     )?;
     Ok((text, signature, shown))
 }
 
-fn read_file(path: &Path, cap: u64) -> Result<String> {
-    let file =
-        std::fs::File::open(path).with_context(|| format!("cannot read `{}`", path.display()))?;
-    read_up_to(file, cap, &path.display().to_string())
-}
-
-fn read_up_to(reader: impl Read, cap: u64, what: &str) -> Result<String> {
-    let mut text = String::new();
-    reader
-        .take(cap + 1)
-        .read_to_string(&mut text)
-        .with_context(|| format!("cannot read `{what}`"))?;
-    if text.len() as u64 > cap {
-        anyhow::bail!("`{what}` is larger than the {cap} bytes banger reads");
-    }
-    Ok(text)
+fn read_file(path: &std::path::Path, limit: u64) -> Result<String> {
+    let file = File::open(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+    Ok(capped::read_text(file, limit, &path.display().to_string())?)
 }

@@ -1,13 +1,12 @@
-//! The `catalog` source: entries from the trusted catalog (embedded at build time, a verified
-//! update, or the file named by `$BANGER_CATALOG`), bundles fetched over HTTPS only, or from an
-//! OCI registry when an entry's URL is `oci://REGISTRY/REPOSITORY@sha256:…`.
+//! The `catalog` source: entries from the trusted catalog the host hands over (`banger.catalog`:
+//! the embedded catalog, a verified update or `$BANGER_CATALOG`, as the host resolved it),
+//! bundles fetched over HTTPS only, or from an OCI registry when an entry's URL is
+//! `oci://REGISTRY/REPOSITORY@sha256:…`.
 //!
 //! The catalog is parsed once, when the source is built. Downloads retry transient failures and
 //! resume with `Range` (see `banger_fetch`), and the plugin tells the host it can resume, so an
 //! interrupted pull continues from the bytes the host kept. Whether the bytes match is the
 //! host's check, not this plugin's.
-
-use std::io::Read;
 
 use banger_catalog::Catalog;
 use banger_fetch::{plugin::fetcher, Download, Schemes};
@@ -26,21 +25,14 @@ banger_plugin_api::export_plugin! {
 
 struct CatalogSource {
     catalog: Catalog,
-    origin: String,
     host: HostHandle,
 }
 
 impl CatalogSource {
     fn new(options: Options, host: HostHandle) -> Result<Self, PluginError> {
-        let updated = options.trusted_catalog();
+        let catalog = Catalog::from_host(&options)?;
         options.finish("catalog")?;
-        let (catalog, origin) = Catalog::trusted(updated.as_deref())
-            .map_err(|e| PluginError::from_error(ErrorKind::INVALID_INPUT, &e))?;
-        Ok(Self {
-            catalog,
-            origin,
-            host,
-        })
+        Ok(Self { catalog, host })
     }
 }
 
@@ -62,22 +54,14 @@ impl KernelSource for CatalogSource {
         Ok(self.catalog.entries.clone())
     }
 
-    fn open(
-        &self,
-        request: &OpenRequest,
-    ) -> Result<(BundleInfo, Box<dyn Read + Send>), PluginError> {
-        let opened = self.open_at(request, 0)?;
-        Ok((opened.info, opened.stream))
-    }
-
     fn open_at(&self, request: &OpenRequest, offset: u64) -> Result<Opened, PluginError> {
         let entry = self
             .catalog
             .find(&request.name, &request.arch)
             .ok_or_else(|| {
                 PluginError::not_found(format!(
-                    "no kernel `{}` for {} in the {}",
-                    request.name, request.arch, self.origin
+                    "no kernel `{}` for {} in the trusted catalog",
+                    request.name, request.arch
                 ))
             })?;
         let body = if entry.url.starts_with("oci://") {

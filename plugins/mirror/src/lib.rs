@@ -9,13 +9,10 @@
 //!
 //! Options: `mirror=URL`, else `$BANGER_MIRROR_URL`.
 
-use std::io::Read;
-
-use banger_catalog::{locate, Catalog};
+use banger_catalog::{locate, location::Mirror, Catalog};
 use banger_fetch::{plugin::fetcher, DisplaySafeUrl, Fetcher, Schemes};
 use banger_plugin_api::{
-    BundleInfo, Entry, ErrorKind, HostHandle, KernelSource, OpenRequest, Opened, Options,
-    PluginError,
+    BundleInfo, Entry, HostHandle, KernelSource, OpenRequest, Opened, Options, PluginError,
 };
 
 banger_plugin_api::export_plugin! {
@@ -29,7 +26,7 @@ banger_plugin_api::export_plugin! {
 const MIRROR_ENV: &str = banger_env::BANGER_MIRROR_URL;
 
 struct MirrorSource {
-    base: String,
+    mirror: Mirror,
     trusted: Catalog,
     fetcher: Fetcher,
     host: HostHandle,
@@ -38,7 +35,7 @@ struct MirrorSource {
 impl MirrorSource {
     fn new(mut options: Options, host: HostHandle) -> Result<Self, PluginError> {
         let base = options.get_or_env("mirror", MIRROR_ENV);
-        let updated = options.trusted_catalog();
+        let trusted = Catalog::from_host(&options);
         options.finish("mirror")?;
         let base = base.ok_or_else(|| {
             PluginError::invalid_input(format!(
@@ -51,24 +48,18 @@ impl MirrorSource {
                 DisplaySafeUrl::from(&base)
             )));
         }
-        let (trusted, _) = Catalog::trusted(updated.as_deref())
-            .map_err(|e| PluginError::from_error(ErrorKind::INVALID_INPUT, &e))?;
         Ok(Self {
-            base: base.trim_end_matches('/').to_owned(),
-            trusted,
+            mirror: Mirror::new(&base),
+            trusted: trusted?,
             fetcher: fetcher(Schemes::HttpAndHttps, &host)?,
             host,
         })
     }
 
-    fn url(&self, file: &str) -> String {
-        format!("{}/{file}", self.base)
-    }
-
     /// The mirror's own `catalog.json`, if it has one (at most
     /// [`banger_catalog::MAX_CATALOG_BYTES`] of it are read).
     fn index(&self) -> Result<Option<Catalog>, PluginError> {
-        let url = self.url("catalog.json");
+        let url = self.mirror.index();
         let shown = DisplaySafeUrl::from(&url).to_string();
         let body = match self.fetcher.get(&url) {
             Ok(body) => body,
@@ -78,9 +69,7 @@ impl MirrorSource {
             }
             Err(e) => return Err(e.into()),
         };
-        Catalog::read(body, &shown)
-            .map(Some)
-            .map_err(|e| PluginError::from_error(ErrorKind::INVALID_INPUT, &e))
+        Ok(Some(Catalog::read(body, &shown)?))
     }
 }
 
@@ -88,18 +77,10 @@ impl KernelSource for MirrorSource {
     fn list(&self) -> Result<Vec<Entry>, PluginError> {
         match self.index()? {
             Some(index) => index
-                .relocated(|file| self.url(file))
+                .relocated(|file| self.mirror.url(file))
                 .map_err(PluginError::invalid_input),
             None => Ok(Vec::new()),
         }
-    }
-
-    fn open(
-        &self,
-        request: &OpenRequest,
-    ) -> Result<(BundleInfo, Box<dyn Read + Send>), PluginError> {
-        let opened = self.open_at(request, 0)?;
-        Ok((opened.info, opened.stream))
     }
 
     fn open_at(&self, request: &OpenRequest, offset: u64) -> Result<Opened, PluginError> {
@@ -112,12 +93,12 @@ impl KernelSource for MirrorSource {
             .ok_or_else(|| {
                 PluginError::not_found(format!(
                     "neither the trusted catalog nor mirror `{}` lists `{}` for {}",
-                    DisplaySafeUrl::from(&self.base),
+                    DisplaySafeUrl::from(self.mirror.base()),
                     request.name,
                     request.arch
                 ))
             })?;
-        let url = self.url(file);
+        let url = self.mirror.url(file);
         let body = self.fetcher.download(&url, offset)?;
         Ok(Opened {
             info: BundleInfo {

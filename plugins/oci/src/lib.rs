@@ -57,7 +57,7 @@ impl OciSource {
     fn new(mut options: Options, host: HostHandle) -> Result<Self, PluginError> {
         let repo = options.get_or_env("repo", REPO_ENV);
         let insecure = options.flag("insecure")?;
-        let updated = options.trusted_catalog();
+        let trusted = Catalog::from_host(&options);
         let listing_limit = options.listing_limit();
         options.finish("oci")?;
         let repo = repo.ok_or_else(|| {
@@ -68,11 +68,9 @@ impl OciSource {
         let repository = Repository::parse(&repo).map_err(plugin_error)?;
         let notice = banger_fetch::plugin::notice(&host);
         let registry = Registry::new(&repository, insecure, Some(notice)).map_err(plugin_error)?;
-        let (trusted, _) = Catalog::trusted(updated.as_deref())
-            .map_err(|e| PluginError::from_error(ErrorKind::INVALID_INPUT, &e))?;
         Ok(Self {
             registry,
-            trusted,
+            trusted: trusted?,
             listing_limit,
         })
     }
@@ -100,14 +98,6 @@ impl OciSource {
 impl KernelSource for OciSource {
     fn list(&self) -> Result<Vec<Entry>, PluginError> {
         self.registry.list(self.listing_limit).map_err(plugin_error)
-    }
-
-    fn open(
-        &self,
-        request: &OpenRequest,
-    ) -> Result<(BundleInfo, Box<dyn std::io::Read + Send>), PluginError> {
-        let opened = self.open_at(request, 0)?;
-        Ok((opened.info, opened.stream))
     }
 
     fn open_at(&self, request: &OpenRequest, offset: u64) -> Result<Opened, PluginError> {

@@ -10,7 +10,7 @@
 
 use std::{fs::File, io::Read, path::PathBuf};
 
-use banger_catalog::{locate, Catalog, CatalogError};
+use banger_catalog::{locate, location::OfflineDir, Catalog, CatalogError};
 use banger_plugin_api::{
     BundleInfo, Entry, ErrorKind, HostHandle, KernelSource, OpenRequest, Options, PluginError,
 };
@@ -26,7 +26,7 @@ banger_plugin_api::export_plugin! {
 const DIR_ENV: &str = banger_env::BANGER_OFFLINE_DIR;
 
 struct OfflineSource {
-    dir: PathBuf,
+    dir: OfflineDir,
     trusted: Catalog,
     /// The directory's own `catalog.json`, if it has one.
     index: Option<Catalog>,
@@ -35,7 +35,7 @@ struct OfflineSource {
 impl OfflineSource {
     fn new(mut options: Options, _host: HostHandle) -> Result<Self, PluginError> {
         let dir = options.get_or_env("dir", DIR_ENV).map(PathBuf::from);
-        let updated = options.trusted_catalog();
+        let trusted = Catalog::from_host(&options);
         options.finish("offline")?;
         let dir = dir.ok_or_else(|| {
             PluginError::invalid_input(format!(
@@ -48,16 +48,16 @@ impl OfflineSource {
                 dir.display()
             )));
         }
-        let (trusted, _) = Catalog::trusted(updated.as_deref())
-            .map_err(|e| PluginError::from_error(ErrorKind::INVALID_INPUT, &e))?;
-        let index = match Catalog::load(&dir.join("catalog.json")) {
+        let trusted = trusted?;
+        let dir = OfflineDir::new(dir);
+        let index = match Catalog::load(&dir.index()) {
             Ok(index) => Some(index),
             Err(CatalogError::Read { source, .. })
                 if source.kind() == std::io::ErrorKind::NotFound =>
             {
                 None
             }
-            Err(e) => return Err(PluginError::from_error(ErrorKind::INVALID_INPUT, &e)),
+            Err(e) => return Err(e.into()),
         };
         Ok(Self {
             dir,
@@ -71,7 +71,7 @@ impl KernelSource for OfflineSource {
     fn list(&self) -> Result<Vec<Entry>, PluginError> {
         match &self.index {
             Some(index) => index
-                .relocated(|file| self.dir.join(file).display().to_string())
+                .relocated(|file| self.dir.path(file).display().to_string())
                 .map_err(PluginError::invalid_input),
             None => Ok(Vec::new()),
         }
@@ -91,12 +91,12 @@ impl KernelSource for OfflineSource {
         .ok_or_else(|| {
             PluginError::not_found(format!(
                 "neither the trusted catalog nor `{}` lists `{}` for {}",
-                self.dir.join("catalog.json").display(),
+                self.dir.index().display(),
                 request.name,
                 request.arch
             ))
         })?;
-        let path = self.dir.join(file);
+        let path = self.dir.path(file);
         let bundle = File::open(&path).map_err(|e| {
             let kind = if e.kind() == std::io::ErrorKind::NotFound {
                 ErrorKind::NOT_FOUND

@@ -93,12 +93,12 @@ pub fn run(command: KernelCommand) -> Result<()> {
     }
 }
 
-/// What plugins are told besides the user's options: the scratch directory, and the verified
-/// catalog update when one is in force.
+/// What plugins are told besides the user's options: the scratch directory, and the effective
+/// trusted catalog.
 fn host_options<'a>(kernels: &'a Kernels, trusted: &'a Trusted) -> Result<HostOptions<'a>> {
     Ok(HostOptions {
         scratch: kernels.scratch_dir()?,
-        catalog: trusted.path.as_deref(),
+        catalog: &trusted.text,
     })
 }
 
