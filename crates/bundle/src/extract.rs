@@ -163,6 +163,7 @@ impl<'a> Unpacker<'a> {
         Ok((self.files, self.unpacked))
     }
 
+    /// One archive entry, checked against the layout allowlist and written below the root.
     fn entry<R: Read>(
         &mut self,
         mut entry: tar::Entry<'_, R>,
@@ -182,65 +183,22 @@ impl<'a> Unpacker<'a> {
         let place = path
             .place()
             .expect("BundlePath::parse accepts only placed names");
+        let refused = |reason: &str| Err(BundleError::rejected(&shown, reason));
         match kind {
             tar::EntryType::Regular | tar::EntryType::Continuous => {
-                if place == Place::ModulesRoot {
-                    return Err(BundleError::rejected(
-                        &shown,
-                        "`modules` must be a directory",
-                    ));
-                }
-                let size = entry.size();
-                if size > self.limits.max_entry_size {
-                    return Err(BundleError::rejected(
-                        &shown,
-                        format!(
-                            "its {size} bytes exceed the per-file limit of {}",
-                            self.limits.max_entry_size
-                        ),
-                    ));
-                }
-                self.unpacked += size;
-                if self.unpacked > self.limits.max_unpacked {
-                    return Err(BundleError::Invalid(format!(
-                        "it unpacks to more than {} bytes",
-                        self.limits.max_unpacked
-                    )));
-                }
-                let node = self.tree.add(&path, Entry::File)?;
-                if place == Place::Config {
-                    // Read whole to check it is text: its size is capped just below.
-                    if size > MAX_CONFIG_SIZE {
-                        return Err(BundleError::rejected(
-                            &shown,
-                            format!("a kernel config holds at most {MAX_CONFIG_SIZE} bytes, this one {size}"),
-                        ));
-                    }
-                    let mut text = Vec::with_capacity(size as usize);
-                    (&mut entry)
-                        .take(MAX_CONFIG_SIZE)
-                        .read_to_end(&mut text)
-                        .map_err(read_error)?;
-                    check_config(&text).map_err(|reason| BundleError::rejected(&shown, reason))?;
-                    self.write_file(node, &mut &text[..])?;
-                } else {
-                    self.write_file(node, &mut entry)?;
-                }
-                self.files += 1;
+                self.file(&mut entry, &path, place, &shown)
             }
             tar::EntryType::Directory => {
                 if matches!(place, Place::TopFile | Place::Config) {
-                    return Err(BundleError::rejected(&shown, "it must be a regular file"));
+                    return refused("it must be a regular file");
                 }
                 let node = self.tree.add(&path, Entry::Dir)?;
                 self.disk.enter(&mut self.tree, node)?;
+                Ok(())
             }
             tar::EntryType::Symlink => {
                 if place != Place::InModules {
-                    return Err(BundleError::rejected(
-                        &shown,
-                        "symlinks are allowed only inside `modules/`",
-                    ));
+                    return refused("symlinks are allowed only inside `modules/`");
                 }
                 let target = names
                     .link
@@ -248,26 +206,69 @@ impl<'a> Unpacker<'a> {
                 let target = symlink_target(&target)
                     .map_err(|reason| BundleError::rejected(&shown, reason))?;
                 self.tree.add(&path, Entry::Symlink(&target))?;
+                Ok(())
             }
-            tar::EntryType::Link => {
-                return Err(BundleError::rejected(&shown, "hard links are not allowed"))
-            }
-            tar::EntryType::Char | tar::EntryType::Block => {
-                return Err(BundleError::rejected(
-                    &shown,
-                    "device nodes are not allowed",
-                ))
-            }
-            tar::EntryType::Fifo => {
-                return Err(BundleError::rejected(&shown, "FIFOs are not allowed"))
-            }
-            other => {
-                return Err(BundleError::rejected(
-                    &shown,
-                    format!("entries of type {other:?} are not allowed"),
-                ))
-            }
+            tar::EntryType::Link => refused("hard links are not allowed"),
+            tar::EntryType::Char | tar::EntryType::Block => refused("device nodes are not allowed"),
+            tar::EntryType::Fifo => refused("FIFOs are not allowed"),
+            other => refused(&format!("entries of type {other:?} are not allowed")),
         }
+    }
+
+    /// A regular file entry: within the per-file and unpacked limits, and a kernel config
+    /// read whole to check that it is text before it is written.
+    fn file<R: Read>(
+        &mut self,
+        entry: &mut tar::Entry<'_, R>,
+        path: &BundlePath,
+        place: Place,
+        shown: &str,
+    ) -> Result<(), BundleError> {
+        if place == Place::ModulesRoot {
+            return Err(BundleError::rejected(
+                shown,
+                "`modules` must be a directory",
+            ));
+        }
+        let size = entry.size();
+        if size > self.limits.max_entry_size {
+            return Err(BundleError::rejected(
+                shown,
+                format!(
+                    "its {size} bytes exceed the per-file limit of {}",
+                    self.limits.max_entry_size
+                ),
+            ));
+        }
+        self.unpacked += size;
+        if self.unpacked > self.limits.max_unpacked {
+            return Err(BundleError::Invalid(format!(
+                "it unpacks to more than {} bytes",
+                self.limits.max_unpacked
+            )));
+        }
+        let node = self.tree.add(path, Entry::File)?;
+        if place == Place::Config {
+            // Read whole to check it is text: its size is capped just below.
+            if size > MAX_CONFIG_SIZE {
+                return Err(BundleError::rejected(
+                    shown,
+                    format!(
+                        "a kernel config holds at most {MAX_CONFIG_SIZE} bytes, this one {size}"
+                    ),
+                ));
+            }
+            let mut text = Vec::with_capacity(size as usize);
+            entry
+                .take(MAX_CONFIG_SIZE)
+                .read_to_end(&mut text)
+                .map_err(read_error)?;
+            check_config(&text).map_err(|reason| BundleError::rejected(shown, reason))?;
+            self.write_file(node, &mut &text[..])?;
+        } else {
+            self.write_file(node, entry)?;
+        }
+        self.files += 1;
         Ok(())
     }
 

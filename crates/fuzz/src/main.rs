@@ -217,24 +217,28 @@ impl Corpus {
                 fs::read(&path).expect("the bomb was written")
             })
             .collect();
-        let entry = |name: &str, arch: &str, sha: char| {
-            serde_json::json!({
-                "name": name, "distro": "void", "arch": arch, "kernel_version": "6.12.3",
-                "url": format!("https://k.example/{name}-{arch}.tar.zst"),
-                "sha256": sha.to_string().repeat(64), "size": 1234, "description": "d",
-            })
-        };
-        let catalog = serde_json::to_string_pretty(&serde_json::json!({
-            "schema": 1,
-            "entries": [entry("alpine-6.6", "x86_64", 'a'), entry("void-6.12", "arm64", 'b'), entry("void-6.12", "x86_64", 'c')],
-        }))
-        .expect("JSON");
         Self {
             tars,
             bombs,
-            catalog,
+            catalog: catalog(),
         }
     }
+}
+
+/// The catalog that catalog cases start from: three entries, two names, both arches.
+fn catalog() -> String {
+    let entry = |name: &str, arch: &str, sha: char| {
+        serde_json::json!({
+            "name": name, "distro": "void", "arch": arch, "kernel_version": "6.12.3",
+            "url": format!("https://k.example/{name}-{arch}.tar.zst"),
+            "sha256": sha.to_string().repeat(64), "size": 1234, "description": "d",
+        })
+    };
+    serde_json::to_string_pretty(&serde_json::json!({
+        "schema": 1,
+        "entries": [entry("alpine-6.6", "x86_64", 'a'), entry("void-6.12", "arm64", 'b'), entry("void-6.12", "x86_64", 'c')],
+    }))
+    .expect("JSON")
 }
 
 /// Mutate a tar archive, keeping header checksums valid so that the entry checks are reached.
@@ -416,71 +420,87 @@ pub(crate) fn scratch() -> std::path::PathBuf {
 
 /// One catalog case; `Ok(true)` if the mutated catalog was valid.
 fn fuzz_catalog(corpus: &Corpus, rng: &mut Rng) -> Result<bool, String> {
-    let mut text = corpus.catalog.clone().into_bytes();
-    if rng.below(2) == 0 {
-        // Structured: replace one field's value with something hostile.
-        let mut document: serde_json::Value =
-            serde_json::from_slice(&text).map_err(|e| e.to_string())?;
-        let entries = document["entries"].as_array_mut().ok_or("no entries")?;
-        let index = rng.below(entries.len());
-        let field = [
-            "name",
-            "distro",
-            "arch",
-            "kernel_version",
-            "url",
-            "sha256",
-            "size",
-            "description",
-            "schema",
-        ][rng.below(9)];
-        let values = [
-            serde_json::json!("../x"),
-            serde_json::json!("a/b"),
-            serde_json::json!(""),
-            serde_json::json!("A".repeat(70)),
-            serde_json::json!("void-6.12"),
-            serde_json::json!("aarch64"),
-            serde_json::json!(-1),
-            serde_json::json!(0),
-            serde_json::json!(u64::MAX),
-            serde_json::json!(null),
-            serde_json::json!("F".repeat(64)),
-            serde_json::json!("x86_64"),
-            serde_json::json!([1, 2]),
-            serde_json::json!("ok\r\u{1b}[32mverified\u{1b}[0m"),
-            serde_json::json!("tab\there"),
-            serde_json::json!("c1 \u{9b}31m"),
-            serde_json::json!("del \u{7f}"),
-        ];
-        let value = values[rng.below(values.len())].clone();
-        if field == "schema" {
-            document["schema"] = value;
-        } else {
-            entries[index][field] = value;
-        }
-        text = serde_json::to_vec(&document).map_err(|e| e.to_string())?;
+    let text = if rng.below(2) == 0 {
+        replace_field(&corpus.catalog, rng)?
     } else {
-        for _ in 0..=rng.below(3) {
-            if text.is_empty() {
-                break;
-            }
-            let at = rng.below(text.len());
-            match rng.below(3) {
-                0 => text[at] = INTERESTING[rng.below(INTERESTING.len())],
-                1 => text.truncate(at),
-                _ => {
-                    text.remove(at);
-                }
-            }
-        }
-    }
+        mutate_bytes(corpus.catalog.clone().into_bytes(), rng)
+    };
     let json = String::from_utf8_lossy(&text);
     let parsed = catch_unwind(|| Catalog::parse(&json, "fuzz"))
         .map_err(|_| "Catalog::parse panicked".to_owned())?;
     let Ok(catalog) = parsed else {
         return Ok(false);
     };
+    accepted_properties(&catalog)?;
+    Ok(true)
+}
+
+/// Structured: one field of `catalog` (or its schema) replaced with something hostile.
+fn replace_field(catalog: &str, rng: &mut Rng) -> Result<Vec<u8>, String> {
+    let mut document: serde_json::Value =
+        serde_json::from_str(catalog).map_err(|e| e.to_string())?;
+    let entries = document["entries"].as_array_mut().ok_or("no entries")?;
+    let index = rng.below(entries.len());
+    let field = [
+        "name",
+        "distro",
+        "arch",
+        "kernel_version",
+        "url",
+        "sha256",
+        "size",
+        "description",
+        "schema",
+    ][rng.below(9)];
+    let values = [
+        serde_json::json!("../x"),
+        serde_json::json!("a/b"),
+        serde_json::json!(""),
+        serde_json::json!("A".repeat(70)),
+        serde_json::json!("void-6.12"),
+        serde_json::json!("aarch64"),
+        serde_json::json!(-1),
+        serde_json::json!(0),
+        serde_json::json!(u64::MAX),
+        serde_json::json!(null),
+        serde_json::json!("F".repeat(64)),
+        serde_json::json!("x86_64"),
+        serde_json::json!([1, 2]),
+        serde_json::json!("ok\r\u{1b}[32mverified\u{1b}[0m"),
+        serde_json::json!("tab\there"),
+        serde_json::json!("c1 \u{9b}31m"),
+        serde_json::json!("del \u{7f}"),
+    ];
+    let value = values[rng.below(values.len())].clone();
+    if field == "schema" {
+        document["schema"] = value;
+    } else {
+        entries[index][field] = value;
+    }
+    serde_json::to_vec(&document).map_err(|e| e.to_string())
+}
+
+/// Up to three bytes of `text` changed to interesting ones, cut short or removed.
+fn mutate_bytes(mut text: Vec<u8>, rng: &mut Rng) -> Vec<u8> {
+    for _ in 0..=rng.below(3) {
+        if text.is_empty() {
+            break;
+        }
+        let at = rng.below(text.len());
+        match rng.below(3) {
+            0 => text[at] = INTERESTING[rng.below(INTERESTING.len())],
+            1 => text.truncate(at),
+            _ => {
+                text.remove(at);
+            }
+        }
+    }
+    text
+}
+
+/// What every catalog banger accepts holds: each entry's properties, no control character in
+/// any text field, and no (name, arch) twice.
+fn accepted_properties(catalog: &Catalog) -> Result<(), String> {
     for (i, entry) in catalog.entries.iter().enumerate() {
         entry_properties(entry).map_err(|e| format!("accepted `{}`: {e}", entry.name))?;
         let fields = [
@@ -502,5 +522,5 @@ fn fuzz_catalog(corpus: &Corpus, rng: &mut Rng) -> Result<bool, String> {
             return Err(format!("accepted a duplicate `{}`", entry.name));
         }
     }
-    Ok(true)
+    Ok(())
 }

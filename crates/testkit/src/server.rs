@@ -266,40 +266,18 @@ impl Handler {
         Some(armed.fault.clone())
     }
 
+    /// Answer one request: a canned response, else the file below the root, with `Range`
+    /// and whatever fault is armed for the path; every request is logged.
     fn serve(&self, mut stream: impl Read + Write, raw: &TcpStream) {
-        let mut head = String::new();
-        {
-            let mut reader = BufReader::new(&mut stream);
-            loop {
-                let mut line = String::new();
-                match reader.read_line(&mut line) {
-                    Ok(0) | Err(_) => return,
-                    Ok(_) if line == "\r\n" => break,
-                    Ok(_) => head.push_str(&line),
-                }
-            }
-            // Read the body (an upload's) before answering: a server that answers and closes
-            // with the body unread makes the client's write fail with a reset.
-            let length: u64 = head
-                .lines()
-                .find_map(|line| {
-                    let (name, value) = line.split_once(':')?;
-                    name.eq_ignore_ascii_case("content-length")
-                        .then(|| value.trim().parse().ok())?
-                })
-                .unwrap_or(0);
-            let _ = std::io::copy(&mut reader.take(length), &mut std::io::sink());
-        }
+        let Some(head) = read_head(&mut stream) else {
+            return;
+        };
         let mut words = head.split_whitespace();
         let (method, path) = (
             words.next().unwrap_or("").to_owned(),
             words.next().unwrap_or("/").to_owned(),
         );
-        let range: Option<usize> = head.lines().find_map(|line| {
-            let (name, value) = line.split_once(':')?;
-            if !name.eq_ignore_ascii_case("range") {
-                return None;
-            }
+        let range: Option<usize> = headers(&head, "range").find_map(|value| {
             value
                 .trim()
                 .strip_prefix("bytes=")?
@@ -307,11 +285,8 @@ impl Handler {
                 .parse()
                 .ok()
         });
-        if let Some(scheme) = head.lines().find_map(|line| {
-            let (name, value) = line.split_once(':')?;
-            name.eq_ignore_ascii_case("authorization")
-                .then(|| value.split_whitespace().next().unwrap_or("").to_owned())
-        }) {
+        if let Some(value) = headers(&head, "authorization").next() {
+            let scheme = value.split_whitespace().next().unwrap_or("");
             self.authorized
                 .lock()
                 .unwrap()
@@ -324,19 +299,7 @@ impl Handler {
                 .or_else(|| lookup(&canned, &format!(" {path}")))
                 .cloned()
         };
-        // Files are served by path; a query string (as a token request has) is ignored.
-        let file_path = path.split('?').next().unwrap_or_default();
-        let file =
-            (!file_path.contains("..")).then(|| self.root.join(file_path.trim_start_matches('/')));
-        let mut body = match &canned {
-            Some(canned) => Some(canned.body.clone()),
-            None => file.and_then(|f| fs::read(f).ok()),
-        };
-        if let (Some(Fault::CorruptByte(at)), Some(body)) = (&fault, &mut body) {
-            if let Some(byte) = body.get_mut(*at) {
-                *byte ^= 0xff;
-            }
-        }
+        let body = self.body(&path, canned.as_ref(), fault.as_ref());
         let total = body.as_ref().map_or(0, Vec::len);
         let ranged = range.filter(|_| !matches!(fault, Some(Fault::IgnoreRange)));
         let (status, body) = match (&fault, body, ranged) {
@@ -354,64 +317,134 @@ impl Handler {
             .lock()
             .unwrap()
             .push(format!("{method} {path} {status}{range_note}"));
-        let reason = match status {
-            200 => "OK",
-            201 => "Created",
-            202 => "Accepted",
-            206 => "Partial Content",
-            _ => "Error",
-        };
-        let content_range = match (status, ranged) {
-            (206, Some(start)) => format!("Content-Range: bytes {start}-{}/{total}\r\n", total - 1),
-            _ => String::new(),
-        };
-        let extra = match (&fault, &canned) {
-            (Some(Fault::RetryAfter(seconds)), _) => format!("Retry-After: {seconds}\r\n"),
-            (Some(Fault::Challenge(challenge)), _) => {
-                format!("WWW-Authenticate: {challenge}\r\n")
-            }
-            (None, Some(canned)) => canned.headers.iter().map(|h| format!("{h}\r\n")).collect(),
-            _ => String::new(),
-        };
-        let header = format!(
-            "HTTP/1.1 {status} {reason}\r\nContent-Length: {}\r\n{content_range}{extra}Accept-Ranges: bytes\r\nConnection: close\r\n\r\n",
-            body.len()
+        let header = response_head(
+            status,
+            ranged,
+            total,
+            fault.as_ref(),
+            canned.as_ref(),
+            body.len(),
         );
         if stream.write_all(header.as_bytes()).is_err() || method == "HEAD" {
             return;
         }
-        let _ = match fault {
-            Some(Fault::Truncate(n)) => stream.write_all(&body[..n.min(body.len())]),
-            Some(Fault::Reset(n)) => {
-                let _ = stream.write_all(&body[..n.min(body.len())]);
-                let _ = stream.flush();
-                // Closing with a zero linger time sends RST instead of FIN.
-                let _ = rustix::net::sockopt::set_socket_linger(raw, Some(Duration::ZERO));
-                return;
-            }
-            Some(Fault::Stall(n, pause)) => {
-                let _ = stream.write_all(&body[..n.min(body.len())]);
-                let _ = stream.flush();
-                thread::sleep(pause);
-                return;
-            }
-            Some(Fault::Throttle(chunk, pause)) => {
-                for part in body.chunks(chunk.max(1)) {
-                    if stream
-                        .write_all(part)
-                        .and_then(|()| stream.flush())
-                        .is_err()
-                    {
-                        return;
-                    }
-                    thread::sleep(pause);
-                }
-                Ok(())
-            }
-            _ => stream.write_all(&body),
-        };
-        let _ = stream.flush();
+        write_body(stream, &body, fault, raw);
     }
+
+    /// What `path` serves: the canned body, else the file below the root (a query string, as
+    /// a token request has, is ignored); a `CorruptByte` fault flips its byte.
+    fn body(&self, path: &str, canned: Option<&Canned>, fault: Option<&Fault>) -> Option<Vec<u8>> {
+        let file_path = path.split('?').next().unwrap_or_default();
+        let file =
+            (!file_path.contains("..")).then(|| self.root.join(file_path.trim_start_matches('/')));
+        let mut body = match canned {
+            Some(canned) => Some(canned.body.clone()),
+            None => file.and_then(|f| fs::read(f).ok()),
+        };
+        if let (Some(Fault::CorruptByte(at)), Some(body)) = (fault, &mut body) {
+            if let Some(byte) = body.get_mut(*at) {
+                *byte ^= 0xff;
+            }
+        }
+        body
+    }
+}
+
+/// The request line and headers, up to the blank line; `None` when the client closed first.
+/// The body (an upload's) is read and dropped before answering: a server that answers and
+/// closes with the body unread makes the client's write fail with a reset.
+fn read_head(stream: &mut impl Read) -> Option<String> {
+    let mut head = String::new();
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut line = String::new();
+        match reader.read_line(&mut line) {
+            Ok(0) | Err(_) => return None,
+            Ok(_) if line == "\r\n" => break,
+            Ok(_) => head.push_str(&line),
+        }
+    }
+    let length: u64 = headers(&head, "content-length")
+        .find_map(|value| value.trim().parse().ok())
+        .unwrap_or(0);
+    let _ = std::io::copy(&mut reader.take(length), &mut std::io::sink());
+    Some(head)
+}
+
+/// The values of every header `name` (in any case) in `head`, untrimmed.
+fn headers<'a>(head: &'a str, name: &'a str) -> impl Iterator<Item = &'a str> {
+    head.lines().filter_map(move |line| {
+        let (key, value) = line.split_once(':')?;
+        key.eq_ignore_ascii_case(name).then_some(value)
+    })
+}
+
+/// The status line and headers of a response with a body of `length` bytes.
+fn response_head(
+    status: u16,
+    ranged: Option<usize>,
+    total: usize,
+    fault: Option<&Fault>,
+    canned: Option<&Canned>,
+    length: usize,
+) -> String {
+    let reason = match status {
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        206 => "Partial Content",
+        _ => "Error",
+    };
+    let content_range = match (status, ranged) {
+        (206, Some(start)) => format!("Content-Range: bytes {start}-{}/{total}\r\n", total - 1),
+        _ => String::new(),
+    };
+    let extra = match (fault, canned) {
+        (Some(Fault::RetryAfter(seconds)), _) => format!("Retry-After: {seconds}\r\n"),
+        (Some(Fault::Challenge(challenge)), _) => {
+            format!("WWW-Authenticate: {challenge}\r\n")
+        }
+        (None, Some(canned)) => canned.headers.iter().map(|h| format!("{h}\r\n")).collect(),
+        _ => String::new(),
+    };
+    format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Length: {length}\r\n{content_range}{extra}Accept-Ranges: bytes\r\nConnection: close\r\n\r\n",
+    )
+}
+
+/// Write `body` as `fault` says: whole, cut short, reset, stalled or throttled.
+fn write_body(mut stream: impl Write, body: &[u8], fault: Option<Fault>, raw: &TcpStream) {
+    let _ = match fault {
+        Some(Fault::Truncate(n)) => stream.write_all(&body[..n.min(body.len())]),
+        Some(Fault::Reset(n)) => {
+            let _ = stream.write_all(&body[..n.min(body.len())]);
+            let _ = stream.flush();
+            // Closing with a zero linger time sends RST instead of FIN.
+            let _ = rustix::net::sockopt::set_socket_linger(raw, Some(Duration::ZERO));
+            return;
+        }
+        Some(Fault::Stall(n, pause)) => {
+            let _ = stream.write_all(&body[..n.min(body.len())]);
+            let _ = stream.flush();
+            thread::sleep(pause);
+            return;
+        }
+        Some(Fault::Throttle(chunk, pause)) => {
+            for part in body.chunks(chunk.max(1)) {
+                if stream
+                    .write_all(part)
+                    .and_then(|()| stream.flush())
+                    .is_err()
+                {
+                    return;
+                }
+                thread::sleep(pause);
+            }
+            Ok(())
+        }
+        _ => stream.write_all(body),
+    };
+    let _ = stream.flush();
 }
 
 /// A fresh CA and a certificate for 127.0.0.1 and localhost that it signed, as PEM.

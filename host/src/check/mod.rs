@@ -140,6 +140,15 @@ impl Note {
             hint: None,
         }
     }
+
+    /// The image's refusal by Firecracker's loader, with its hint.
+    fn refused(refused: &banger_kernel_image::Error) -> Self {
+        Note {
+            severity: Severity::Error,
+            message: refused.to_string(),
+            hint: refused.hint().map(str::to_owned),
+        }
+    }
 }
 
 /// The result of a check. Its JSON form is stable (docs/kernel-check.md).
@@ -166,20 +175,7 @@ pub struct Report {
 pub fn check(request: &Request) -> Result<Report> {
     let machine = request.machine;
     let vmlinux = request.dir.join("vmlinux");
-    let metadata = match request.follow_links {
-        true => vmlinux.metadata(),
-        false => vmlinux.symlink_metadata(),
-    };
-    match metadata {
-        Ok(m) if m.is_file() => {}
-        Ok(_) => anyhow::bail!("`{}` is not a regular file", vmlinux.display()),
-        Err(e) => {
-            return Err(anyhow::Error::new(e).context(format!(
-                "cannot read the kernel image `{}`",
-                vmlinux.display()
-            )))
-        }
-    }
+    require_file(&vmlinux, request.follow_links)?;
     // Fail fast on what the boot needs, before the slow reads.
     let tools = match &request.boot {
         Some(boot) => Some(boot::tools(machine, boot.busybox.as_deref())?),
@@ -191,37 +187,11 @@ pub fn check(request: &Request) -> Result<Report> {
     let mut notes = Vec::new();
     let loadable = image.format.loadable(&vmlinux, machine.as_str());
     if let Err(refused) = &loadable {
-        notes.push(Note {
-            severity: Severity::Error,
-            message: refused.to_string(),
-            hint: refused.hint().map(str::to_owned),
-        });
+        notes.push(Note::refused(refused));
     }
     let release = image.release.clone();
-    if release.is_none() {
-        notes.push(Note::warning(format!(
-            "`{}` states no release (no `Linux version` banner): modules/ cannot be matched to it",
-            vmlinux.display()
-        )));
-    }
     let modules = modules::Modules::scan(request.dir, release.as_deref(), request.follow_links)?;
-    if let (Some(m), Some(release)) = (&modules, &release) {
-        if !m.has_release {
-            notes.push(Note::warning(format!(
-                "`{}` holds {}, not the image's release `{release}`: its modules cannot load",
-                m.dir.display(),
-                if m.releases.is_empty() {
-                    "no release directory".to_owned()
-                } else {
-                    m.releases
-                        .iter()
-                        .map(|r| format!("`{r}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                }
-            )));
-        }
-    }
+    notes.extend(release_note(&vmlinux, release.as_deref(), modules.as_ref()));
     let found = source::find(
         request.dir,
         request.follow_links,
@@ -250,25 +220,15 @@ pub fn check(request: &Request) -> Result<Report> {
         release.as_deref(),
     );
     let static_ready = judged.ready() && loadable.is_ok();
-    let boot = match (&request.boot, &tools) {
-        (Some(asked), Some(tools)) => Some(match (&loadable, &image.format) {
-            (Err(refused), _) => boot::Boot::not_booted(refused.to_string()),
-            (Ok(()), format) if machine == Machine::X86_64 && !format.pvh() => {
-                boot::Boot::not_booted(
-                    "QEMU's microvm boots an ELF vmlinux only through its PVH entry note, which this one lacks (CONFIG_PVH)".into(),
-                )
-            }
-            (Ok(()), _) => boot::boot(
-                tools,
-                machine,
-                &vmlinux,
-                judged.discovery,
-                mode,
-                asked.timeout,
-            )?,
-        }),
-        _ => None,
-    };
+    let boot = smoke_boot(
+        request,
+        tools.as_ref(),
+        &vmlinux,
+        &loadable,
+        image.format.pvh(),
+        judged.discovery,
+        mode,
+    )?;
     Ok(Report {
         ready: static_ready && boot.as_ref().is_none_or(|b| b.ready),
         mode,
@@ -285,6 +245,63 @@ pub fn check(request: &Request) -> Result<Report> {
         config_path: found.path,
         notes,
     })
+}
+
+/// The smoke boot, when the request asks for one; none is tried when the image is refused,
+/// or is an x86_64 ELF without the PVH entry note QEMU's microvm needs.
+fn smoke_boot(
+    request: &Request,
+    tools: Option<&boot::Tools>,
+    vmlinux: &Path,
+    loadable: &Result<(), banger_kernel_image::Error>,
+    pvh: bool,
+    discovery: Discovery,
+    mode: Mode,
+) -> Result<Option<boot::Boot>> {
+    let (Some(asked), Some(tools)) = (&request.boot, tools) else {
+        return Ok(None);
+    };
+    let machine = request.machine;
+    Ok(Some(match loadable {
+        Err(refused) => boot::Boot::not_booted(refused.to_string()),
+        Ok(()) if machine == Machine::X86_64 && !pvh => boot::Boot::not_booted(
+            "QEMU's microvm boots an ELF vmlinux only through its PVH entry note, which this one lacks (CONFIG_PVH)".into(),
+        ),
+        Ok(()) => boot::boot(tools, machine, vmlinux, discovery, mode, asked.timeout)?,
+    }))
+}
+
+/// Refuse a `vmlinux` that is not a regular file; a symbolic link counts as one only with
+/// `follow_links`.
+fn require_file(vmlinux: &Path, follow_links: bool) -> Result<()> {
+    let metadata = match follow_links {
+        true => vmlinux.metadata(),
+        false => vmlinux.symlink_metadata(),
+    };
+    match metadata {
+        Ok(m) if m.is_file() => Ok(()),
+        Ok(_) => anyhow::bail!("`{}` is not a regular file", vmlinux.display()),
+        Err(e) => Err(anyhow::Error::new(e).context(format!(
+            "cannot read the kernel image `{}`",
+            vmlinux.display()
+        ))),
+    }
+}
+
+/// The warning on the image's release: it states none, so `modules/` cannot be matched to it, or
+/// `modules/` holds only other releases.
+fn release_note(
+    vmlinux: &Path,
+    release: Option<&str>,
+    modules: Option<&modules::Modules>,
+) -> Option<Note> {
+    let Some(release) = release else {
+        return Some(Note::warning(format!(
+            "`{}` states no release (no `Linux version` banner): modules/ cannot be matched to it",
+            vmlinux.display()
+        )));
+    };
+    modules?.mismatch(release).map(Note::warning)
 }
 
 /// An image error as the user sees it: with its hint apart, where it has one.

@@ -40,6 +40,26 @@ pub struct Modules {
 }
 
 impl Modules {
+    /// The warning for a tree without the image's `release`, whose modules cannot load.
+    pub fn mismatch(&self, release: &str) -> Option<String> {
+        if self.has_release {
+            return None;
+        }
+        let held = if self.releases.is_empty() {
+            "no release directory".to_owned()
+        } else {
+            self.releases
+                .iter()
+                .map(|r| format!("`{r}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        Some(format!(
+            "`{}` holds {held}, not the image's release `{release}`: its modules cannot load",
+            self.dir.display()
+        ))
+    }
+
     /// Read `<kernel>/modules/`, looking for `release`; `None` when there is no `modules/`.
     /// `modules` itself is followed if it is a link and `follow_link` is set; nothing below it
     /// ever is.

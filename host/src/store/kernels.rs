@@ -19,26 +19,18 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use banger_bundle::{DigestReader, Limits};
-use banger_catalog::{Arch, KernelName, Sha256};
+use banger_catalog::{Arch, KernelName};
 
 use crate::{
-    check::Readiness, store::atomic, store::downloads::Downloads, store::files,
-    store::manifest::Manifest, store::state::State, ui::hint::Hinted,
+    check::Readiness, store::atomic, store::downloads::Downloads, store::expected::Expected,
+    store::files, store::manifest::Manifest, store::state::State, ui::hint::Hinted,
 };
 
 const STAGING_PREFIX: &str = ".staging-";
 /// Separates the name from the random suffix; kernel names cannot contain it.
 const STAGING_SEPARATOR: char = '~';
-
-/// What the installed bundle must be, from a source the caller trusts.
-#[derive(Clone, Debug)]
-pub struct Expected {
-    pub url: String,
-    pub sha256: Sha256,
-    pub size: u64,
-}
 
 /// Where the files of an installed kernel are.
 #[derive(serde::Serialize, Clone, Debug, PartialEq, Eq)]
@@ -49,18 +41,6 @@ pub struct KernelPaths {
     /// `null` in `kernel show --json` when there is none, as in an image's `kernel`.
     pub initrd: Option<String>,
     pub modules: Option<String>,
-}
-
-/// An install failed because the transfer ended early: the bytes that did arrive may be fine,
-/// and a later pull can resume after them. Every other failure means the bytes were wrong or
-/// could not be installed.
-#[derive(Debug, thiserror::Error)]
-#[error("the transfer of kernel `{name}` from `{url}` ended after {got} of {expected} bytes")]
-pub struct Incomplete {
-    name: String,
-    url: String,
-    got: u64,
-    expected: u64,
 }
 
 /// The kernels directory, and the partial downloads of the bundles being installed into it.
@@ -304,33 +284,8 @@ impl Kernels {
             Ok(_) => Ok(()),
             Err(_) => reader.drain(),
         };
-        let got = reader.digest();
+        expected.check(name, &reader.digest(), drained)?;
         let from = &expected.url;
-        if got.size < expected.size {
-            let incomplete = Incomplete {
-                name: name.to_string(),
-                url: from.clone(),
-                got: got.size,
-                expected: expected.size,
-            };
-            return Err(match drained {
-                Err(cause) => anyhow::Error::new(cause).context(incomplete),
-                Ok(()) => anyhow::Error::new(incomplete),
-            });
-        }
-        if got.size > expected.size {
-            bail!(
-                "integrity error: `{from}` sent more than the {} bytes kernel `{name}` must have",
-                expected.size
-            );
-        }
-        if got.sha256 != expected.sha256.as_str() {
-            bail!(
-                "integrity error: checksum mismatch for kernel `{name}` from `{from}`: expected sha256 {}, got {}",
-                expected.sha256,
-                got.sha256
-            );
-        }
         result.with_context(|| format!("cannot install kernel `{name}` from `{from}`"))?;
         let manifest = Manifest {
             check: Some(self.readiness(staging.path(), name, &manifest.arch)),

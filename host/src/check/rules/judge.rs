@@ -9,7 +9,7 @@ use super::{
         modules::Modules,
         Machine, Mode,
     },
-    Group, Need, Path, RootFs, RULES,
+    Group, Need, Path, RootFs, Rule, RULES,
 };
 
 /// How much a finding matters.
@@ -111,39 +111,7 @@ pub fn judge(
         .map(|rule| {
             let (option, module) = rule.option(rootfs);
             let have = config.have(option);
-            let (severity, mut why) = match (rule.need, have) {
-                (_, Have::Builtin) => (Severity::Ok, "built in".to_owned()),
-                (Need::Discovery(path), _) if discovery.any() => (
-                    Severity::Ok,
-                    format!(
-                        "not needed: the kernel finds its devices through {}",
-                        match path {
-                            Path::Acpi => "virtio_mmio.device= on the command line",
-                            Path::Cmdline => "ACPI",
-                        }
-                    ),
-                ),
-                (Need::Required | Need::Discovery(_), Have::Module) => (
-                    Severity::Error,
-                    format!(
-                        "a module, not there when the kernel needs it: {}",
-                        rule.without
-                    ),
-                ),
-                (Need::Required, Have::Unset) => (Severity::Error, rule.without.to_owned()),
-                (Need::Discovery(_), Have::Unset) => (
-                    Severity::Error,
-                    format!("{}; and the other discovery path is off too", rule.without),
-                ),
-                (Need::Wanted, Have::Module) => (
-                    Severity::Warning,
-                    format!(
-                        "a module: {} until the initrd or root file system loads it",
-                        rule.without
-                    ),
-                ),
-                (Need::Wanted, Have::Unset) => (Severity::Warning, rule.without.to_owned()),
-            };
+            let (severity, mut why) = verdict(rule, have, discovery);
             if let (Have::Module, Some(module)) = (have, module) {
                 if let Some(missing) = missing_module(modules, module, release) {
                     why.push_str("; and ");
@@ -164,6 +132,44 @@ pub fn judge(
     Judged {
         findings,
         discovery,
+    }
+}
+
+/// How much `rule` matters with the option at `have`, and why, given the discovery paths
+/// the config leaves the kernel.
+fn verdict(rule: &Rule, have: Have, discovery: Discovery) -> (Severity, String) {
+    match (rule.need, have) {
+        (_, Have::Builtin) => (Severity::Ok, "built in".to_owned()),
+        (Need::Discovery(path), _) if discovery.any() => (
+            Severity::Ok,
+            format!(
+                "not needed: the kernel finds its devices through {}",
+                match path {
+                    Path::Acpi => "virtio_mmio.device= on the command line",
+                    Path::Cmdline => "ACPI",
+                }
+            ),
+        ),
+        (Need::Required | Need::Discovery(_), Have::Module) => (
+            Severity::Error,
+            format!(
+                "a module, not there when the kernel needs it: {}",
+                rule.without
+            ),
+        ),
+        (Need::Required, Have::Unset) => (Severity::Error, rule.without.to_owned()),
+        (Need::Discovery(_), Have::Unset) => (
+            Severity::Error,
+            format!("{}; and the other discovery path is off too", rule.without),
+        ),
+        (Need::Wanted, Have::Module) => (
+            Severity::Warning,
+            format!(
+                "a module: {} until the initrd or root file system loads it",
+                rule.without
+            ),
+        ),
+        (Need::Wanted, Have::Unset) => (Severity::Warning, rule.without.to_owned()),
     }
 }
 

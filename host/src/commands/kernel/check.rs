@@ -73,7 +73,19 @@ fn checked(kernels: &Kernels, args: &CheckArgs) -> Result<Report> {
 }
 
 fn print_text(subject: &str, report: &Report) -> Result<()> {
-    let r = report;
+    print_summary(subject, report)?;
+    say!("")?;
+    print_findings(report)?;
+    print_notes(report)?;
+    if let Some(boot) = &report.boot {
+        print_boot(boot)?;
+    }
+    say!("")?;
+    print_verdict(report)
+}
+
+/// The kernel in a few lines: release, machine and mode, image, config, device discovery.
+fn print_summary(subject: &str, r: &Report) -> Result<()> {
     say!(
         "{}: release {}, {}, {} mode",
         subject,
@@ -108,7 +120,11 @@ fn print_text(subject: &str, report: &Report) -> Result<()> {
         };
         say!("  devices  {paths}: {}", r.discovery.firecracker_versions())?;
     }
-    say!("")?;
+    Ok(())
+}
+
+/// The findings as one table, grouped as the rules table groups them.
+fn print_findings(r: &Report) -> Result<()> {
     let mut rows = Vec::new();
     let mut group = None;
     for finding in &r.findings {
@@ -133,7 +149,11 @@ fn print_text(subject: &str, report: &Report) -> Result<()> {
             verdict,
         ]);
     }
-    print_table(["OPTION", "NEEDED FOR", "HAVE", "VERDICT"], &rows)?;
+    print_table(["OPTION", "NEEDED FOR", "HAVE", "VERDICT"], &rows)
+}
+
+/// Each note, with its hint.
+fn print_notes(r: &Report) -> Result<()> {
     for note in &r.notes {
         let label = match note.severity {
             Severity::Error => "ERROR",
@@ -145,10 +165,11 @@ fn print_text(subject: &str, report: &Report) -> Result<()> {
             say!("  hint: {hint}")?;
         }
     }
-    if let Some(boot) = &r.boot {
-        print_boot(boot)?;
-    }
-    say!("")?;
+    Ok(())
+}
+
+/// The last line: ready, or not ready and everything that blocks it.
+fn print_verdict(r: &Report) -> Result<()> {
     let mut blocking: Vec<String> = r
         .notes
         .iter()

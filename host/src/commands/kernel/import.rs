@@ -32,16 +32,12 @@ pub fn run(kernels: &Kernels, images: &Images, args: ImportArgs) -> Result<()> {
     let trusted = Trusted::load(kernels.state())?;
     let source =
         plugins::open_source("import", &options, &super::host_options(kernels, &trusted)?)?;
-    let catalog = &trusted.catalog;
-    let verdict = pull::verdict(
-        &source,
-        catalog,
-        &trusted.label,
-        &args.name,
-        &args.arch,
-        false,
-    )?;
-    let trusted = catalog.find(&args.name, &args.arch);
-    let outcome = pull::install(kernels, images, &source, verdict, trusted, args.force)?;
+    let pull = pull::Request {
+        name: &args.name,
+        arch: &args.arch,
+        force: args.force,
+        unverified: pull::Unverified::AsPolicy,
+    };
+    let outcome = pull::run(kernels, images, &source, &trusted, &pull)?;
     super::report_install(kernels, &outcome, args.json)
 }

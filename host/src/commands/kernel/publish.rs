@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::{
     cli::PublishArgs,
-    flows::publish::{self, Published},
+    flows::publish::{self, Published, PublishedBundle, SignedCatalog},
     store::kernels::Kernels,
     trust::keys::KeyId,
     ui::output::print_json,
@@ -70,22 +70,8 @@ struct BundleResult {
 }
 
 pub fn run(kernels: &Kernels, args: PublishArgs) -> Result<()> {
-    let registry = match &args.to {
-        Some(to) => {
-            let repository = to
-                .strip_prefix("oci://")
-                .ok_or_else(|| anyhow::anyhow!("--to `{to}` is not an oci:// repository"))
-                .and_then(|r| {
-                    banger_oci::Repository::parse(r).map_err(crate::flows::mirror::oci_error)
-                })?;
-            Some(
-                banger_oci::Registry::new(&repository, false, Some(crate::ui::text::notice()))
-                    .map_err(crate::flows::mirror::oci_error)?,
-            )
-        }
-        None => None,
-    };
-    let Published { bundle, catalog } = publish::publish(
+    let registry = registry(args.to.as_deref())?;
+    let published = publish::publish(
         kernels,
         &publish::Request {
             name: args.name.as_ref(),
@@ -102,12 +88,67 @@ pub fn run(kernels: &Kernels, args: PublishArgs) -> Result<()> {
             to: registry.as_ref(),
         },
     )?;
-    let catalog_path = args.catalog.display().to_string();
-    let signature_path = catalog
-        .as_ref()
-        .map(|c| c.signature.display().to_string())
-        .unwrap_or_default();
-    let message = match (&bundle, &catalog) {
+    let result = PublishResult::new(&args, &published);
+    if args.json {
+        return print_json(&result);
+    }
+    print_text(&result, &published)
+}
+
+/// The OCI registry `--to` names, if it names one.
+fn registry(to: Option<&str>) -> Result<Option<banger_oci::Registry>> {
+    let Some(to) = to else {
+        return Ok(None);
+    };
+    let repository = to
+        .strip_prefix("oci://")
+        .ok_or_else(|| anyhow::anyhow!("--to `{to}` is not an oci:// repository"))
+        .and_then(|r| banger_oci::Repository::parse(r).map_err(crate::flows::mirror::oci_error))?;
+    banger_oci::Registry::new(&repository, false, Some(crate::ui::text::notice()))
+        .map(Some)
+        .map_err(crate::flows::mirror::oci_error)
+}
+
+impl PublishResult {
+    fn new(args: &PublishArgs, published: &Published) -> Self {
+        let Published { bundle, catalog } = published;
+        let catalog_path = args.catalog.display().to_string();
+        let signature_path = catalog
+            .as_ref()
+            .map(|c| c.signature.display().to_string())
+            .unwrap_or_default();
+        let message = commit_message(published);
+        Self {
+            bundle: bundle.as_ref().map(|b| BundleResult {
+                name: b.entry.name.clone(),
+                arch: b.entry.arch.clone(),
+                file: b.file.clone(),
+                sha256: b.entry.sha256.clone(),
+                size: b.entry.size,
+                url: b.entry.url.clone(),
+                kept: b.kept.clone(),
+                upload: b.upload.clone(),
+                change: ChangeKind::from(&b.change),
+            }),
+            catalog: args.catalog.clone(),
+            serial: catalog.as_ref().map(|c| c.serial),
+            expires: catalog.as_ref().map(|c| c.expires.clone()),
+            key_id: catalog.as_ref().map(|c| c.key_id),
+            signature: catalog.as_ref().map(|c| c.signature.clone()),
+            dry_run: args.dry_run,
+            next_steps: vec![
+                format!("git diff -- {catalog_path}"),
+                format!("git add {catalog_path} {signature_path}"),
+                format!("git commit -m '{message}'"),
+                "cargo build --release --workspace".to_owned(),
+            ],
+        }
+    }
+}
+
+/// The message the next steps commit the catalog with.
+fn commit_message(published: &Published) -> String {
+    match (&published.bundle, &published.catalog) {
         (Some(b), _) => format!(
             "kernel catalog: {} {}",
             match b.change {
@@ -118,94 +159,79 @@ pub fn run(kernels: &Kernels, args: PublishArgs) -> Result<()> {
         ),
         (None, Some(c)) => format!("kernel catalog: renew (serial {})", c.serial),
         (None, None) => String::new(),
-    };
-    let result = PublishResult {
-        bundle: bundle.as_ref().map(|b| BundleResult {
-            name: b.entry.name.clone(),
-            arch: b.entry.arch.clone(),
-            file: b.file.clone(),
-            sha256: b.entry.sha256.clone(),
-            size: b.entry.size,
-            url: b.entry.url.clone(),
-            kept: b.kept.clone(),
-            upload: b.upload.clone(),
-            change: ChangeKind::from(&b.change),
-        }),
-        catalog: args.catalog.clone(),
-        serial: catalog.as_ref().map(|c| c.serial),
-        expires: catalog.as_ref().map(|c| c.expires.clone()),
-        key_id: catalog.as_ref().map(|c| c.key_id),
-        signature: catalog.as_ref().map(|c| c.signature.clone()),
-        dry_run: args.dry_run,
-        next_steps: vec![
-            format!("git diff -- {catalog_path}"),
-            format!("git add {catalog_path} {signature_path}"),
-            format!("git commit -m '{message}'"),
-            "cargo build --release --workspace".to_owned(),
-        ],
-    };
-    if args.json {
-        return print_json(&result);
     }
-    let r = &result;
+}
+
+fn print_text(r: &PublishResult, published: &Published) -> Result<()> {
     if r.dry_run {
         say!("dry run: nothing was uploaded, patched or signed")?;
     }
-    if let (Some(b), Some(published)) = (&r.bundle, &bundle) {
-        let would = if r.dry_run { "would " } else { "" };
-        if r.dry_run {
-            say!(
-                "  would upload  {} ({} bytes, sha256 {})",
-                b.file,
-                b.size,
-                b.sha256
-            )?;
-            say!("             to {}", b.upload)?;
-            say!("  would check   {}", b.url)?;
-        } else {
-            say!("published kernel `{}` ({})", b.name, b.arch)?;
-            say!(
-                "  bundle   {} ({} bytes, sha256 {})",
-                b.file,
-                b.size,
-                b.sha256
-            )?;
-            say!("  uploaded {}", b.upload)?;
-            say!("  checked  {} (HEAD 200, Content-Length {})", b.url, b.size)?;
-        }
-        if let Some(kept) = &b.kept {
-            say!("  kept     {}", kept.display())?;
-        }
-        match &published.change {
-            Change::Added => say!("  catalog  {catalog_path} : {would}add this entry")?,
-            Change::Replaced(old) => say!(
-                "  catalog  {catalog_path} : {would}replace the entry with sha256 {}",
-                old.sha256
-            )?,
-            Change::Unchanged => {
-                say!("  catalog  {catalog_path} : already holds this exact entry")?
-            }
-        }
-        for line in serde_json::to_string_pretty(&published.entry)?.lines() {
-            say!("    {line}")?;
-        }
+    if let (Some(b), Some(bundle)) = (&r.bundle, &published.bundle) {
+        print_bundle(r, b, bundle)?;
     }
-    if let Some(c) = &catalog {
+    if let Some(c) = &published.catalog {
+        print_signed(r, c)?;
+    }
+    Ok(())
+}
+
+/// What was (or would be) uploaded and checked, and what the catalog patch does.
+fn print_bundle(r: &PublishResult, b: &BundleResult, published: &PublishedBundle) -> Result<()> {
+    let catalog_path = r.catalog.display();
+    let would = if r.dry_run { "would " } else { "" };
+    if r.dry_run {
         say!(
-            "signed catalog serial {} (expires {}) with key {}",
-            c.serial,
-            c.expires,
-            c.key_id
+            "  would upload  {} ({} bytes, sha256 {})",
+            b.file,
+            b.size,
+            b.sha256
         )?;
-        for url in &c.urls {
-            say!("  uploaded and checked {url}")?;
-        }
-        say!("")?;
-        say!("Next steps (nothing was committed or rebuilt):")?;
-        for step in &r.next_steps {
-            say!("  {step}")?;
-        }
-        say!("The last command rebuilds the catalog plugin, which embeds catalog.json.")?;
+        say!("             to {}", b.upload)?;
+        say!("  would check   {}", b.url)?;
+    } else {
+        say!("published kernel `{}` ({})", b.name, b.arch)?;
+        say!(
+            "  bundle   {} ({} bytes, sha256 {})",
+            b.file,
+            b.size,
+            b.sha256
+        )?;
+        say!("  uploaded {}", b.upload)?;
+        say!("  checked  {} (HEAD 200, Content-Length {})", b.url, b.size)?;
     }
+    if let Some(kept) = &b.kept {
+        say!("  kept     {}", kept.display())?;
+    }
+    match &published.change {
+        Change::Added => say!("  catalog  {catalog_path} : {would}add this entry")?,
+        Change::Replaced(old) => say!(
+            "  catalog  {catalog_path} : {would}replace the entry with sha256 {}",
+            old.sha256
+        )?,
+        Change::Unchanged => say!("  catalog  {catalog_path} : already holds this exact entry")?,
+    }
+    for line in serde_json::to_string_pretty(&published.entry)?.lines() {
+        say!("    {line}")?;
+    }
+    Ok(())
+}
+
+/// The signed catalog, where it was uploaded, and the steps that come next.
+fn print_signed(r: &PublishResult, c: &SignedCatalog) -> Result<()> {
+    say!(
+        "signed catalog serial {} (expires {}) with key {}",
+        c.serial,
+        c.expires,
+        c.key_id
+    )?;
+    for url in &c.urls {
+        say!("  uploaded and checked {url}")?;
+    }
+    say!("")?;
+    say!("Next steps (nothing was committed or rebuilt):")?;
+    for step in &r.next_steps {
+        say!("  {step}")?;
+    }
+    say!("The last command rebuilds the catalog plugin, which embeds catalog.json.")?;
     Ok(())
 }

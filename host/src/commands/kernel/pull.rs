@@ -29,16 +29,17 @@ pub fn run(
     let arch = request.arch.unwrap_or_else(Arch::host);
     let trusted = Trusted::load(kernels.state())?;
     let source = super::open_source(args, kernels, &trusted)?;
-    let catalog = &trusted.catalog;
-    let verdict = pull::verdict(
-        &source,
-        catalog,
-        &trusted.label,
-        &request.name,
-        &arch,
-        request.allow_unverified,
-    )?;
-    let trusted = catalog.find(&request.name, &arch);
-    let outcome = pull::install(kernels, images, &source, verdict, trusted, request.force)?;
+    let unverified = if request.allow_unverified {
+        pull::Unverified::Allowed
+    } else {
+        pull::Unverified::AsPolicy
+    };
+    let pull = pull::Request {
+        name: &request.name,
+        arch: &arch,
+        force: request.force,
+        unverified,
+    };
+    let outcome = pull::run(kernels, images, &source, &trusted, &pull)?;
     super::report_install(kernels, &outcome, json)
 }

@@ -2,8 +2,8 @@
 //! installed kernel whose sha256 differs from it. Each is a forced pull (`crate::flows::pull`), so it
 //! is swapped in atomically and its images' records follow it.
 
-use anyhow::{bail, Result};
-use banger_catalog::{Entry, KernelName};
+use anyhow::Result;
+use banger_catalog::{Catalog, KernelName};
 use serde::Serialize;
 
 use crate::{
@@ -57,20 +57,40 @@ pub fn run(
 ) -> Result<()> {
     let trusted = Trusted::load(kernels.state())?;
     let installed = kernels.list()?;
+    let chosen = choose(&installed, &request)?;
+    let rows: Vec<Row> = chosen
+        .iter()
+        .map(|manifest| Row::plan(manifest, &trusted.catalog, request.dry_run))
+        .collect();
+    let pending: Vec<&Manifest> = chosen
+        .iter()
+        .zip(&rows)
+        .filter(|(_, row)| row.action == Action::Upgraded)
+        .map(|(manifest, _)| *manifest)
+        .collect();
+    upgrade(kernels, images, args, &trusted, &pending)?;
+    print(&rows, json)
+}
+
+/// The installed kernels the request names, or all of them; an error for a name that is not
+/// installed.
+fn choose<'a>(installed: &'a [Manifest], request: &Request) -> Result<Vec<&'a Manifest>> {
     for name in &request.names {
         if !installed.iter().any(|m| &m.name == name) {
             return Err(Kernels::not_installed(name));
         }
     }
-    let chosen: Vec<&Manifest> = installed
+    Ok(installed
         .iter()
         .filter(|m| request.all || request.names.iter().any(|n| n == &m.name))
-        .collect();
-    let mut rows = Vec::new();
-    let mut pending: Vec<(&Manifest, &Entry)> = Vec::new();
-    for manifest in chosen {
-        let newer = trusted
-            .catalog
+        .collect())
+}
+
+impl Row {
+    /// What upgrading `manifest` to the trusted catalog's entry does: nothing when the sha256
+    /// is the same or the catalog has none, else an upgrade (only announced on a dry run).
+    fn plan(manifest: &Manifest, catalog: &Catalog, dry_run: bool) -> Self {
+        let newer = catalog
             .find(&manifest.name, &manifest.arch)
             .filter(|entry| entry.sha256 != manifest.sha256.as_str());
         let from = Version {
@@ -81,50 +101,55 @@ pub fn run(
             kernel_version: e.kernel_version.clone(),
             sha256: e.sha256.clone(),
         });
-        let action = match (newer, request.dry_run) {
+        let action = match (newer, dry_run) {
             (None, _) => Action::UpToDate,
             (Some(_), true) => Action::WouldUpgrade,
-            (Some(entry), false) => {
-                pending.push((manifest, entry));
-                Action::Upgraded
-            }
+            (Some(_), false) => Action::Upgraded,
         };
-        rows.push(Row {
+        Self {
             name: manifest.name.to_string(),
             arch: manifest.arch.to_string(),
             from,
             to,
             action,
-        });
-    }
-    if !pending.is_empty() {
-        let source = super::open_source(args, kernels, &trusted)?;
-        for (manifest, entry) in pending {
-            let verdict = pull::verdict(
-                &source,
-                &trusted.catalog,
-                &trusted.label,
-                &manifest.name,
-                &manifest.arch,
-                false,
-            )?;
-            if !verdict.verified() {
-                bail!(
-                    "source `{}` would install an unverified `{}`; upgrades take only the trusted catalog's bytes",
-                    source.name(),
-                    manifest.name
-                );
-            }
-            let outcome = pull::install(kernels, images, &source, verdict, Some(entry), true)?;
-            if !outcome.images_updated.is_empty() {
-                tell!(
-                    "updated image record(s) {} to the new `{}`",
-                    crate::flows::pull::list(&outcome.images_updated, ", "),
-                    manifest.name
-                );
-            }
         }
     }
+}
+
+/// Pull each of `pending` again from the source `args` name, forced and verified only; the
+/// source is opened only when there is something to upgrade.
+fn upgrade(
+    kernels: &Kernels,
+    images: &Images,
+    args: &SourceArgs,
+    trusted: &Trusted,
+    pending: &[&Manifest],
+) -> Result<()> {
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let source = super::open_source(args, kernels, trusted)?;
+    for manifest in pending {
+        let request = pull::Request {
+            name: &manifest.name,
+            arch: &manifest.arch,
+            force: true,
+            unverified: pull::Unverified::Refused,
+        };
+        let outcome = pull::run(kernels, images, &source, trusted, &request)?;
+        if !outcome.images_updated.is_empty() {
+            tell!(
+                "updated image record(s) {} to the new `{}`",
+                crate::flows::pull::list(&outcome.images_updated, ", "),
+                manifest.name
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The rows as JSON, or as a table.
+fn print(rows: &[Row], json: bool) -> Result<()> {
     if json {
         return print_json(&rows);
     }

@@ -1,26 +1,29 @@
-//! Pulling one kernel, with no user interface: which bytes to expect ([`verdict`]), then the
-//! transaction ([`install`]): resume from a kept partial download, open the source, install
-//! through [`Kernels::install`], and bring the image records that boot the kernel up to date.
-//! It returns an [`Outcome`]; the commands print it.
+//! Pulling one kernel, with no user interface: [`run`] is the one path `kernel pull`,
+//! `kernel import` and `kernel upgrade` take. First which bytes to expect ([`verdict`]) and
+//! whether the user allows them, then the transaction ([`install`]): resume from a kept partial
+//! download, open the source, install through [`Kernels::install`], and bring the image records
+//! that boot the kernel up to date. It returns an [`Outcome`]; the commands print it.
 //!
 //! A progress bar (drawn only on a terminal) is the one thing it shows, since only this module
-//! sees the stream.
+//! (its [`transfer`]) sees the stream.
 
-use std::io::Read;
+mod transfer;
 
 use anyhow::Result;
-use banger_catalog::{Catalog, Entry};
+use banger_catalog::{Arch, Catalog, Entry, KernelName};
 use serde::Serialize;
 
 use crate::{
     plugins::Source,
+    store::expected::Expected,
     store::images::{ImageName, Images},
-    store::kernels::{Expected, Incomplete, Kernels},
+    store::kernels::Kernels,
     store::manifest::{now_rfc3339, Manifest},
+    trust::catalog::Trusted,
     trust::policy::{self, Verdict},
     ui::hint::Hinted,
-    ui::progress,
 };
+use transfer::Transfer;
 
 /// What became of the kernel.
 #[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,7 +37,7 @@ pub enum Status {
     Unchanged,
 }
 
-/// The result of [`install`].
+/// The result of [`run`].
 #[derive(Debug)]
 pub struct Outcome {
     pub status: Status,
@@ -46,9 +49,52 @@ pub struct Outcome {
     pub images_updated: Vec<ImageName>,
 }
 
+/// One kernel to pull, and what the user allows.
+pub struct Request<'a> {
+    pub name: &'a KernelName,
+    pub arch: &'a Arch,
+    /// Replace an install of another bundle.
+    pub force: bool,
+    pub unverified: Unverified,
+}
+
+/// Whether bytes the trusted catalog does not vouch for may be installed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Unverified {
+    /// `--allow-unverified`: whatever the policy would otherwise refuse.
+    Allowed,
+    /// As the trust policy says: a catalog transport's own entries are refused, another
+    /// source's declaration is not.
+    AsPolicy,
+    /// From no source: upgrades take only the trusted catalog's bytes.
+    Refused,
+}
+
+/// The verdict for the request from `source` under `trusted`, refused unless the user allows
+/// it, then the install of those bytes.
+pub fn run(
+    kernels: &Kernels,
+    images: &Images,
+    source: &Source,
+    trusted: &Trusted,
+    request: &Request,
+) -> Result<Outcome> {
+    let (catalog, name, arch) = (&trusted.catalog, request.name, request.arch);
+    let allowed = request.unverified == Unverified::Allowed;
+    let verdict = verdict(source, catalog, &trusted.label, name, arch, allowed)?;
+    if request.unverified == Unverified::Refused && !verdict.verified() {
+        anyhow::bail!(
+            "source `{}` would install an unverified `{name}`; upgrades take only the trusted catalog's bytes",
+            source.name()
+        );
+    }
+    let entry = catalog.find(name, arch);
+    install(kernels, images, source, verdict, entry, request.force)
+}
+
 /// The verdict for (name, arch) from `source`, under the one trust policy; an error that says
 /// what to do when there is nothing to install, or when it needs `--allow-unverified`.
-pub fn verdict(
+fn verdict(
     source: &Source,
     catalog: &Catalog,
     origin: &str,
@@ -110,7 +156,7 @@ fn not_in_catalog(catalog: &Catalog, origin: &str, name: &str, arch: &str) -> an
 /// source has opened the bundle, a source's own entry is settled against its declaration
 /// ([`Verdict::settle`]). A resumable source continues an interrupted download from its
 /// partial file. Images that boot the replaced kernel are rewritten under the same lock.
-pub fn install(
+fn install(
     kernels: &Kernels,
     images: &Images,
     source: &Source,
@@ -119,107 +165,41 @@ pub fn install(
     force: bool,
 ) -> Result<Outcome> {
     let (name, arch, listed_sha256) = verdict.key()?;
-    let (name, arch) = (&name, &arch);
     kernels.ensure_dir()?;
-    let lock = kernels.lock(name)?;
-    let installed = kernels.installed(name)?;
+    let lock = kernels.lock(&name)?;
+    let installed = kernels.installed(&name)?;
     let replacing = Replacing {
         installed: installed.as_ref(),
         images,
         force,
         source: source.name(),
     };
-    let unchanged = |verdict| Outcome {
-        status: Status::Unchanged,
-        verdict,
-        resumed_from: None,
-        images_updated: Vec::new(),
-    };
     // The decision needs no download: the entry already says what the bytes must be.
     if !replacing.needs_install(&verdict.entry)? {
-        return Ok(unchanged(verdict));
+        return Ok(Outcome::unchanged(verdict));
     }
-
-    let mut partial = kernels.downloads().partial(&listed_sha256, false)?;
-    // A partial as long as the bundle or longer is not a prefix of it; start over.
-    let offset = partial
-        .as_ref()
-        .map(|p| p.len())
-        .filter(|len| *len < verdict.entry.size)
-        .unwrap_or(0);
-    let (mut opened, mut stream) = source.open(name, arch, offset)?;
-    if opened.resumed_from != 0 && opened.resumed_from != offset {
-        anyhow::bail!(
-            "source `{}` resumed `{name}` at byte {}, but banger asked for byte {offset}",
-            source.name(),
-            opened.resumed_from
-        );
-    }
-    let verdict = verdict.settle(&opened, trusted);
+    let size = verdict.entry.size;
+    let mut transfer = Transfer::open(kernels, source, (&name, &arch), &listed_sha256, size)?;
+    let verdict = verdict.settle(&transfer.declared, trusted);
     let (_, _, sha256) = verdict.key()?;
     if sha256 != listed_sha256 {
         // The source declares other bytes than it listed: the partial is not theirs.
-        partial = None;
+        transfer.partial = None;
         if !replacing.needs_install(&verdict.entry)? {
-            return Ok(unchanged(verdict));
+            return Ok(Outcome::unchanged(verdict));
         }
     }
-    if opened.resumable && partial.is_none() {
-        partial = kernels.downloads().partial(&sha256, true)?;
-    }
-    // A resumed stream's bytes belong after the kept prefix and nowhere else: without that
-    // prefix, start again from byte 0.
-    let keeps_prefix = opened.resumable && partial.as_ref().is_some_and(|p| p.len() > 0);
-    if opened.resumed_from > 0 && !keeps_prefix {
-        drop(stream);
-        (opened, stream) = source.open(name, arch, 0)?;
-        if opened.resumed_from != 0 {
-            anyhow::bail!(
-                "source `{}` resumed `{name}` at byte {} when asked for the whole bundle",
-                source.name(),
-                opened.resumed_from
-            );
-        }
-    }
+    let transfer = transfer.fit_partial(kernels, source, (&name, &arch), &sha256)?;
     let expected = Expected {
         // Where the bytes come from is what messages and the manifest name, without secrets.
-        url: banger_fetch::DisplaySafeUrl::from(&opened.url).to_string(),
+        url: banger_fetch::DisplaySafeUrl::from(&transfer.declared.url).to_string(),
         sha256,
         size: verdict.entry.size,
     };
-    let stream: Box<dyn Read + Send> = match (&mut partial, opened.resumable) {
-        (Some(partial), true) => partial.resume(stream, opened.resumed_from)?,
-        _ => Box::new(stream),
-    };
-    let entry = &verdict.entry;
-    let manifest = Manifest {
-        name: name.clone(),
-        distro: entry.distro.clone(),
-        arch: arch.clone(),
-        kernel_version: entry.kernel_version.clone(),
-        source: source.name().to_owned(),
-        url: expected.url.clone(),
-        sha256: expected.sha256.clone(),
-        size: expected.size,
-        verified: verdict.verified(),
-        trust: verdict.trust,
-        installed_at: now_rfc3339(),
-        description: entry.description.clone(),
-        // Made by `Kernels::install` from the extracted files.
-        check: None,
-    };
-    let (stream, bar) = progress::wrap(stream, expected.size, name);
-    let result = kernels.install(&lock, stream, &expected, &manifest);
-    bar.finish_and_clear();
-    // Keep the partial only to resume a transfer that ended early; after an install, or
-    // bytes that were wrong, it has no use.
-    let resumable_later =
-        opened.resumable && matches!(&result, Err(e) if e.downcast_ref::<Incomplete>().is_some());
-    if let (Some(partial), false) = (partial, resumable_later) {
-        partial.remove()?;
-    }
-    result?;
-    let images_updated = images.follow_kernel(&manifest, &kernels.paths(name))?;
+    let manifest = manifest_for(&name, &arch, source.name(), &verdict, &expected);
+    let resumed_from = transfer.declared.resumed_from;
+    transfer.write(kernels, &lock, &expected, &manifest)?;
+    let images_updated = images.follow_kernel(&manifest, &kernels.paths(&name))?;
     Ok(Outcome {
         status: if installed.is_some() {
             Status::Replaced
@@ -227,9 +207,48 @@ pub fn install(
             Status::Installed
         },
         verdict,
-        resumed_from: (opened.resumed_from > 0).then_some(opened.resumed_from),
+        resumed_from: (resumed_from > 0).then_some(resumed_from),
         images_updated,
     })
+}
+
+impl Outcome {
+    /// The same bundle is installed already.
+    fn unchanged(verdict: Verdict) -> Self {
+        Self {
+            status: Status::Unchanged,
+            verdict,
+            resumed_from: None,
+            images_updated: Vec::new(),
+        }
+    }
+}
+
+/// The manifest an install of `verdict`'s entry writes; `check` is made by
+/// [`Kernels::install`] from the extracted files.
+fn manifest_for(
+    name: &KernelName,
+    arch: &Arch,
+    source: &str,
+    verdict: &Verdict,
+    expected: &Expected,
+) -> Manifest {
+    let entry = &verdict.entry;
+    Manifest {
+        name: name.clone(),
+        distro: entry.distro.clone(),
+        arch: arch.clone(),
+        kernel_version: entry.kernel_version.clone(),
+        source: source.to_owned(),
+        url: expected.url.clone(),
+        sha256: expected.sha256.clone(),
+        size: expected.size,
+        verified: verdict.verified(),
+        trust: verdict.trust,
+        installed_at: now_rfc3339(),
+        description: entry.description.clone(),
+        check: None,
+    }
 }
 
 /// What an install would replace, and the rules for replacing it.
