@@ -114,10 +114,11 @@ fn distro_tree(
         (None, [only]) => only.clone(),
         (None, _) => {
             return Err(PluginError::invalid_input(format!(
-                "`{}` holds kernels of several releases: {}; pass --kernel-version RELEASE to choose one",
+                "`{}` holds kernels of several releases: {}",
                 dir.display(),
                 listed()
-            )))
+            ))
+            .with_hint("pass --kernel-version RELEASE to choose one"))
         }
     };
     let boot = dir.join("boot");
