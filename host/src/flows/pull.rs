@@ -14,12 +14,13 @@ use serde::Serialize;
 
 use crate::{
     plugins::Source,
+    store::downloads::Incomplete,
     store::images::{ImageName, Images},
-    store::kernels::{Expected, Incomplete, Kernels},
+    store::kernels::{Expected, Kernels},
     store::manifest::{now_rfc3339, Manifest},
     trust::policy::{self, Verdict},
-    ui::hint::Hinted,
     ui::progress,
+    ui::{exit::Class, hint::Hinted},
 };
 
 /// What became of the kernel.
@@ -67,14 +68,15 @@ pub fn verdict(
         return Err(if transport {
             not_in_catalog(catalog, origin, name, arch)
         } else {
-            anyhow::anyhow!(
+            Class::NotFound.error(format!(
                 "source `{}` does not offer `{name}` for {arch}",
                 source.name()
-            )
+            ))
         });
     };
     if verdict.needs_allow_unverified(source.name()) && !allow_unverified {
-        return Err(Hinted::error(
+        return Err(Hinted::of(
+            Class::Refused,
             format!(
                 "`{name}` for {arch} is not in the {origin}; only source `{}`'s own catalog.json lists it, and banger does not trust that",
                 source.name()
@@ -94,12 +96,14 @@ fn not_in_catalog(catalog: &Catalog, origin: &str, name: &str, arch: &str) -> an
         .collect();
     let message = format!("no kernel `{name}` for {arch} in the {origin}");
     if other_arches.is_empty() {
-        Hinted::error(
+        Hinted::of(
+            Class::NotFound,
             message,
             "run `banger kernel list --available` to see what the catalog offers",
         )
     } else {
-        Hinted::error(
+        Hinted::of(
+            Class::NotFound,
             message,
             format!("it exists for {}; pass --arch", other_arches.join(", ")),
         )

@@ -23,6 +23,18 @@ use crate::{store::files, store::state::State};
 
 const SUFFIX: &str = ".partial";
 
+/// An install failed because the transfer ended early: the bytes that did arrive may be fine,
+/// and a later pull can resume after them. Every other failure means the bytes were wrong or
+/// could not be installed.
+#[derive(Debug, thiserror::Error)]
+#[error("the transfer of kernel `{name}` from `{url}` ended after {got} of {expected} bytes")]
+pub struct Incomplete {
+    pub name: String,
+    pub url: String,
+    pub got: u64,
+    pub expected: u64,
+}
+
 /// The downloads directory.
 pub struct Downloads {
     state: State,

@@ -19,13 +19,19 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use banger_bundle::{DigestReader, Limits};
 use banger_catalog::{Arch, KernelName, Sha256};
 
 use crate::{
-    check::Readiness, store::atomic, store::downloads::Downloads, store::files,
-    store::manifest::Manifest, store::state::State, ui::hint::Hinted,
+    check::Readiness,
+    store::atomic,
+    store::downloads::{Downloads, Incomplete},
+    store::files,
+    store::manifest::Manifest,
+    store::state::State,
+    ui::exit::Class,
+    ui::hint::Hinted,
 };
 
 const STAGING_PREFIX: &str = ".staging-";
@@ -49,18 +55,6 @@ pub struct KernelPaths {
     /// `null` in `kernel show --json` when there is none, as in an image's `kernel`.
     pub initrd: Option<String>,
     pub modules: Option<String>,
-}
-
-/// An install failed because the transfer ended early: the bytes that did arrive may be fine,
-/// and a later pull can resume after them. Every other failure means the bytes were wrong or
-/// could not be installed.
-#[derive(Debug, thiserror::Error)]
-#[error("the transfer of kernel `{name}` from `{url}` ended after {got} of {expected} bytes")]
-pub struct Incomplete {
-    name: String,
-    url: String,
-    got: u64,
-    expected: u64,
 }
 
 /// The kernels directory, and the partial downloads of the bundles being installed into it.
@@ -218,7 +212,8 @@ impl Kernels {
 
     /// The error for a kernel that is not installed, with the command that installs it.
     pub fn not_installed(name: &KernelName) -> anyhow::Error {
-        Hinted::error(
+        Hinted::of(
+            Class::NotFound,
             format!("kernel `{name}` is not installed"),
             format!("run `banger kernel pull {name}` to install it"),
         )
@@ -319,17 +314,17 @@ impl Kernels {
             });
         }
         if got.size > expected.size {
-            bail!(
+            return Err(Class::Verification.error(format!(
                 "integrity error: `{from}` sent more than the {} bytes kernel `{name}` must have",
                 expected.size
-            );
+            )));
         }
         if got.sha256 != expected.sha256.as_str() {
-            bail!(
+            return Err(Class::Verification.error(format!(
                 "integrity error: checksum mismatch for kernel `{name}` from `{from}`: expected sha256 {}, got {}",
                 expected.sha256,
                 got.sha256
-            );
+            )));
         }
         result.with_context(|| format!("cannot install kernel `{name}` from `{from}`"))?;
         let manifest = Manifest {

@@ -75,13 +75,12 @@ pub fn run(kernels: &Kernels, args: PublishArgs) -> Result<()> {
             let repository = to
                 .strip_prefix("oci://")
                 .ok_or_else(|| anyhow::anyhow!("--to `{to}` is not an oci:// repository"))
-                .and_then(|r| {
-                    banger_oci::Repository::parse(r).map_err(crate::flows::mirror::oci_error)
-                })?;
-            Some(
-                banger_oci::Registry::new(&repository, false, Some(crate::ui::text::notice()))
-                    .map_err(crate::flows::mirror::oci_error)?,
-            )
+                .and_then(|r| Ok(banger_oci::Repository::parse(r)?))?;
+            Some(banger_oci::Registry::new(
+                &repository,
+                false,
+                Some(crate::ui::text::notice()),
+            )?)
         }
         None => None,
     };
