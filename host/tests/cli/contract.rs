@@ -123,11 +123,15 @@ pub fn problems(name: &str, document: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Validate a failed run's stderr: its last line must be an error document that
-/// `error.json` accepts, whose `code` is the exit status.
+/// Validate a failed run's stderr: the last line banger printed must be an error document
+/// that `error.json` accepts, whose `code` is the exit status. (A wrapper such as GNU time
+/// may print after it: its lines do not start with `{`.)
 pub fn validate_error(out: &Output) -> Result<Value, String> {
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let last = stderr.lines().last().unwrap_or_default();
+    let last = stderr
+        .lines()
+        .rfind(|line| line.starts_with('{'))
+        .unwrap_or_default();
     let document: Value =
         serde_json::from_str(last).map_err(|e| format!("its last line is not JSON: {e}"))?;
     let problems = problems(ERROR, &document);

@@ -145,7 +145,7 @@ fn bad_build_directories_fail_clearly_and_install_nothing() {
             "compressed kernel image",
             "x86_64",
             Box::new(|d: &Path| fs::write(d.join("vmlinux"), b"MZ\x00bzImage").unwrap()),
-            "is no kernel image format banger knows, not a kernel Firecracker loads on x86_64; Firecracker on x86_64 loads the ELF vmlinux",
+            "is no kernel image format banger knows, not a kernel Firecracker loads on x86_64\nhint: Firecracker on x86_64 loads the ELF vmlinux",
         ),
         (
             "no banner and no --kernel-version",

@@ -195,11 +195,8 @@ fn plugin_files_others_could_change_are_not_loaded() {
             .unwrap_or_else(|| panic!("no warning for {}:\n{err}", file.display()));
         // The warning says what is wrong; the line after it, how to fix it.
         assert!(lines[at].contains(problem), "{}", lines[at]);
-        assert_eq!(
-            lines.get(at + 1),
-            Some(&format!("hint: {fix}").as_str()),
-            "{err}"
-        );
+        let hint = lines.get(at + 1).copied().unwrap_or_default();
+        assert!(hint.starts_with("hint: ") && hint.contains(&fix), "{err}");
     }
     let rows: Value = serde_json::from_str(&t.ok(&["plugin", "list", "--json"])).unwrap();
     let loaded: Vec<&str> = rows

@@ -43,7 +43,10 @@ fn plugin_error(error: OciError) -> PluginError {
         OciError::BadRepository(_)
         | OciError::BadUrl(_)
         | OciError::ListingBudget { .. }
-        | OciError::ListingTooLarge { .. } => ErrorKind::INVALID_INPUT,
+        | OciError::ListingTooLarge { .. }
+        | OciError::TooLarge { .. }
+        | OciError::TooManyManifests { .. }
+        | OciError::Invalid { .. } => ErrorKind::INVALID_INPUT,
         // banger's own rules about origins refused it, not the network.
         OciError::InsecureRealm { .. }
         | OciError::ForeignUnauthorized { .. }
