@@ -13,7 +13,7 @@ use banger_fetch::FetchError;
 use banger_oci::OciError;
 use banger_plugin_api::ErrorKind;
 
-use crate::{store::downloads::Incomplete, trust::keys::SignatureError};
+use crate::trust::keys::SignatureError;
 
 /// What kind of failure a command ended with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,14 +104,13 @@ pub struct NotReady;
 #[error("cannot check {0}")]
 pub struct CannotCheck(pub String);
 
-/// The class of the types banger uses as anyhow contexts, which a `&dyn Error` link hides and
-/// only anyhow's own downcast finds: `kernel check`'s [`CannotCheck`], and a transfer that
-/// ended early after the retries (the network failed). The report asks this first.
+/// The class of a type banger uses as an anyhow context, which a `&dyn Error` link hides and
+/// only anyhow's own downcast finds: `kernel check`'s [`CannotCheck`]. The report asks this
+/// first. (A transfer that ended early has no class of its own: what ended it decides.)
 pub fn context_class(error: &anyhow::Error) -> Option<Class> {
-    if error.downcast_ref::<CannotCheck>().is_some() {
-        return Some(Class::CannotCheck);
-    }
-    error.downcast_ref::<Incomplete>().map(|_| Class::Network)
+    error
+        .downcast_ref::<CannotCheck>()
+        .map(|_| Class::CannotCheck)
 }
 
 /// The class one link of an error chain states, if it states one.
