@@ -1,7 +1,8 @@
 //! `banger`: the kernel subsystem of a Firecracker VM manager.
 //!
 //! A thin entry point: parse the command line ([`cli`]), run the command ([`commands`]), and
-//! print any failure with its whole chain of causes and a non-zero exit status.
+//! print any failure as a report ([`ui::report`]): its whole chain of causes and its hint, as
+//! text, or as JSON on stderr under `--json`, with the exit status of its class ([`ui::exit`]).
 #![forbid(unsafe_code)]
 
 mod check;
@@ -15,7 +16,10 @@ mod ui;
 
 use std::process::ExitCode;
 
+use ui::report::Report;
+
 fn main() -> ExitCode {
+    let json = cli::json_requested();
     let cli = match cli::Cli::try_parse_checked() {
         Ok(cli) => cli,
         // `--help` and `--version`: banger's own text, styled by clap for a terminal.
@@ -23,33 +27,25 @@ fn main() -> ExitCode {
             let _ = shown.print();
             return ExitCode::SUCCESS;
         }
+        Err(error) if json => return Report::usage(&error).print(true),
         // A usage error quotes what the user typed: shown inert, like every other error.
         Err(error) => {
             for line in error.render().to_string().lines() {
                 ui::text::tell!("{line}");
             }
-            return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
+            return ui::exit::Class::Usage.exit_code();
         }
     };
-    match commands::run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
+    let error = match commands::run(cli) {
+        Ok(()) => return ExitCode::SUCCESS,
         // The command printed its answer already.
-        Err(error) if error.downcast_ref::<ui::exit::NotReady>().is_some() => ExitCode::FAILURE,
-        Err(error) => {
-            // Error chains quote servers, files, archives and plugins: tell! makes them inert.
-            ui::text::tell!("error: {error:#}");
-            if let Some(hint) = error.downcast_ref::<ui::hint::Hinted>().map(|h| h.hint()) {
-                ui::text::tell!("hint: {hint}");
-            }
-            ui::exit::status(&error)
+        Err(error) if error.downcast_ref::<ui::exit::NotReady>().is_some() => {
+            return ExitCode::FAILURE
         }
+        Err(error) => Report::of(&error),
+    };
+    if error.is_broken_pipe() {
+        return ExitCode::SUCCESS;
     }
-}
-
-fn is_broken_pipe(error: &anyhow::Error) -> bool {
-    error
-        .chain()
-        .filter_map(|e| e.downcast_ref::<std::io::Error>())
-        .any(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    error.print(json)
 }

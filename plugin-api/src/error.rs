@@ -1,4 +1,5 @@
-//! Errors that cross the plugin boundary: a kind code plus a human-readable message.
+//! Errors that cross the plugin boundary: a kind code, a human-readable message, and (since
+//! 1.3) a hint of what the user might do, kept apart from the message.
 
 use std::fmt;
 
@@ -51,7 +52,18 @@ impl fmt::Debug for ErrorKind {
     }
 }
 
-/// An error returned by a plugin: its kind and a message that names what failed.
+/// Where a hint starts inside [`PluginError`]'s message text (since 1.3).
+///
+/// `PluginError` is a plain `#[repr(C)]` struct, not a prefix type: abi_stable compares its
+/// fields one for one, so a third field would make every 1.x host and plugin refuse each other.
+/// The hint therefore travels inside the message text, after this separator. A 1.0-1.2 host
+/// shows it as part of the message ("… ; hint: run …"), which still reads well; a 1.3 host
+/// splits it off ([`PluginError::message`], [`PluginError::hint`]) and prints it on its own
+/// `hint:` line.
+const HINT_SEPARATOR: &str = "; hint: ";
+
+/// An error returned by a plugin: its kind, a message that names what failed, and optionally a
+/// hint ([`PluginError::with_hint`]).
 #[repr(C)]
 #[derive(StableAbi, Clone, PartialEq, Eq)]
 pub struct PluginError {
@@ -79,6 +91,14 @@ impl PluginError {
             source = cause.source();
         }
         Self::new(kind, message)
+    }
+
+    /// This error with `hint`, what the user might do about it: "run `banger plugin list`".
+    /// Since 1.3; carried inside the message text (after `; hint: `), so a 1.0-1.2 host
+    /// shows it after the message.
+    pub fn with_hint(self, hint: impl AsRef<str>) -> Self {
+        let message = format!("{}{HINT_SEPARATOR}{}", self.message(), hint.as_ref());
+        Self::new(self.kind, message)
     }
 
     /// An error of `kind` about the file at `path`: "`<path>`: <error>", with the error's causes.
@@ -123,21 +143,33 @@ impl PluginError {
         self.kind
     }
 
-    /// The message, without the kind.
+    /// The message, without the kind and without the hint.
     pub fn message(&self) -> &str {
-        self.message.as_str()
+        self.split().0
+    }
+
+    /// The hint, if the plugin gave one ([`PluginError::with_hint`]).
+    pub fn hint(&self) -> Option<&str> {
+        self.split().1
+    }
+
+    fn split(&self) -> (&str, Option<&str>) {
+        match self.message.as_str().split_once(HINT_SEPARATOR) {
+            Some((message, hint)) => (message, Some(hint)),
+            None => (self.message.as_str(), None),
+        }
     }
 }
 
 impl fmt::Display for PluginError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        f.write_str(self.message())
     }
 }
 
 impl fmt::Debug for PluginError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?} error: {}", self.kind, self.message)
+        write!(f, "{:?} error: {}", self.kind, self.message.as_str())
     }
 }
 
@@ -181,6 +213,22 @@ mod tests {
             json.message().contains("expected value"),
             "{}",
             json.message()
+        );
+    }
+
+    #[test]
+    fn a_hint_travels_in_the_message_text_and_comes_apart_again() {
+        let plain = PluginError::not_found("no entry `x`");
+        assert_eq!(plain.hint(), None);
+        let hinted = plain.with_hint("run `banger kernel list --available`");
+        assert_eq!(hinted.kind(), ErrorKind::NOT_FOUND);
+        assert_eq!(hinted.message(), "no entry `x`");
+        assert_eq!(hinted.to_string(), "no entry `x`");
+        assert_eq!(hinted.hint(), Some("run `banger kernel list --available`"));
+        // What a 1.0-1.2 host reads, since it knows no hint: the message, then the hint.
+        assert_eq!(
+            hinted.message.as_str(),
+            "no entry `x`; hint: run `banger kernel list --available`"
         );
     }
 }

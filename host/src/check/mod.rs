@@ -23,7 +23,6 @@ use serde::{Deserialize, Serialize};
 pub use rules::RootFs;
 pub use source::ConfigSource;
 
-use crate::ui::hint::Hinted;
 use rules::{Discovery, Finding, Severity};
 
 /// The machines Firecracker runs guests on.
@@ -183,7 +182,7 @@ pub fn check(request: &Request) -> Result<Report> {
     };
     // Nothing is decompressed here: a bzImage is refused as it is (it must be imported), so
     // reading its payload for a release or an IKCONFIG copy would only cost memory.
-    let image = banger_kernel_image::identify_header(&vmlinux).map_err(image_error)?;
+    let image = banger_kernel_image::identify_header(&vmlinux)?;
     let mut notes = Vec::new();
     let loadable = image.format.loadable(&vmlinux, machine.as_str());
     if let Err(refused) = &loadable {
@@ -302,14 +301,6 @@ fn release_note(
         )));
     };
     modules?.mismatch(release).map(Note::warning)
-}
-
-/// An image error as the user sees it: with its hint apart, where it has one.
-fn image_error(error: banger_kernel_image::Error) -> anyhow::Error {
-    match error.hint() {
-        Some(hint) => Hinted::error(error.to_string(), hint),
-        None => anyhow::Error::new(error),
-    }
 }
 
 /// The static verdict in short, as `manifest.json` keeps it (field `check`): the kernel's

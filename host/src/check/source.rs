@@ -87,9 +87,7 @@ pub fn find(
         return read(flag, ConfigSource::File, true);
     }
     let ikconfig = match vmlinux {
-        Some(vmlinux) => banger_kernel_image::ikconfig(vmlinux)
-            .map_err(super::image_error)?
-            .map(|text| (vmlinux, text)),
+        Some(vmlinux) => banger_kernel_image::ikconfig(vmlinux)?.map(|text| (vmlinux, text)),
         None => None,
     };
     if let Some((vmlinux, text)) = ikconfig {

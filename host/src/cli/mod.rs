@@ -48,6 +48,16 @@ impl Cli {
     }
 }
 
+/// Whether `--json` is on the command line (before any `--`): then a failure, a usage error
+/// included, is reported as JSON (docs/errors.md). Asked of the raw arguments, since a usage
+/// error leaves nothing parsed.
+pub fn json_requested() -> bool {
+    std::env::args_os()
+        .skip(1)
+        .take_while(|arg| arg != "--")
+        .any(|arg| arg == "--json")
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Find, install, inspect and remove kernels.

@@ -13,9 +13,9 @@ use crate::{
     store::manifest::now_rfc3339,
     store::state::State,
     trust::catalog::Trusted,
-    ui::hint::Hinted,
     ui::output::{print_json, print_table},
     ui::text::say,
+    ui::{exit::Class, hint::Hinted},
 };
 
 pub fn run(command: ImageCommand) -> Result<()> {
@@ -101,11 +101,16 @@ fn kernel_missing(kernels: &Kernels, kernel: &str) -> anyhow::Error {
             "`{kernel}` is not in the catalog either; see `banger kernel list --available`, or build one and `banger kernel import {kernel} --from DIR ...`"
         )
     };
-    Hinted::error(format!("kernel `{kernel}` is not installed"), hint)
+    Hinted::of(
+        Class::NotFound,
+        format!("kernel `{kernel}` is not installed"),
+        hint,
+    )
 }
 
 fn not_registered(name: &str) -> anyhow::Error {
-    Hinted::error(
+    Hinted::of(
+        Class::NotFound,
         format!("image `{name}` is not registered"),
         "see `banger image list`",
     )

@@ -7,7 +7,6 @@ use crate::{
     cli::PluginCommand,
     plugins,
     ui::output::{print_json, print_table},
-    ui::text,
     ui::text::say,
 };
 
@@ -90,9 +89,7 @@ pub fn run(command: PluginCommand) -> Result<()> {
         }
         return print_json(&rows);
     }
-    for failure in &report.failed {
-        text::warn(failure);
-    }
+    report.failed.iter().for_each(plugins::warn_failed);
     if rows.is_empty() {
         say!("no plugins found; searched:")?;
         for dir in plugins::search_path() {

@@ -24,8 +24,8 @@ use crate::{
     store::atomic,
     trust::catalog::Trusted,
     trust::policy::{self, Verdict},
-    ui::hint::Hinted,
     ui::progress,
+    ui::{exit::Class, hint::Hinted},
 };
 
 /// One bundle to mirror.
@@ -87,7 +87,7 @@ pub fn to_registry(
     for verdict in selected {
         let verified = verdict.verified();
         let entry = verdict.entry;
-        let present = registry.has_blob(&entry.sha256, true).map_err(oci_error)?;
+        let present = registry.has_blob(&entry.sha256, true)?;
         let planned = Planned {
             file: registry.repository.bundle_url(&entry.sha256),
             verified,
@@ -112,7 +112,7 @@ pub fn to_registry(
                     };
                     Ok(Box::new(verifying) as Box<dyn io::Read>)
                 })
-                .map_err(oci_error)
+                .map_err(anyhow::Error::new)
                 .with_context(|| {
                     format!(
                         "cannot mirror `{}` ({}) into `{}`",
@@ -126,14 +126,6 @@ pub fn to_registry(
         bundles: plan,
         skipped,
     })
-}
-
-/// An OCI error, with its hint kept for the user.
-pub fn oci_error(error: banger_oci::OciError) -> anyhow::Error {
-    match error.hint() {
-        Some(hint) => Hinted::error(error.to_string(), hint),
-        None => anyhow::Error::new(error),
-    }
 }
 
 /// Passes a bundle's bytes through while hashing them, and fails as soon as they cannot be
@@ -153,10 +145,10 @@ impl<R: io::Read> io::Read for Verifying<R> {
         if (n == 0 || got.size == self.entry.size)
             && (got.size != self.entry.size || got.sha256 != self.entry.sha256)
         {
-            return Err(io::Error::other(format!(
+            return Err(io::Error::other(Class::Verification.because(format!(
                 "integrity error: `{}` delivered {} bytes with sha256 {}, but `{}` ({}) must have {} bytes with sha256 {}",
                 self.from, got.size, got.sha256, self.entry.name, self.entry.arch, self.entry.size, self.entry.sha256
-            )));
+            ))));
         }
         Ok(n)
     }
@@ -265,7 +257,7 @@ fn select(
         // Named kernels must all be mirrored; with no names, mirror what is verified and say
         // what was left out.
         if !names.is_empty() {
-            return Err(Hinted::error(message, hint));
+            return Err(Hinted::of(Class::Refused, message, hint));
         }
         return Ok((wanted, Some((message, hint))));
     }
@@ -312,7 +304,7 @@ fn fetch_into(source: &Source, planned: &Planned, dir: &Path) -> Result<()> {
     })?;
     let got = reader.digest();
     if got.size != entry.size || got.sha256 != entry.sha256 {
-        bail!(
+        return Err(Class::Verification.error(format!(
             "integrity error: `{from}` delivered {} bytes with sha256 {}, but `{}` ({}) must have {} bytes with sha256 {}; nothing was written",
             got.size,
             got.sha256,
@@ -320,7 +312,7 @@ fn fetch_into(source: &Source, planned: &Planned, dir: &Path) -> Result<()> {
             entry.arch,
             entry.size,
             entry.sha256
-        );
+        )));
     }
     partial.commit()?;
     Ok(())

@@ -143,6 +143,14 @@ pub fn find_all() -> Report {
     report
 }
 
+/// Warn that a plugin file failed to load, with the loader's hint.
+pub fn warn_failed(failure: &LoadError) {
+    crate::ui::text::warn(failure);
+    if let Some(hint) = failure.hint() {
+        crate::ui::text::hint(hint);
+    }
+}
+
 /// Load only the plugin called `name`: the first file of that name that loads. Files of that
 /// name that fail to load are reported as warnings on the way.
 pub fn find_named(name: &str) -> Result<Plugin> {
@@ -150,9 +158,7 @@ pub fn find_named(name: &str) -> Result<Plugin> {
     for candidate in candidates().into_iter().filter(|c| c.name == name) {
         match Plugin::load(&candidate.path, &candidate.name) {
             Ok(plugin) => {
-                for failure in &failures {
-                    crate::ui::text::warn(failure);
-                }
+                failures.iter().for_each(warn_failed);
                 return Ok(plugin);
             }
             Err(error) => failures.push(error),
@@ -160,12 +166,11 @@ pub fn find_named(name: &str) -> Result<Plugin> {
     }
     match failures.pop() {
         Some(last) => {
-            for failure in &failures {
-                crate::ui::text::warn(failure);
-            }
+            failures.iter().for_each(warn_failed);
             Err(anyhow!(last))
         }
-        None => Err(crate::ui::hint::Hinted::error(
+        None => Err(crate::ui::hint::Hinted::of(
+            crate::ui::exit::Class::NotFound,
             format!("no source plugin `{name}` found (looked for {PREFIX}{name}{SUFFIX})"),
             "run `banger plugin list` to see the plugins banger finds and where it looks",
         )),

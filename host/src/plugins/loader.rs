@@ -40,11 +40,11 @@ pub enum LoadError {
         plugin_api: String,
         detail: String,
     },
-    #[error("`{}` calls itself `{declared}`; rename it to libbanger_source_{declared}.so", path.display())]
+    #[error("`{}` calls itself `{declared}`", path.display())]
     NameMismatch { path: PathBuf, declared: String },
     /// Someone other than the caller and root could have changed the file: it is not loaded,
-    /// as ssh's StrictModes refuses such a key file.
-    #[error("`{}` is not loaded: {problem}; fix: {fix}", path.display())]
+    /// as ssh's StrictModes refuses such a key file. `fix` is the hint.
+    #[error("`{}` is not loaded: {problem}", path.display())]
     Unsafe {
         path: PathBuf,
         problem: String,
@@ -61,6 +61,17 @@ impl LoadError {
             | Self::Layout { path, .. }
             | Self::NameMismatch { path, .. }
             | Self::Unsafe { path, .. } => path,
+        }
+    }
+
+    /// What the user might do about it, where banger knows.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Self::NameMismatch { declared, .. } => {
+                Some(format!("rename it to libbanger_source_{declared}.so"))
+            }
+            Self::Unsafe { fix, .. } => Some(fix.clone()),
+            _ => None,
         }
     }
 }

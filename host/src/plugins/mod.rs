@@ -11,9 +11,9 @@ use std::path::Path;
 
 use anyhow::Result;
 
-pub use discovery::{find_all, find_named, search_path};
-pub use loader::Plugin;
-pub use source::{Declared, Source};
+pub use discovery::{find_all, find_named, search_path, warn_failed};
+pub use loader::{LoadError, Plugin};
+pub use source::{plugin_error_of as plugin_error, Declared, Source};
 
 /// What the host tells every source it builds, besides the user's options.
 pub struct HostOptions<'a> {

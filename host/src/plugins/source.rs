@@ -242,28 +242,59 @@ impl Read for BundleStream {
                 self.plugin,
                 buf.len()
             ))),
-            RResult::RErr(e) => Err(io::Error::other(format!("source `{}`: {e}", self.plugin))),
+            // The plugin's error itself, so that its kind and hint reach the report.
+            RResult::RErr(error) => Err(io::Error::other(SourceError {
+                plugin: self.plugin.clone(),
+                path: None,
+                doing: String::new(),
+                error,
+            })),
         }
     }
 }
 
-/// An error from a plugin, as the user sees it: which plugin, doing what, and why.
-#[derive(Debug, thiserror::Error)]
-#[error("source `{plugin}` ({}) {doing}: {} error: {}", path.display(), error.kind().name(), error.message())]
+/// An error from a plugin, as the user sees it: which plugin (and its file, where known),
+/// doing what, and why. Its hint is the plugin's, apart ([`crate::ui::hint::hint_of`]).
+#[derive(Debug)]
 struct SourceError {
     plugin: String,
-    path: std::path::PathBuf,
+    path: Option<std::path::PathBuf>,
     doing: String,
     error: PluginError,
 }
 
+impl std::fmt::Display for SourceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (plugin, error) = (&self.plugin, &self.error);
+        match &self.path {
+            Some(path) => write!(
+                f,
+                "source `{plugin}` ({}) {}: {} error: {}",
+                path.display(),
+                self.doing,
+                error.kind().name(),
+                error.message()
+            ),
+            // A stream's read: the pipeline's error around it names the bundle.
+            None => write!(f, "source `{plugin}`: {}", error.message()),
+        }
+    }
+}
+
+impl std::error::Error for SourceError {}
+
 fn plugin_error(plugin: &Plugin, doing: &str, error: PluginError) -> anyhow::Error {
     anyhow::Error::new(SourceError {
         plugin: plugin.name.clone(),
-        path: plugin.path.clone(),
+        path: Some(plugin.path.clone()),
         doing: doing.to_owned(),
         error,
     })
+}
+
+/// The plugin's own error, if `link` is an error a plugin returned.
+pub fn plugin_error_of<'a>(link: &'a (dyn std::error::Error + 'static)) -> Option<&'a PluginError> {
+    link.downcast_ref::<SourceError>().map(|e| &e.error)
 }
 
 /// What the host offers plugins: their log lines go to stderr, labelled with their name.
@@ -275,7 +306,9 @@ impl Host for HostCallbacks {
     fn log(&self, level: LogLevel, message: RStr<'_>) {
         let message = message.as_str();
         match level {
-            LogLevel::WARN => tell!("warning: source `{}`: {message}", self.plugin),
+            LogLevel::WARN => {
+                crate::ui::text::warn(format_args!("source `{}`: {message}", self.plugin))
+            }
             _ if verbose() => tell!("source `{}`: {message}", self.plugin),
             _ => {}
         }

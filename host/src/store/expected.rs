@@ -3,9 +3,11 @@
 //! the first can be resumed. Hashing the bytes is `banger_bundle`'s `DigestReader`; installing
 //! them is [`super::kernels`]'.
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use banger_bundle::Digested;
 use banger_catalog::{KernelName, Sha256};
+
+use crate::ui::exit::Class;
 
 /// What the installed bundle must be, from a source the caller trusts.
 #[derive(Clone, Debug)]
@@ -51,17 +53,17 @@ impl Expected {
             });
         }
         if got.size > self.size {
-            bail!(
+            return Err(Class::Verification.error(format!(
                 "integrity error: `{from}` sent more than the {} bytes kernel `{name}` must have",
                 self.size
-            );
+            )));
         }
         if got.sha256 != self.sha256.as_str() {
-            bail!(
+            return Err(Class::Verification.error(format!(
                 "integrity error: checksum mismatch for kernel `{name}` from `{from}`: expected sha256 {}, got {}",
                 self.sha256,
                 got.sha256
-            );
+            )));
         }
         Ok(())
     }

@@ -25,7 +25,8 @@ use banger_catalog::{Arch, KernelName};
 
 use crate::{
     check::Readiness, store::atomic, store::downloads::Downloads, store::expected::Expected,
-    store::files, store::manifest::Manifest, store::state::State, ui::hint::Hinted,
+    store::files, store::manifest::Manifest, store::state::State, ui::exit::Class,
+    ui::hint::Hinted,
 };
 
 const STAGING_PREFIX: &str = ".staging-";
@@ -198,7 +199,8 @@ impl Kernels {
 
     /// The error for a kernel that is not installed, with the command that installs it.
     pub fn not_installed(name: &KernelName) -> anyhow::Error {
-        Hinted::error(
+        Hinted::of(
+            Class::NotFound,
             format!("kernel `{name}` is not installed"),
             format!("run `banger kernel pull {name}` to install it"),
         )

@@ -21,7 +21,7 @@ use crate::{
     store::state::State,
     trust::catalog::{Store, Trusted},
     trust::keys::{KeyId, TrustedKeys},
-    ui::hint::Hinted,
+    ui::{exit::Class, hint::Hinted},
 };
 
 /// The environment variable naming the URL updates come from by default.
@@ -61,10 +61,10 @@ pub fn update(state: &State, from: &UpdateSource, allow_expired: bool) -> Result
     let key_id = TrustedKeys::load()?.verify(text.as_bytes(), &signature, &what)?;
     let catalog = Catalog::parse(&text, &source)?;
     if catalog.schema < 2 {
-        anyhow::bail!(
+        return Err(Class::Refused.error(format!(
             "catalog `{source}` has no serial and expiry (schema {}); an update must be schema 2",
             catalog.schema
-        );
+        )));
     }
     // One update at a time: the serial check and the store are one step, so two updates
     // racing can never leave the older of the two in place.
@@ -75,7 +75,8 @@ pub fn update(state: &State, from: &UpdateSource, allow_expired: bool) -> Result
     let current = Trusted::signed_baseline(state)?;
     let previous_serial = current.catalog.serial;
     if catalog.serial < previous_serial {
-        return Err(Hinted::error(
+        return Err(Hinted::of(
+            Class::Refused,
             format!(
                 "refusing catalog `{source}`: its serial {} is older than the trusted catalog's {previous_serial} (a rollback)",
                 catalog.serial
@@ -94,16 +95,17 @@ pub fn update(state: &State, from: &UpdateSource, allow_expired: bool) -> Result
                 expired: false,
             });
         }
-        anyhow::bail!(
+        return Err(Class::Refused.error(format!(
             "refusing catalog `{source}`: it has serial {} like the trusted catalog, but other bytes; a publish always raises the serial",
             catalog.serial
-        );
+        )));
     }
     let expired = catalog
         .expires_at()
         .is_some_and(|at| at <= SystemTime::now());
     if expired && !allow_expired {
-        return Err(Hinted::error(
+        return Err(Hinted::of(
+            Class::Refused,
             format!(
                 "refusing catalog `{source}`: it expired at {} (a source that stopped updating, or one holding a catalog back)",
                 catalog.expires.as_deref().unwrap_or_default()

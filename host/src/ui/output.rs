@@ -11,7 +11,7 @@ use std::io::{self, Write};
 
 use anyhow::Result;
 use banger_catalog::is_unsafe_char;
-use serde_json::ser::{Formatter, PrettyFormatter};
+use serde_json::ser::{CompactFormatter, Formatter, PrettyFormatter};
 use tabwriter::TabWriter;
 
 use crate::ui::text::inert;
@@ -33,11 +33,23 @@ fn write_json(out: &mut impl Write, value: &impl serde::Serialize) -> Result<()>
     Ok(())
 }
 
-/// A pretty JSON formatter that writes unsafe characters in strings as `\uXXXX` escapes
-/// (all of them are in the Basic Multilingual Plane, so one escape each).
-struct InertJson(PrettyFormatter<'static>);
+/// `value` as JSON on one line, with unsafe characters escaped: for stderr, where a document
+/// shares the stream with text lines.
+pub fn json_line(value: &impl serde::Serialize) -> String {
+    let mut line = Vec::new();
+    let mut serializer =
+        serde_json::Serializer::with_formatter(&mut line, InertJson(CompactFormatter));
+    value
+        .serialize(&mut serializer)
+        .expect("plain structs serialize");
+    String::from_utf8(line).expect("serde_json writes UTF-8")
+}
 
-impl Formatter for InertJson {
+/// A JSON formatter that writes unsafe characters in strings as `\uXXXX` escapes (all of
+/// them are in the Basic Multilingual Plane, so one escape each); its layout is `F`'s.
+struct InertJson<F>(F);
+
+impl<F: Formatter> Formatter for InertJson<F> {
     fn write_string_fragment<W: ?Sized + Write>(
         &mut self,
         writer: &mut W,

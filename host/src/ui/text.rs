@@ -76,9 +76,16 @@ pub fn stderr_is_terminal() -> bool {
     io::IsTerminal::is_terminal(&stderr)
 }
 
-/// Print a warning on stderr, made inert.
+/// Print a warning on stderr, made inert: the one way banger warns. Under `--json` too:
+/// warnings stay text lines (docs/errors.md), and only a failure's report is JSON.
 pub fn warn(message: impl fmt::Display) {
     tell!("warning: {message}");
+}
+
+/// Print a hint on stderr, made inert: what the user might do about the warning or error
+/// printed just before.
+pub fn hint(hint: impl fmt::Display) {
+    tell!("hint: {hint}");
 }
 
 /// Retry notices from the fetch crate, printed as warnings.

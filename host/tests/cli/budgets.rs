@@ -194,7 +194,8 @@ fn an_untrusted_offline_directory_serving_a_hostile_shape_is_refused_by_its_chec
             case.name,
             out.status.code()
         );
-        assert_eq!(out.status.code(), Some(1), "{}: {err}", case.name);
+        // A verification failure (docs/errors.md).
+        assert_eq!(out.status.code(), Some(4), "{}: {err}", case.name);
         assert!(err.contains("checksum mismatch"), "{}: {err}", case.name);
         assert!(
             peak <= RSS_BUDGET_MIB,

@@ -706,7 +706,11 @@ fn publish_refuses_debians_cloud_kernel_unless_allowed() {
         "--json",
     ];
     let out = t.banger(&args);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        out.status.code(),
+        Some(6),
+        "refused by policy (docs/errors.md)"
+    );
     let err = stderr(&out);
     assert!(err.contains("kernel `debian-6.1` is not ready for root-device: CONFIG_VIRTIO_MMIO=m, CONFIG_VIRTIO_BLK=m"), "{err}");
     assert!(err.contains("pass --allow-unready"), "{err}");

@@ -1,7 +1,8 @@
 //! The JSON contract (docs/json.md): every `--json` document a test prints on stdout is
-//! validated against its command's schema in `docs/schema/`, in [`check`], which every run
-//! through [`crate::util::TestContext`] passes. A `--json` command without a schema fails the
-//! test that runs it, so no command can skip the contract.
+//! validated against its command's schema in `docs/schema/`, and every error a failing
+//! `--json` run reports on stderr against `error.json` (docs/errors.md), in [`check`], which
+//! every run through [`crate::util::TestContext`] passes. A `--json` command without a schema
+//! fails the test that runs it, so no command can skip the contract.
 
 use std::{
     cell::RefCell, collections::BTreeMap, fs, path::PathBuf, process::Output, sync::OnceLock,
@@ -18,20 +19,20 @@ pub fn schema_dir() -> PathBuf {
 /// The schema file of shared definitions, which describes no command's stdout.
 pub const DEFS: &str = "defs";
 
-/// The error document on stderr: docs/errors.md's, validated with the errors, not here.
-const ERROR: &str = "error";
+/// The error document, the last line of a failing `--json` run's stderr (docs/errors.md).
+pub const ERROR: &str = "error";
 
 /// Commands whose flag selects another document: (command, flag, schema).
 const VARIANTS: [(&str, &str, &str); 1] = [("kernel-list", "--available", "kernel-list-available")];
 
-/// Every schema file of stdout's documents, by name (`kernel-pull` for `kernel-pull.json`),
-/// parsed: the commands' and [`DEFS`].
+/// Every schema file, by name (`kernel-pull` for `kernel-pull.json`), parsed: the commands',
+/// [`ERROR`] and [`DEFS`].
 pub fn schema_files() -> BTreeMap<String, Value> {
     let mut files = BTreeMap::new();
     for entry in fs::read_dir(schema_dir()).unwrap() {
         let path = entry.unwrap().path();
         let file = path.file_name().unwrap().to_str().unwrap();
-        let Some(name) = file.strip_suffix(".json").filter(|name| *name != ERROR) else {
+        let Some(name) = file.strip_suffix(".json") else {
             continue;
         };
         let text = fs::read_to_string(&path).unwrap();
@@ -122,17 +123,50 @@ pub fn problems(name: &str, document: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Hold a run of `banger ARGS` to the contract: when it was asked for `--json` and succeeded,
-/// or printed anything (`kernel check` prints its report and exits 1 when not ready), its
-/// stdout must be a document its schema accepts.
+/// Validate a failed run's stderr: the last line banger printed must be an error document
+/// that `error.json` accepts, whose `code` is the exit status. (A wrapper such as GNU time
+/// may print after it: its lines do not start with `{`.)
+pub fn validate_error(out: &Output) -> Result<Value, String> {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let last = stderr
+        .lines()
+        .rfind(|line| line.starts_with('{'))
+        .unwrap_or_default();
+    let document: Value =
+        serde_json::from_str(last).map_err(|e| format!("its last line is not JSON: {e}"))?;
+    let problems = problems(ERROR, &document);
+    if !problems.is_empty() {
+        return Err(format!(
+            "does not match docs/schema/error.json:\n  {}",
+            problems.join("\n  ")
+        ));
+    }
+    if document["code"].as_i64() != out.status.code().map(i64::from) {
+        return Err(format!("`code` is not the exit status {:?}", out.status));
+    }
+    record(ERROR, document.clone());
+    Ok(document)
+}
+
+/// Hold a run of `banger ARGS` to the contract when it was asked for `--json`: when it
+/// succeeded, or printed anything (`kernel check` prints its report and exits 1 when not
+/// ready), its stdout must be a document its schema accepts; when it failed, the last line of
+/// its stderr must be an error document. A run killed by a signal prints neither.
 pub fn check(args: &[&str], out: &Output) {
-    if !args.contains(&"--json") || (!out.status.success() && out.stdout.is_empty()) {
+    if !args.contains(&"--json") {
         return;
     }
-    if let Err(problem) = validate(args, &out.stdout) {
+    let (problem, stream) = if out.status.success() || !out.stdout.is_empty() {
+        (validate(args, &out.stdout).err(), &out.stdout)
+    } else if out.status.code().is_some() {
+        (validate_error(out).err(), &out.stderr)
+    } else {
+        return;
+    };
+    if let Some(problem) = problem {
         panic!(
-            "banger {args:?}: its --json output breaks the contract (docs/json.md): {problem}\nstdout:\n{}",
-            String::from_utf8_lossy(&out.stdout)
+            "banger {args:?}: its --json output breaks the contract (docs/json.md, docs/errors.md): {problem}\noutput:\n{}",
+            String::from_utf8_lossy(stream)
         );
     }
 }

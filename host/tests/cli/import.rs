@@ -103,7 +103,8 @@ fn a_kernel_version_that_contradicts_the_banner_needs_force() {
     let dir = build_dir(&t, "b", "6.12.3");
     let mut args = import_args("void-6.12", &dir, "x86_64");
     args.extend(["--kernel-version", "6.12.4"]);
-    t.fails(&args, "`Linux version 6.12.3`; pass --force");
+    let err = t.fails(&args, "`Linux version 6.12.3`");
+    assert!(err.contains("\nhint: pass --force to record"), "{err}");
     assert!(kernels_listing(&t).is_empty());
 
     args.push("--force");
@@ -144,7 +145,7 @@ fn bad_build_directories_fail_clearly_and_install_nothing() {
             "compressed kernel image",
             "x86_64",
             Box::new(|d: &Path| fs::write(d.join("vmlinux"), b"MZ\x00bzImage").unwrap()),
-            "is no kernel image format banger knows, not a kernel Firecracker loads on x86_64; Firecracker on x86_64 loads the ELF vmlinux",
+            "is no kernel image format banger knows, not a kernel Firecracker loads on x86_64\nhint: Firecracker on x86_64 loads the ELF vmlinux",
         ),
         (
             "no banner and no --kernel-version",
@@ -154,7 +155,7 @@ fn bad_build_directories_fail_clearly_and_install_nothing() {
                 elf.truncate(64);
                 fs::write(d.join("vmlinux"), elf).unwrap()
             }),
-            "has no `Linux version` banner; pass --kernel-version",
+            "has no `Linux version` banner\nhint: pass --kernel-version",
         ),
         (
             "symlink escaping modules/",
@@ -327,12 +328,12 @@ fn arm64_takes_the_image_and_refuses_what_firecracker_cannot_load() {
         (
             "elf",
             fake_vmlinux(EM_AARCH64, "6.1.0", 4096),
-            "is an ELF vmlinux; Firecracker on arm64 loads only the arm64 Image; use arch/arm64/boot/Image",
+            "is an ELF vmlinux; Firecracker on arm64 loads only the arm64 Image\nhint: use arch/arm64/boot/Image",
         ),
         (
             "image.gz",
             gzip(&image),
-            "is gzip-compressed (an Image.gz); Firecracker loads only the uncompressed arm64 Image; gunzip it first",
+            "is gzip-compressed (an Image.gz); Firecracker loads only the uncompressed arm64 Image\nhint: gunzip it first",
         ),
         (
             "zboot",
@@ -422,7 +423,7 @@ fn an_extracted_distro_package_is_recognised() {
     let two = distro_tree(&t, "two", &["6.1.0-9-cloud-amd64", "6.1.0-10-cloud-amd64"]);
     t.fails(
         &import_args("debian-6.1b", &two, "x86_64"),
-        "holds kernels of several releases: `6.1.0-10-cloud-amd64`, `6.1.0-9-cloud-amd64`; pass --kernel-version RELEASE to choose one",
+        "holds kernels of several releases: `6.1.0-10-cloud-amd64`, `6.1.0-9-cloud-amd64`\nhint: pass --kernel-version RELEASE to choose one",
     );
     t.fails(
         &[

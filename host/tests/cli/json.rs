@@ -58,6 +58,8 @@ fn run_every_json_command() -> Vec<(&'static str, Value)> {
     let mirror = t.path("mirror").display().to_string();
     t.ok(&["kernel", "mirror", &mirror, "--arch", "x86_64", "--json"]);
     t.ok(&["kernel", "gc", "--json"]);
+    // A failure: the error document on stderr.
+    t.banger(&["kernel", "show", "missing-1.0", "--json"]);
     take_validated()
 }
 

@@ -7,6 +7,7 @@ mod budgets;
 mod check;
 mod contract;
 mod example_plugin;
+mod exits;
 mod handoff;
 mod hostile;
 mod image;

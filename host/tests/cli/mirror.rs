@@ -257,7 +257,8 @@ fn offline_pulls_work_with_no_network_and_reject_tampered_files() {
     let mut t = s.t;
     t.env("BANGER_OFFLINE_DIR", s.dir.to_str().unwrap());
     let out = t.banger_under(&unshare, &pull("alpine-6.6", &["--source", "offline"]));
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    // A verification failure (docs/errors.md).
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
     assert!(
         stderr(&out).contains(&format!(
             "checksum mismatch for kernel `alpine-6.6` from `{}`",

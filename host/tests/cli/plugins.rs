@@ -188,11 +188,15 @@ fn plugin_files_others_could_change_are_not_loaded() {
             format!("chown 0 {}", foreign.display()),
         ),
     ] {
-        let line = err
-            .lines()
-            .find(|l| l.contains(&format!("`{}` is not loaded", file.display())))
+        let lines: Vec<&str> = err.lines().collect();
+        let at = lines
+            .iter()
+            .position(|l| l.contains(&format!("`{}` is not loaded", file.display())))
             .unwrap_or_else(|| panic!("no warning for {}:\n{err}", file.display()));
-        assert!(line.contains(problem) && line.contains(&fix), "{line}");
+        // The warning says what is wrong; the line after it, how to fix it.
+        assert!(lines[at].contains(problem), "{}", lines[at]);
+        let hint = lines.get(at + 1).copied().unwrap_or_default();
+        assert!(hint.starts_with("hint: ") && hint.contains(&fix), "{err}");
     }
     let rows: Value = serde_json::from_str(&t.ok(&["plugin", "list", "--json"])).unwrap();
     let loaded: Vec<&str> = rows

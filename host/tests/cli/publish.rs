@@ -366,7 +366,8 @@ fn a_kernel_that_is_not_ready_is_published_only_with_allow_unready() {
     let before = fs::read(&m.catalog).unwrap();
     for extra in [&["--dry-run"][..], &[]] {
         let out = m.publish("void-6.12", extra);
-        assert_eq!(out.status.code(), Some(1), "{extra:?}");
+        // Refused by policy (docs/errors.md).
+        assert_eq!(out.status.code(), Some(6), "{extra:?}");
         let err = stderr(&out);
         assert!(
             err.contains("kernel `void-6.12` is not ready for initrd: CONFIG_BLK_DEV_INITRD=unset, CONFIG_KVM_GUEST=unset"),

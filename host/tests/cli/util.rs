@@ -134,13 +134,14 @@ impl TestContext {
     }
 
     /// Run banger and require failure with `expected` in stderr; returns stderr. The status
-    /// is 1, or 2 for input that the command line itself refuses (clap's usage errors).
+    /// is one that docs/errors.md documents for a failure: 1 to 6, by class
+    /// ([`crate::exits`] pins each class to its status).
     pub fn fails(&self, args: &[&str], expected: &str) -> String {
         let out = self.banger(args);
         let err = stderr(&out);
         assert!(
-            matches!(out.status.code(), Some(1 | 2)),
-            "banger {args:?} should fail with 1 or 2, not {:?}:\n{err}",
+            out.status.code().is_some_and(|c| FAILURE_STATUSES.contains(&c)),
+            "banger {args:?} should fail with a status of docs/errors.md (1 to 6), not {:?}:\n{err}",
             out.status.code()
         );
         assert!(
@@ -219,6 +220,9 @@ pub fn with_peak_rss(context: &TestContext, args: &[&str]) -> (Output, f64) {
         .expect("GNU time reports the peak RSS (apt-get install time)");
     (out, kib / 1024.0)
 }
+
+/// The exit statuses of a failed command (docs/errors.md).
+pub const FAILURE_STATUSES: std::ops::RangeInclusive<i32> = 1..=6;
 
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()

@@ -12,7 +12,7 @@ use std::{
 };
 
 use banger_kernel_image::{extract_elf, identify, Format};
-use banger_plugin_api::{HostHandle, PluginError};
+use banger_plugin_api::{ErrorKind, HostHandle, PluginError};
 
 /// The file to install as `vmlinux`, and the release the image states.
 pub struct Vmlinux {
@@ -22,18 +22,13 @@ pub struct Vmlinux {
     _extracted: Option<tempfile::NamedTempFile>,
 }
 
-/// A plugin error from an image error: its message, its causes, then its hint.
+/// A plugin error from an image error: its message and causes, and its hint apart.
 fn refused(error: &banger_kernel_image::Error) -> PluginError {
-    let mut message = error.to_string();
-    let mut cause = std::error::Error::source(error);
-    while let Some(inner) = cause {
-        message.push_str(&format!(": {inner}"));
-        cause = inner.source();
+    let refused = PluginError::from_error(ErrorKind::INVALID_INPUT, error);
+    match error.hint() {
+        Some(hint) => refused.with_hint(hint),
+        None => refused,
     }
-    if let Some(hint) = error.hint() {
-        message.push_str(&format!("; {hint}"));
-    }
-    PluginError::invalid_input(message)
 }
 
 /// The `vmlinux` for `arch` made from `image`.

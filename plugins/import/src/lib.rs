@@ -200,9 +200,10 @@ fn kernel_version(
     let given = &entry.kernel_version;
     match found {
         None if given.is_empty() => Err(PluginError::invalid_input(format!(
-            "`{}` has no `Linux version` banner; pass --kernel-version",
+            "`{}` has no `Linux version` banner",
             image.display()
-        ))),
+        ))
+        .with_hint("pass --kernel-version")),
         None => Ok(given.clone()),
         Some(found) if given.is_empty() || *given == found => Ok(found),
         Some(found) if force => {
@@ -213,9 +214,10 @@ fn kernel_version(
             Ok(given.clone())
         }
         Some(found) => Err(PluginError::invalid_input(format!(
-            "--kernel-version {given} does not match `{}`, which says `Linux version {found}`; pass --force to record {given} anyway",
+            "--kernel-version {given} does not match `{}`, which says `Linux version {found}`",
             image.display()
-        ))),
+        ))
+        .with_hint(format!("pass --force to record {given} anyway"))),
     }
 }
 

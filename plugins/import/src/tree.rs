@@ -114,10 +114,11 @@ fn distro_tree(
         (None, [only]) => only.clone(),
         (None, _) => {
             return Err(PluginError::invalid_input(format!(
-                "`{}` holds kernels of several releases: {}; pass --kernel-version RELEASE to choose one",
+                "`{}` holds kernels of several releases: {}",
                 dir.display(),
                 listed()
-            )))
+            ))
+            .with_hint("pass --kernel-version RELEASE to choose one"))
         }
     };
     let boot = dir.join("boot");
@@ -285,9 +286,13 @@ mod tests {
         let err = find(root, "x86_64", None).unwrap_err();
         assert!(
             err.message()
-                .contains("several releases: `6.1.0-10`, `6.1.0-9`;"),
+                .ends_with("several releases: `6.1.0-10`, `6.1.0-9`"),
             "{}",
             err.message()
+        );
+        assert_eq!(
+            err.hint(),
+            Some("pass --kernel-version RELEASE to choose one")
         );
         let found = find(root, "x86_64", Some("6.1.0-9")).unwrap();
         assert_eq!(relative(root, &found.image), "boot/vmlinuz-6.1.0-9");

@@ -43,14 +43,27 @@ fn plugin_error(error: OciError) -> PluginError {
         OciError::BadRepository(_)
         | OciError::BadUrl(_)
         | OciError::ListingBudget { .. }
-        | OciError::ListingTooLarge { .. } => ErrorKind::INVALID_INPUT,
+        | OciError::ListingTooLarge { .. }
+        | OciError::TooLarge { .. }
+        | OciError::TooManyManifests { .. }
+        | OciError::Invalid { .. } => ErrorKind::INVALID_INPUT,
+        // banger's own rules about origins refused it, not the network.
+        OciError::InsecureRealm { .. }
+        | OciError::ForeignUnauthorized { .. }
+        | OciError::Fetch(banger_fetch::FetchError::InsecureUrl { .. }) => ErrorKind::OTHER,
+        OciError::Fetch(banger_fetch::FetchError::Request { source, .. })
+            if source.is_redirect() =>
+        {
+            ErrorKind::OTHER
+        }
+        OciError::Read(_) => ErrorKind::IO,
         _ => ErrorKind::NETWORK,
     };
-    let mut message = PluginError::from_error(kind, &error).message().to_owned();
-    if let Some(hint) = error.hint() {
-        message.push_str(&format!(" (hint: {hint})"));
+    let plugin_error = PluginError::from_error(kind, &error);
+    match error.hint() {
+        Some(hint) => plugin_error.with_hint(hint),
+        None => plugin_error,
     }
-    PluginError::new(kind, message)
 }
 
 impl OciSource {

@@ -13,7 +13,7 @@ use crate::{
     store::kernels::Kernels,
     trust::catalog::Trusted,
     ui::output::{human_size, print_json, print_table},
-    ui::text::{self, say, tell},
+    ui::text::{self, say},
 };
 
 pub fn run(kernels: &Kernels, args: MirrorArgs) -> Result<()> {
@@ -33,17 +33,16 @@ pub fn run(kernels: &Kernels, args: MirrorArgs) -> Result<()> {
     };
     let target = args.target.to_string_lossy();
     let mirrored = if target.starts_with("oci://") {
-        let repository = banger_oci::Repository::parse(&target).map_err(mirror::oci_error)?;
+        let repository = banger_oci::Repository::parse(&target)?;
         let registry =
-            banger_oci::Registry::new(&repository, false, Some(crate::ui::text::notice()))
-                .map_err(mirror::oci_error)?;
+            banger_oci::Registry::new(&repository, false, Some(crate::ui::text::notice()))?;
         mirror::to_registry(&source, &trusted, &request, &registry)?
     } else {
         mirror::run(&source, &trusted, &request)?
     };
     if let Some((message, hint)) = &mirrored.skipped {
         text::warn(format_args!("skipping: {message}"));
-        tell!("hint: {hint}");
+        text::hint(hint);
     }
     report(&args.target, args.dry_run, &mirrored.bundles, args.json)
 }

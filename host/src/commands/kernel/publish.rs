@@ -103,10 +103,12 @@ fn registry(to: Option<&str>) -> Result<Option<banger_oci::Registry>> {
     let repository = to
         .strip_prefix("oci://")
         .ok_or_else(|| anyhow::anyhow!("--to `{to}` is not an oci:// repository"))
-        .and_then(|r| banger_oci::Repository::parse(r).map_err(crate::flows::mirror::oci_error))?;
-    banger_oci::Registry::new(&repository, false, Some(crate::ui::text::notice()))
-        .map(Some)
-        .map_err(crate::flows::mirror::oci_error)
+        .and_then(|r| Ok(banger_oci::Repository::parse(r)?))?;
+    Ok(Some(banger_oci::Registry::new(
+        &repository,
+        false,
+        Some(crate::ui::text::notice()),
+    )?))
 }
 
 impl PublishResult {

@@ -32,9 +32,9 @@ use crate::{
     store::kernels::Kernels,
     store::manifest,
     trust::keys::KeyId,
-    ui::hint::Hinted,
     ui::progress,
     ui::text,
+    ui::{exit::Class, hint::Hinted},
 };
 
 /// What the maintainer asked to publish, and where.
@@ -222,7 +222,8 @@ fn require_ready(
         ));
         return Ok(());
     }
-    Err(Hinted::error(
+    Err(Hinted::of(
+        Class::Refused,
         format!("kernel `{name}` is not ready for {mode}: {problems}"),
         format!(
             "`banger kernel check {name}` shows why; pass --allow-unready to publish it anyway"
@@ -233,7 +234,7 @@ fn require_ready(
 /// Push the bundle, its manifest and the index tagged with its name, then check them as the
 /// bucket flow checks its URL: `HEAD` of the blob, and a `GET` of the manifest by digest.
 fn push_to_registry(registry: &banger_oci::Registry, entry: &Entry, bundle: &Path) -> Result<()> {
-    let oci = crate::flows::mirror::oci_error;
+    let oci = anyhow::Error::new;
     registry
         .push_kernel(entry, || {
             fs::File::open(bundle)

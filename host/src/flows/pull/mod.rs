@@ -21,7 +21,7 @@ use crate::{
     store::manifest::{now_rfc3339, Manifest},
     trust::catalog::Trusted,
     trust::policy::{self, Verdict},
-    ui::hint::Hinted,
+    ui::{exit::Class, hint::Hinted},
 };
 use transfer::Transfer;
 
@@ -83,10 +83,10 @@ pub fn run(
     let allowed = request.unverified == Unverified::Allowed;
     let verdict = verdict(source, catalog, &trusted.label, name, arch, allowed)?;
     if request.unverified == Unverified::Refused && !verdict.verified() {
-        anyhow::bail!(
+        return Err(Class::Refused.error(format!(
             "source `{}` would install an unverified `{name}`; upgrades take only the trusted catalog's bytes",
             source.name()
-        );
+        )));
     }
     let entry = catalog.find(name, arch);
     install(kernels, images, source, verdict, entry, request.force)
@@ -113,14 +113,15 @@ fn verdict(
         return Err(if transport {
             not_in_catalog(catalog, origin, name, arch)
         } else {
-            anyhow::anyhow!(
+            Class::NotFound.error(format!(
                 "source `{}` does not offer `{name}` for {arch}",
                 source.name()
-            )
+            ))
         });
     };
     if verdict.needs_allow_unverified(source.name()) && !allow_unverified {
-        return Err(Hinted::error(
+        return Err(Hinted::of(
+            Class::Refused,
             format!(
                 "`{name}` for {arch} is not in the {origin}; only source `{}`'s own catalog.json lists it, and banger does not trust that",
                 source.name()
@@ -140,12 +141,14 @@ fn not_in_catalog(catalog: &Catalog, origin: &str, name: &str, arch: &str) -> an
         .collect();
     let message = format!("no kernel `{name}` for {arch} in the {origin}");
     if other_arches.is_empty() {
-        Hinted::error(
+        Hinted::of(
+            Class::NotFound,
             message,
             "run `banger kernel list --available` to see what the catalog offers",
         )
     } else {
-        Hinted::error(
+        Hinted::of(
+            Class::NotFound,
             message,
             format!("it exists for {}; pass --arch", other_arches.join(", ")),
         )
