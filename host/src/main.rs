@@ -36,6 +36,7 @@ fn main() -> ExitCode {
             return ui::exit::Class::Usage.exit_code();
         }
     };
+    ui::interrupt::watch(json);
     let error = match commands::run(cli) {
         Ok(()) => return ExitCode::SUCCESS,
         // The command printed its answer already.

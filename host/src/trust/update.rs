@@ -135,12 +135,16 @@ fn fetch(from: &UpdateSource) -> Result<(String, String, String)> {
         }
         UpdateSource::Dir(dir) => {
             let dir = OfflineDir::new(dir);
-            let catalog = dir.index();
-            Ok((
-                read_file(&catalog, banger_catalog::MAX_CATALOG_BYTES)?,
-                read_file(&dir.signature(), MAX_SIGNATURE_BYTES)?,
-                catalog.display().to_string(),
-            ))
+            let (catalog, signature) = (dir.index(), dir.signature());
+            let text = read_file(&catalog, banger_catalog::MAX_CATALOG_BYTES)?;
+            let shown = catalog.display().to_string();
+            if !signature.exists() {
+                return Err(unsigned(
+                    &shown,
+                    format!("`{}` does not exist", signature.display()),
+                ));
+            }
+            Ok((text, read_file(&signature, MAX_SIGNATURE_BYTES)?, shown))
         }
     }
 }
@@ -149,15 +153,28 @@ fn fetch_url(url: &str, signature_url: &str, schemes: Schemes) -> Result<(String
     let fetcher = Fetcher::new(schemes)?.with_notice(crate::ui::text::notice());
     let shown = DisplaySafeUrl::from(url).to_string();
     let text = read_capped(fetcher.get(url)?, &shown)?;
-    let signature = fetcher
-        .get(signature_url)
-        .map_err(|e| anyhow::Error::new(e).context(format!("`{shown}` has no signature")))?;
+    let signature = fetcher.get(signature_url).map_err(|e| {
+        if e.is_not_found() {
+            unsigned(&shown, &e)
+        } else {
+            anyhow::Error::new(e).context(format!("cannot fetch the signature of `{shown}`"))
+        }
+    })?;
     let signature = capped::read_text(
         signature,
         MAX_SIGNATURE_BYTES,
         &DisplaySafeUrl::from(signature_url).to_string(),
     )?;
     Ok((text, signature, shown))
+}
+
+/// A catalog without a signature beside it: refused, since banger takes no unsigned update.
+fn unsigned(what: &str, why: impl std::fmt::Display) -> anyhow::Error {
+    Hinted::of(
+        Class::Refused,
+        format!("`{what}` has no signature ({why}); banger takes no unsigned catalog update"),
+        "publish the catalog with its .minisig beside it (banger kernel publish signs it)",
+    )
 }
 
 fn read_file(path: &std::path::Path, limit: u64) -> Result<String> {

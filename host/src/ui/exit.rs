@@ -4,8 +4,7 @@
 //! A failure is classified from typed errors, never from their text: the outermost link of
 //! the chain that has a class decides ([`class_of`] asks one link). `kernel check` keeps its
 //! own answer: 0 ready, 1 not ready ([`NotReady`]), 2 cannot be checked ([`CannotCheck`]).
-//! An interrupt (SIGINT, SIGTERM) is not caught: the process dies of the signal, which a shell
-//! reports as 130 or 143, and the install's atomic rename means nothing is half-installed.
+//! An interrupt (SIGINT, SIGTERM) is [`Class::Interrupted`] ([`crate::ui::interrupt`]).
 
 use std::{error::Error, fmt, process::ExitCode};
 
@@ -33,6 +32,8 @@ pub enum Class {
     /// A policy refused: `--allow-unverified` or `--allow-unready` needed, an expired or
     /// rolled-back catalog, an unsigned update.
     Refused,
+    /// SIGINT or SIGTERM ended the command.
+    Interrupted,
 }
 
 impl Class {
@@ -45,6 +46,7 @@ impl Class {
             Self::Verification => 4,
             Self::Network => 5,
             Self::Refused => 6,
+            Self::Interrupted => 130,
         }
     }
 
@@ -58,6 +60,7 @@ impl Class {
             Self::Verification => "verification",
             Self::Network => "network",
             Self::Refused => "refused",
+            Self::Interrupted => "interrupted",
         }
     }
 

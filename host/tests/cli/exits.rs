@@ -5,7 +5,6 @@
 
 use std::{
     fs,
-    os::unix::process::ExitStatusExt,
     process::{Command, Stdio},
     thread,
     time::{Duration, Instant},
@@ -143,17 +142,18 @@ fn a_refusal_by_policy_exits_6_with_its_hint() {
 }
 
 #[test]
-fn an_interrupted_pull_dies_of_the_signal_and_installs_nothing() {
+fn an_interrupted_pull_exits_130_with_a_json_error_installs_nothing_and_resumes() {
     let (t, server, void) = published();
-    server.set_fault(
+    server.set_fault_times(
         &void.file,
         Fault::Throttle(4 << 10, Duration::from_millis(100)),
+        1,
     );
     let args = [&PULL[..], &["--json"]].concat();
-    let mut child = t
+    let child = t
         .command(&args)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     // Mid-transfer: the partial download is there and growing.
@@ -169,12 +169,47 @@ fn an_interrupted_pull_dies_of_the_signal_and_installs_nothing() {
         .status()
         .unwrap();
     assert!(sent.success());
-    // Killed by SIGINT, which a shell reports as 130; nothing is installed.
-    let status = child.wait().unwrap();
-    assert_eq!(status.signal(), Some(2), "{status:?}");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{:?}", out.status);
+    let document = validate_error(&out).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(document["class"], "interrupted", "{document}");
+    assert_eq!(document["code"], 130, "{document}");
     let listing = kernels_listing(&t);
     assert!(
         !listing.iter().any(|name| name.starts_with("void-6.12")),
         "{listing:?}"
+    );
+    // The next pull resumes from what was kept, and installs the verified kernel.
+    let out = t.banger(&PULL);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let file = format!("GET /{}", void.file);
+    let requests = server.requests();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.starts_with(&file) && r.contains("bytes=")),
+        "{requests:?}"
+    );
+    assert!(kernels_listing(&t).iter().any(|n| n == "void-6.12"));
+}
+
+#[test]
+fn an_unsigned_catalog_update_is_refused_by_policy() {
+    let t = TestContext::new();
+    let dir = t.path("usb");
+    fs::create_dir(&dir).unwrap();
+    let index = serde_json::json!({ "schema": 2, "serial": 2, "entries": [] });
+    fs::write(dir.join("catalog.json"), index.to_string()).unwrap();
+    let dir = dir.display().to_string();
+    let update = [
+        "kernel", "catalog", "update", "--source", "offline", "--dir", &dir,
+    ];
+    let document = fails_as(&t, &update, 6, "refused");
+    assert!(
+        document["error"]
+            .as_str()
+            .unwrap()
+            .contains("has no signature"),
+        "{document}"
     );
 }
