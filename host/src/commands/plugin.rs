@@ -43,6 +43,10 @@ struct PluginRow {
     shadowed_by: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+    /// What to do about the failure, where the loader knows (since 0.2: added, as docs/json.md
+    /// allows).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hint: Option<String>,
 }
 
 pub fn run(command: PluginCommand) -> Result<()> {
@@ -60,6 +64,7 @@ pub fn run(command: PluginCommand) -> Result<()> {
             status: Status::Loaded,
             shadowed_by: None,
             error: None,
+            hint: None,
         })
         .collect();
     for (path, name, winner) in &report.shadowed {
@@ -72,6 +77,7 @@ pub fn run(command: PluginCommand) -> Result<()> {
             status: Status::Shadowed,
             shadowed_by: Some(winner.display().to_string()),
             error: None,
+            hint: None,
         });
     }
     if json {
@@ -85,6 +91,7 @@ pub fn run(command: PluginCommand) -> Result<()> {
                 status: Status::Failed,
                 shadowed_by: None,
                 error: Some(failure.to_string()),
+                hint: failure.hint(),
             });
         }
         return print_json(&rows);

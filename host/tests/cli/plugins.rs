@@ -213,4 +213,17 @@ fn plugin_files_others_could_change_are_not_loaded() {
         "{loaded:?}"
     );
     assert!(loaded.contains(&"catalog"), "{loaded:?}");
+    // The JSON rows carry the same fix as the text's hint line.
+    let loose_row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["path"] == loose.display().to_string())
+        .unwrap_or_else(|| panic!("no row for {}: {rows}", loose.display()));
+    assert_eq!(loose_row["status"], "failed", "{loose_row}");
+    assert_eq!(
+        loose_row["hint"],
+        format!("chmod go-w {}", loose.display()),
+        "{loose_row}"
+    );
 }
