@@ -26,18 +26,6 @@ pub enum Group {
     Tests,
 }
 
-impl Group {
-    /// The heading of this group's table.
-    pub fn heading(self) -> &'static str {
-        match self {
-            Self::Runtime => "Using banger",
-            Self::Publish => "Publishing kernels",
-            Self::Standard => "Standard variables banger honours",
-            Self::Tests => "For banger's tests",
-        }
-    }
-}
-
 macro_rules! variables {
     ($( $(#[doc = $doc:literal])+ $name:ident, $group:ident, default $default:literal; )*) => {
         $(
@@ -139,28 +127,7 @@ pub fn non_empty(name: &str) -> Option<std::ffi::OsString> {
     std::env::var_os(name).filter(|value| !value.is_empty())
 }
 
-/// `docs/environment.md`'s tables, one per [`Group`], in [`ALL`]'s order.
-pub fn markdown_tables() -> String {
-    let mut out = String::new();
-    for group in [
-        Group::Runtime,
-        Group::Publish,
-        Group::Standard,
-        Group::Tests,
-    ] {
-        out.push_str(&format!(
-            "### {}\n\n| variable | meaning | default |\n|---|---|---|\n",
-            group.heading()
-        ));
-        for var in ALL.iter().filter(|var| var.group == group) {
-            let meaning = var.meaning.trim().replace('\n', " ");
-            let meaning = meaning.split_whitespace().collect::<Vec<_>>().join(" ");
-            out.push_str(&format!(
-                "| `{}` | {meaning} | {} |\n",
-                var.name, var.default
-            ));
-        }
-        out.push('\n');
-    }
-    out
+/// [`non_empty`], for a value that must be text: one that is not UTF-8 counts as unset.
+pub fn non_empty_string(name: &str) -> Option<String> {
+    non_empty(name)?.into_string().ok()
 }

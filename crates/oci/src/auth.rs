@@ -48,10 +48,9 @@ impl Credentials {
 
 /// The credentials for `registry`, if any are configured.
 pub fn credentials(registry: &str) -> Result<Option<Credentials>, OciError> {
-    let env = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
     if let (Some(username), Some(password)) = (
-        env(banger_env::BANGER_OCI_USERNAME),
-        env(banger_env::BANGER_OCI_PASSWORD),
+        banger_env::non_empty_string(banger_env::BANGER_OCI_USERNAME),
+        banger_env::non_empty_string(banger_env::BANGER_OCI_PASSWORD),
     ) {
         return Ok(Some(Credentials { username, password }));
     }

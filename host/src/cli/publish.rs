@@ -64,11 +64,7 @@ impl PublishArgs {
     pub fn base_url(&self) -> String {
         self.base_url
             .clone()
-            .or_else(|| {
-                banger_env::non_empty(banger_env::BASE_URL)?
-                    .into_string()
-                    .ok()
-            })
+            .or_else(|| banger_env::non_empty_string(banger_env::BASE_URL))
             .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned())
     }
 }

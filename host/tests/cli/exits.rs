@@ -10,12 +10,13 @@ use std::{
     time::{Duration, Instant},
 };
 
-use banger_testkit::server::{Fault, Server};
+use banger_testkit::server::Fault;
 use serde_json::Value;
 
 use crate::{
     contract::validate_error,
-    util::{kernels_listing, stderr, Published, TestContext},
+    reliability::{setup as published, PULL},
+    util::{kernels_listing, stderr, TestContext},
 };
 
 /// Run `banger ARGS --json`; require `status` and an error document of `class`; return it.
@@ -33,18 +34,6 @@ fn fails_as(t: &TestContext, args: &[&str], status: i32, class: &str) -> Value {
     assert_eq!(document["class"], class, "{document}");
     document
 }
-
-/// One kernel, `void-6.12`, published over HTTPS and in the trusted catalog.
-fn published() -> (TestContext, Server, Published) {
-    let mut t = TestContext::new();
-    let server = t.https_server();
-    let void = t.publish("void", "void-6.12", "6.12.3", &server);
-    t.write_catalog(&[&void.entry]);
-    t.env("BANGER_HTTP_TIMEOUT", "1");
-    (t, server, void)
-}
-
-const PULL: [&str; 5] = ["kernel", "pull", "void-6.12", "--arch", "x86_64"];
 
 #[test]
 fn a_failure_without_a_better_class_exits_1() {

@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::util::{kernels_listing, stderr, Published, TestContext};
 
 /// A context with one kernel, `void-6.12`, in the trusted catalog and a short read timeout.
-fn setup() -> (TestContext, banger_testkit::server::Server, Published) {
+pub(crate) fn setup() -> (TestContext, banger_testkit::server::Server, Published) {
     let mut t = TestContext::new();
     let server = t.https_server();
     let void = t.publish("void", "void-6.12", "6.12.3", &server);
@@ -24,7 +24,7 @@ fn setup() -> (TestContext, banger_testkit::server::Server, Published) {
     (t, server, void)
 }
 
-const PULL: [&str; 5] = ["kernel", "pull", "void-6.12", "--arch", "x86_64"];
+pub(crate) const PULL: [&str; 5] = ["kernel", "pull", "void-6.12", "--arch", "x86_64"];
 
 fn size(p: &Published) -> usize {
     p.entry["size"].as_u64().unwrap() as usize

@@ -33,9 +33,7 @@ pub fn run(state: &State, command: CatalogCommand) -> Result<()> {
             let from = match (source, url, mirror, dir) {
                 (UpdateFrom::Catalog, Some(url), _, _) => UpdateSource::Url(url),
                 (UpdateFrom::Catalog, None, _, _) => UpdateSource::Url(
-                    std::env::var(CATALOG_URL_ENV)
-                        .ok()
-                        .filter(|u| !u.is_empty())
+                    banger_env::non_empty_string(CATALOG_URL_ENV)
                         .unwrap_or_else(|| DEFAULT_CATALOG_URL.to_owned()),
                 ),
                 (UpdateFrom::Mirror, _, Some(mirror), _) => UpdateSource::Mirror(mirror),
